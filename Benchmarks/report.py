@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Summarise side-by-side benchmark results (python3 stdlib only).
+
+Reads results.jsonl (one JSON object per line, as printed by the C baselines
+and by `binder bench --json`):
+
+    {"name": "routed", "size": 32, "p50_us": 9.1, "p99_us": 20.3,
+     "p999_us": 41.0, "ops_per_s": 98000, "placement": "same"}
+
+and writes
+  * a plain-text table to stdout,
+  * <out>/report.md   (the same tables in Markdown),
+  * <out>/latency.svg (grouped bars: p50 and p99 per mechanism per size).
+
+Placements are never mixed: a file holding several gets one table per
+placement and latency-<placement>.svg charts instead of latency.svg.
+
+Usage: report.py RESULTS.jsonl [--out DIR]     (DIR defaults to the file's directory)
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+from xml.sax.saxutils import escape
+
+# Display order and colours; unknown mechanisms go last, in a neutral colour.
+ORDER = ["seqpacket", "c_relay", "routed", "dbus"]
+COLOURS = {
+    "seqpacket": "#4e79a7",
+    "c_relay": "#f28e2b",
+    "routed": "#59a14f",
+    "dbus": "#e15759",
+}
+OTHER_COLOURS = ["#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
+DESCRIPTIONS = {
+    "seqpacket": "direct AF_UNIX SEQPACKET ping-pong (floor)",
+    "c_relay": "one-thread C epoll relay between client and server",
+    "routed": "ours: client -> binderd -> service -> binderd -> client",
+    "dbus": "sd-bus method call through dbus-broker",
+}
+
+# (numerator, denominator) p50 ratios to report when both are present.
+RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("dbus", "routed")]
+
+
+def load(path):
+    """Returns {placement: {(name, size): record}}; a later line for the same key wins."""
+    by_placement = {}
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+                key = (str(rec["name"]), int(rec["size"]))
+                for field in ("p50_us", "p99_us", "p999_us", "ops_per_s"):
+                    rec[field] = float(rec[field])
+            except (ValueError, KeyError, TypeError) as e:
+                print(f"{path}:{lineno}: skipping malformed line ({e})", file=sys.stderr)
+                continue
+            place = str(rec.setdefault("placement", "?"))
+            by_placement.setdefault(place, {})[key] = rec
+    return by_placement
+
+
+def mechanism_order(names):
+    known = [n for n in ORDER if n in names]
+    return known + sorted(n for n in names if n not in ORDER)
+
+
+def colour_of(name, names):
+    if name in COLOURS:
+        return COLOURS[name]
+    others = [n for n in mechanism_order(names) if n not in COLOURS]
+    return OTHER_COLOURS[others.index(name) % len(OTHER_COLOURS)]
+
+
+def fmt_size(size):
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024} KiB"
+    return f"{size} B"
+
+
+def fmt_us(v):
+    return f"{v:.1f}" if v < 1000 else f"{v:.0f}"
+
+
+def fmt_ratio(num, den):
+    if num is None or den is None or den["p50_us"] <= 0:
+        return "-"
+    return f"{num['p50_us'] / den['p50_us']:.2f}x"
+
+
+def build_tables(results):
+    """Returns (rows, ratio_rows) of strings for the text and Markdown tables."""
+    sizes = sorted({s for _, s in results})
+    names = mechanism_order({n for n, _ in results})
+    rows = []
+    for size in sizes:
+        for name in names:
+            r = results.get((name, size))
+            if r is None:
+                continue
+            rows.append([fmt_size(size), name, fmt_us(r["p50_us"]), fmt_us(r["p99_us"]),
+                         fmt_us(r["p999_us"]), f"{r['ops_per_s']:,.0f}", r["placement"]])
+    ratio_cols = [(a, b) for a, b in RATIOS if a in names and b in names]
+    ratio_rows = []
+    for size in sizes:
+        ratio_rows.append([fmt_size(size)] + [
+            fmt_ratio(results.get((a, size)), results.get((b, size))) for a, b in ratio_cols])
+    ratio_header = ["size"] + [f"{a}/{b} p50" for a, b in ratio_cols]
+    return rows, ratio_header, ratio_rows if ratio_cols else []
+
+
+HEADER = ["size", "mechanism", "p50 µs", "p99 µs", "p99.9 µs", "ops/s", "placement"]
+RIGHT = {"p50 µs", "p99 µs", "p99.9 µs", "ops/s"}
+
+
+def text_table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    def line(cells):
+        out = []
+        for h, c, w in zip(header, cells, widths):
+            right = h in RIGHT or h.endswith(" p50")
+            out.append(str(c).rjust(w) if right else str(c).ljust(w))
+        return "  ".join(out).rstrip()
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def md_table(header, rows):
+    aligns = ["---:" if (h in RIGHT or h.endswith(" p50")) else ":---" for h in header]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(aligns) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- SVG chart
+
+def nice_step(span, target_ticks=6):
+    raw = span / target_ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def svg_chart(results, title):
+    sizes = sorted({s for _, s in results})
+    names = mechanism_order({n for n, _ in results})
+    values = [v for r in results.values() for v in (r["p50_us"], r["p99_us"]) if v > 0]
+    if not values:
+        return None
+    vmax, vmin = max(values), min(values)
+    # A log axis when p99 outliers would flatten the p50 bars on a linear one.
+    log_scale = vmax / vmin > 40
+
+    bar_w, pair_gap, mech_gap, group_gap = 14, 1, 8, 36
+    group_w = len(names) * (2 * bar_w + pair_gap) + (len(names) - 1) * mech_gap
+    left, right, top, bottom = 70, 20, 58, 92
+    plot_h = 320
+    plot_w = len(sizes) * group_w + (len(sizes) + 1) * group_gap
+    width = max(left + plot_w + right, 640)
+    height = top + plot_h + bottom
+
+    if log_scale:
+        lo = 10 ** math.floor(math.log10(vmin))
+        hi = 10 ** math.ceil(math.log10(vmax))
+        def y_of(v):
+            v = max(v, lo)
+            return top + plot_h - plot_h * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        ticks = []
+        decade = lo
+        while decade <= hi * 1.0001:
+            for m in (1, 2, 5):
+                if decade * m <= hi * 1.0001:
+                    ticks.append(decade * m)
+            decade *= 10
+    else:
+        step = nice_step(vmax * 1.1)
+        hi = step * math.ceil(vmax * 1.1 / step)
+        def y_of(v):
+            return top + plot_h - plot_h * v / hi
+        ticks = [i * step for i in range(int(round(hi / step)) + 1)]
+
+    out = []
+    add = out.append
+    add(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">')
+    add(f'<rect width="{width}" height="{height}" fill="white"/>')
+    add(f'<text x="{width / 2}" y="24" font-size="16" font-weight="bold" text-anchor="middle">'
+        f'{escape(title)}</text>')
+    add(f'<text x="{width / 2}" y="42" font-size="11" fill="#555" text-anchor="middle">'
+        f'round-trip latency, one request in flight; solid = p50, light = p99 '
+        f'(number above bar = p50)</text>')
+
+    # Grid lines and y tick labels.
+    for t in ticks:
+        y = y_of(t)
+        label = f"{t:g}"
+        add(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+            f'stroke="#e3e3e3" stroke-width="1"/>')
+        add(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{label}</text>')
+    axis_label = "µs (log scale)" if log_scale else "µs"
+    add(f'<text transform="translate(18,{top + plot_h / 2}) rotate(-90)" font-size="12" '
+        f'text-anchor="middle">latency, {axis_label}</text>')
+    add(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>')
+    add(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>')
+
+    # Bars.
+    base = top + plot_h
+    for gi, size in enumerate(sizes):
+        gx = left + group_gap + gi * (group_w + group_gap)
+        for mi, name in enumerate(names):
+            r = results.get((name, size))
+            x = gx + mi * (2 * bar_w + pair_gap + mech_gap)
+            if r is None:
+                continue
+            colour = colour_of(name, names)
+            y50, y99 = y_of(r["p50_us"]), y_of(r["p99_us"])
+            add(f'<rect x="{x}" y="{y50:.1f}" width="{bar_w}" height="{base - y50:.1f}" '
+                f'fill="{colour}"><title>{escape(name)} {fmt_size(size)} p50 '
+                f'{r["p50_us"]:.2f} µs</title></rect>')
+            x99 = x + bar_w + pair_gap
+            add(f'<rect x="{x99}" y="{y99:.1f}" width="{bar_w}" height="{base - y99:.1f}" '
+                f'fill="{colour}" fill-opacity="0.35" stroke="{colour}" stroke-width="1">'
+                f'<title>{escape(name)} {fmt_size(size)} p99 {r["p99_us"]:.2f} µs</title></rect>')
+            add(f'<text x="{x + bar_w / 2}" y="{y50 - 3:.1f}" font-size="9" text-anchor="middle">'
+                f'{fmt_us(r["p50_us"])}</text>')
+        add(f'<text x="{gx + group_w / 2}" y="{base + 18}" font-size="12" text-anchor="middle">'
+            f'{fmt_size(size)}</text>')
+    add(f'<text x="{left + plot_w / 2}" y="{base + 36}" font-size="12" text-anchor="middle">'
+        f'message size</text>')
+
+    # Legend: one swatch per mechanism.
+    lx, ly = left, base + 60
+    for name in names:
+        colour = colour_of(name, names)
+        add(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{colour}"/>')
+        add(f'<text x="{lx + 17}" y="{ly}" font-size="12">{escape(name)}</text>')
+        lx += 30 + 8 * len(name)
+    add('</svg>')
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("results", help="results.jsonl")
+    ap.add_argument("--out", help="directory for report.md and latency.svg")
+    args = ap.parse_args()
+
+    by_placement = load(args.results)
+    if not by_placement:
+        print(f"{args.results}: no results", file=sys.stderr)
+        return 1
+    out_dir = args.out or os.path.dirname(os.path.abspath(args.results))
+    os.makedirs(out_dir, exist_ok=True)
+
+    # Placements are never mixed in one table or chart. With one placement
+    # (what the runner produces) the chart is latency.svg, else one per placement.
+    md = []
+    written = []
+    for place in sorted(by_placement):
+        results = by_placement[place]
+        title = f"IPC round trip, placement: {place}"
+        rows, ratio_header, ratio_rows = build_tables(results)
+
+        print(title)
+        print()
+        print(text_table(HEADER, rows))
+        if ratio_rows:
+            print()
+            print("p50 ratios (numerator p50 / denominator p50):")
+            print(text_table(ratio_header, ratio_rows))
+        print()
+
+        svg_name = "latency.svg" if len(by_placement) == 1 else f"latency-{place}.svg"
+        md += [f"# {title}", "", md_table(HEADER, rows), ""]
+        if ratio_rows:
+            md += ["## p50 ratios", "", md_table(ratio_header, ratio_rows), ""]
+        md += ["## Mechanisms", ""]
+        md += [f"- `{n}`: {DESCRIPTIONS.get(n, '(no description)')}"
+               for n in mechanism_order({n for n, _ in results})]
+        md += ["", f"![latency]({svg_name})", ""]
+
+        svg = svg_chart(results, title)
+        if svg:
+            with open(os.path.join(out_dir, svg_name), "w") as f:
+                f.write(svg)
+            written.append(svg_name)
+
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    print(f"wrote {os.path.join(out_dir, 'report.md')}, {', '.join(written)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Side-by-side latency benchmark: our broker (binderd, routed mode) against
+# C baselines measured in the same run on the same placement.
+#
+#   Benchmarks/run-side-by-side.sh
+#
+# Environment:
+#   SIZES        message sizes in bytes          (default "32 4096 65536")
+#   SECONDS_PER  seconds per measurement         (default 3; plus 0.3 s warm-up)
+#   PIN          same | cross | any              (default same)
+#   OUT          result directory                (default Benchmarks/results/<timestamp>)
+#   BIN_DIR      where binderd and binder live   (default <repo>/.build/release;
+#                built with `swift build -c release` only if missing there)
+#   BROKER_CPU   CPU for binderd and dbus-broker under PIN=same|cross (default 0)
+#   WITH_DBUS    auto | 0 | 1                    (default auto: run if buildable, root
+#                and dbus-broker-launch is installed)
+#   CC           C compiler                      (default cc)
+#
+# Writes $OUT/results.jsonl (one JSON line per measurement) and then runs
+# report.py, which prints a table and writes $OUT/report.md and $OUT/latency.svg.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+DEFAULT_BIN_DIR=$REPO/.build/release
+BIN_DIR=${BIN_DIR:-$DEFAULT_BIN_DIR}
+SIZES=${SIZES:-32 4096 65536}
+SECONDS_PER=${SECONDS_PER:-3}
+PIN=${PIN:-same}
+OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
+BROKER_CPU=${BROKER_CPU:-0}
+WITH_DBUS=${WITH_DBUS:-auto}
+CC=${CC:-cc}
+CBUILD=$HERE/.build-c
+
+log() { printf '== %s\n' "$*" >&2; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+case $PIN in same | cross | any) ;; *) fail "PIN must be same, cross or any (got '$PIN')" ;; esac
+
+# Brokers are pinned with taskset for same/cross; the benchmark programs pin
+# their own processes according to --pin.
+BROKER_PIN=()
+if [[ $PIN != any ]]; then
+    BROKER_PIN=(taskset -c "$BROKER_CPU")
+fi
+
+# ---- build the C baselines
+mkdir -p "$CBUILD"
+CFLAGS=(-O2 -Wall -Wextra)
+log "building C baselines into $CBUILD"
+"$CC" "${CFLAGS[@]}" -o "$CBUILD/seqpacket_pingpong" "$HERE/C/seqpacket_pingpong.c"
+"$CC" "${CFLAGS[@]}" -o "$CBUILD/relay" "$HERE/C/relay.c"
+
+dbus_ok=0
+if [[ $WITH_DBUS != 0 ]]; then
+    why=""
+    if ! command -v dbus-broker-launch > /dev/null; then
+        why="dbus-broker-launch not installed"
+    elif [[ $(id -u) != 0 ]]; then
+        why="needs root (private mount namespace for the fake journal socket)"
+    elif ! "$CC" "${CFLAGS[@]}" -o "$CBUILD/dbus_pingpong" "$HERE/C/dbus_pingpong.c" \
+        $(pkg-config --cflags --libs libsystemd 2> /dev/null || echo -lsystemd); then
+        why="dbus_pingpong.c did not build (libsystemd-dev missing?)"
+    fi
+    if [[ -z $why ]]; then
+        dbus_ok=1
+    elif [[ $WITH_DBUS == 1 ]]; then
+        fail "dbus requested but $why"
+    else
+        log "skipping dbus: $why"
+    fi
+fi
+
+# ---- our binaries
+if [[ ! -x $BIN_DIR/binderd || ! -x $BIN_DIR/binder ]]; then
+    [[ $BIN_DIR == "$DEFAULT_BIN_DIR" ]] || fail "binderd/binder not found in BIN_DIR=$BIN_DIR"
+    log "release binaries missing: swift build -c release"
+    (cd "$REPO" && swift build -c release --product binderd && swift build -c release --product binder)
+fi
+
+# ---- start the brokers
+mkdir -p "$OUT"
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/binder-bench.XXXXXX")
+BINDERD_PID=""
+DBUS_PID=""
+cleanup() {
+    local rc=$?
+    if [[ -n $BINDERD_PID ]]; then
+        kill -TERM "$BINDERD_PID" 2> /dev/null || true
+        wait "$BINDERD_PID" 2> /dev/null || true
+    fi
+    if [[ -n $DBUS_PID ]]; then
+        kill -TERM "$DBUS_PID" 2> /dev/null || true
+        wait "$DBUS_PID" 2> /dev/null || true
+    fi
+    rm -rf "$RUN_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "starting binderd (runtime dir $RUN_DIR, ${BROKER_PIN[*]:-unpinned})"
+"${BROKER_PIN[@]}" "$BIN_DIR/binderd" --runtime-dir "$RUN_DIR" > "$OUT/binderd.log" 2>&1 &
+BINDERD_PID=$!
+# binderd has no readiness notification yet and `binder service wait` needs a
+# broker, so wait for the socket file with a bounded poll (at most 10 s).
+for ((i = 0; i < 200; i++)); do
+    [[ -S $RUN_DIR/binder.sock ]] && break
+    kill -0 "$BINDERD_PID" 2> /dev/null || { cat "$OUT/binderd.log" >&2; fail "binderd exited during startup"; }
+    sleep 0.05
+done
+[[ -S $RUN_DIR/binder.sock ]] || fail "binderd did not create $RUN_DIR/binder.sock within 10 s"
+
+if ((dbus_ok)); then
+    cat > "$RUN_DIR/dbus.conf" << 'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <policy context="default">
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+    log "starting dbus-broker (${BROKER_PIN[*]:-unpinned})"
+    # The helper prints "ready" once the bus socket listens: block on that line.
+    exec {dbus_fd}< <("${BROKER_PIN[@]}" unshare --mount --propagation private \
+        python3 "$HERE/dbus_broker_up.py" --socket "$RUN_DIR/dbus.sock" \
+        --config "$RUN_DIR/dbus.conf" --log "$OUT/dbus-broker.log" 2>> "$OUT/dbus-broker.log")
+    DBUS_PID=$!
+    if read -r -t 10 ready <&"$dbus_fd" && [[ $ready == ready ]]; then
+        export DBUS_SESSION_BUS_ADDRESS="unix:path=$RUN_DIR/dbus.sock"
+    else
+        log "skipping dbus: broker did not start (see $OUT/dbus-broker.log)"
+        dbus_ok=0
+    fi
+    exec {dbus_fd}<&-
+fi
+
+# ---- measure
+{
+    echo "date: $(date -Is)"
+    echo "host: $(uname -srm), $(nproc) CPUs"
+    echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo none)"
+    echo "pin: $PIN, broker cpu: ${BROKER_PIN[*]:-unpinned}, seconds per run: $SECONDS_PER, sizes: $SIZES"
+} > "$OUT/env.txt"
+
+RESULTS=$OUT/results.jsonl
+: > "$RESULTS"
+failures=0
+# run_one LABEL CMD...: runs one measurement, appends its JSON line.
+run_one() {
+    local label=$1 line
+    shift
+    log "$label"
+    if line=$("$@" 2>> "$OUT/stderr.log") && [[ $line == \{* ]]; then
+        printf '%s\n' "$line" | tee -a "$RESULTS"
+    else
+        log "FAILED: $label (see $OUT/stderr.log)"
+        failures=$((failures + 1))
+    fi
+}
+
+common=(--seconds "$SECONDS_PER" --pin "$PIN")
+for size in $SIZES; do
+    run_one "seqpacket size=$size" "$CBUILD/seqpacket_pingpong" --size "$size" "${common[@]}"
+    run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
+    if ((dbus_ok)); then
+        run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
+    fi
+    run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+        "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
+done
+
+echo >&2
+if [[ -s $RESULTS ]]; then
+    python3 "$HERE/report.py" "$RESULTS" --out "$OUT"
+fi
+echo "results in $OUT"
+((failures == 0)) || fail "$failures measurement(s) failed"

@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layering (dependencies point down):
+//   binderd, binder (executables: thin mains)
+//   BinderBroker (pure state machine + thin io_uring event loop), Binder (client/service runtime)
+//   BinderWire (parcels, frames, statuses: pure Swift, no I/O)
+//   BinderPlatform (the only module that calls the kernel)
+//   CURing (liburing), CBinderShims (GNU calls Swift's Glibc hides)
+let package = Package(
+    name: "swift-binder",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Binder", targets: ["Binder"]),
+        .library(name: "BinderWire", targets: ["BinderWire"]),
+        .executable(name: "binderd", targets: ["binderd"]),
+        .executable(name: "binder", targets: ["binder"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CURing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        .target(name: "CBinderShims"),
+        .target(
+            name: "BinderPlatform",
+            dependencies: ["CURing", "CBinderShims"]
+        ),
+        .target(name: "BinderWire"),
+        .target(
+            name: "BinderBroker",
+            dependencies: [
+                "BinderWire", "BinderPlatform",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "Binder",
+            dependencies: [
+                "BinderWire", "BinderPlatform",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(
+            name: "binderd",
+            dependencies: [
+                "BinderBroker", "BinderPlatform",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "binder",
+            dependencies: [
+                "Binder", "BinderWire", "BinderPlatform",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
+        .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire"]),
+        .testTarget(
+            name: "BinderIntegrationTests",
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "binderd", "binder"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,393 @@
+import BinderPlatform
+import BinderWire
+import DequeModule
+
+/// A process's connection to the broker: sends calls, receives replies, and serves its local
+/// objects on a thread pool.
+///
+/// Receiving uses a leader/follower scheme, as Binder's looper threads do: whichever waiting thread
+/// finds the reader role free receives the next frame itself and hands it to its owner. A caller
+/// alone on the connection therefore gets its reply straight from `recvmsg`, with no thread hop.
+public final class BinderConnection: @unchecked Sendable {
+    // @unchecked: mutable state is guarded by `lock`; `fd` and limits are set once in init.
+
+    /// The default socket: `$BINDER_RUNTIME_DIR/binder.sock`, else `/run/binder/binder.sock`.
+    public static var defaultSocketPath: String {
+        (ProcessControl.environment("BINDER_RUNTIME_DIR") ?? "/run/binder") + "/binder.sock"
+    }
+
+    public let fd: Int32
+    /// Negotiated limits and the identity the broker recorded for this process.
+    public let welcome: Welcome
+    public var serviceManager: ServiceManager { ServiceManager(connection: self) }
+
+    struct Frame {
+        var header: FrameHeader
+        var parcel: Parcel
+    }
+
+    private final class LocalObject {
+        let object: any BinderObject
+        var oneWayBusy = false
+        var oneWayQueue: Deque<Frame> = []
+        init(_ object: any BinderObject) { self.object = object }
+    }
+
+    private let lock = ConditionLock()
+    // Guarded by `lock`:
+    private var readerBusy = false
+    private var closed = false
+    private var sleepers = 0
+    private var nextTransactionID: UInt64 = 1
+    private var waiting: Set<UInt64> = []
+    private var replies: [UInt64: Frame] = [:]
+    private var asyncWaiters: [UInt64: CheckedContinuation<Parcel, any Error>] = [:]
+    private var incoming: Deque<Frame> = []
+    private var objects: [UInt64: LocalObject] = [:]
+    private var cookies: [ObjectIdentifier: UInt64] = [:]
+    private var nextCookie: UInt64 = 1
+    private var poolThreads = 0
+    private let maxPoolThreads: Int
+    // Owned by whichever thread holds the reader role:
+    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private let receiveFDs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+
+    /// Connects and performs the handshake.
+    /// - Parameters:
+    ///   - path: the broker socket; `defaultSocketPath` when nil.
+    ///   - threadPoolSize: threads that serve local objects, started when the first object is
+    ///     published or the first async call is made.
+    /// - Throws: `SystemError` if the socket cannot be reached; `StatusCode` if the handshake fails.
+    public init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
+        let fd = try SeqPacket.connect(path: path ?? Self.defaultSocketPath)
+        SeqPacket.setBufferSizes(fd, bytes: Int32(maxFrameSize) * 2)
+        self.fd = fd
+        maxPoolThreads = max(1, threadPoolSize)
+        var hello = Parcel()
+        Hello(maxFrameSize: maxFrameSize).write(to: &hello)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(maxFrameSize), alignment: 16)
+        do {
+            try Self.sendFrame(fd: fd, header: FrameHeader(command: .hello), parcel: hello)
+            let r = try SeqPacket.receive(fd, into: buffer, fds: receiveFDs)
+            guard r.length > 0 else { throw StatusCode.deadObject }
+            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: buffer[0..<r.length]), messageLength: r.length)
+            guard header.command == .welcome else { throw StatusCode.badType }
+            var p = Parcel(bytes: Array(buffer[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]))
+            welcome = try Welcome.read(from: &p)
+        } catch {
+            buffer.deallocate()
+            receiveFDs.deallocate()
+            SeqPacket.shutdown(fd)
+            FileDescriptor(fd).close()
+            throw error
+        }
+        receiveBuffer = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(welcome.maxFrameSize)])
+    }
+
+    deinit {
+        FileDescriptor(fd).close()
+        receiveBuffer.deallocate()
+        receiveFDs.deallocate()
+    }
+
+    /// Shuts the connection down: waiting calls fail with `DEAD_OBJECT`, pool threads exit,
+    /// and the broker forgets this process's services.
+    public func close() { SeqPacket.shutdown(fd) }
+
+    public var isClosed: Bool { lock.withLock { closed } }
+
+    // MARK: Calls
+
+    /// Sends a transaction to `handle` and waits for the reply on this thread.
+    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
+        try transactBlocking(handle: handle, code: code, data: data, flags: flags)
+    }
+
+    private func transactBlocking(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+        let oneWay = flags.contains(.oneWay)
+        lock.lock()
+        if closed {
+            lock.unlock()
+            throw .deadObject
+        }
+        let txid = nextTransactionID
+        nextTransactionID += 1
+        if !oneWay { waiting.insert(txid) }
+        lock.unlock()
+        do {
+            try Self.sendFrame(
+                fd: fd, header: FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code),
+                parcel: data)
+        } catch {
+            lock.withLock { _ = waiting.remove(txid) }
+            throw .deadObject
+        }
+        if oneWay { return Parcel() }
+        let reply = try drive(until: txid)!
+        guard reply.header.status == .ok else { throw reply.header.status }
+        return reply.parcel
+    }
+
+    /// Sends a transaction and suspends until the reply; a pool thread receives it.
+    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
+        if flags.contains(.oneWay) { return try transactBlocking(handle: handle, code: code, data: data, flags: flags) }
+        startPoolIfNeeded()
+        do {
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Parcel, any Error>) in
+                lock.lock()
+                if closed {
+                    lock.unlock()
+                    return continuation.resume(throwing: StatusCode.deadObject)
+                }
+                let txid = nextTransactionID
+                nextTransactionID += 1
+                asyncWaiters[txid] = continuation
+                lock.unlock()
+                do {
+                    try Self.sendFrame(
+                        fd: fd, header: FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code),
+                        parcel: data)
+                } catch {
+                    if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: StatusCode.deadObject) }
+                }
+            }
+        } catch let status as StatusCode {
+            throw status
+        } catch {
+            throw .unknownError
+        }
+    }
+
+    /// Sends one frame: header, parcel bytes, object offsets (one `sendmsg`, no copies).
+    static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
+        var header = header
+        header.dataLength = UInt32(parcel.count)
+        header.objectCount = UInt16(parcel.objectOffsets.count)
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
+            header.encode(into: h.baseAddress!)
+            return parcel.bytes.withUnsafeBytes { data in
+                if parcel.objectOffsets.isEmpty {
+                    return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, empty)
+                }
+                let offsets = parcel.objectOffsets.map(\.littleEndian)
+                return offsets.withUnsafeBytes { o in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o) }
+            }
+        }
+        if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
+    }
+
+    // MARK: Objects
+
+    /// The reference to write into a parcel for a local object; publishes it on first use.
+    public func publish(_ object: any BinderObject) -> ObjectRef {
+        let key = ObjectIdentifier(object)
+        let cookie: UInt64 = lock.withLock {
+            if let c = cookies[key] { return c }
+            let c = nextCookie
+            nextCookie += 1
+            cookies[key] = c
+            objects[c] = LocalObject(object)
+            return c
+        }
+        startPoolIfNeeded()
+        return .local(cookie)
+    }
+
+    /// A proxy for a reference read from a parcel; nil for a null reference.
+    /// - Throws: `BAD_TYPE` for a reference to one of this process's own objects (use the object directly).
+    public func proxy(for ref: ObjectRef) throws(StatusCode) -> BinderProxy? {
+        switch ref.kind {
+        case .null: return nil
+        case .handle:
+            guard ref.id <= UInt64(UInt32.max) else { throw .badValue }
+            return BinderProxy(handle: UInt32(ref.id), connection: self)
+        case .local: throw .badType
+        }
+    }
+
+    /// The local object a `.local` reference names, if this process published it.
+    public func localObject(for ref: ObjectRef) -> (any BinderObject)? {
+        guard ref.kind == .local else { return nil }
+        return lock.withLock { objects[ref.id]?.object }
+    }
+
+    // MARK: Thread pool
+
+    /// Starts the pool threads (once); further calls do nothing.
+    public func startPoolIfNeeded() { startPool(callerJoins: false) }
+
+    /// - Parameter callerJoins: the calling thread will serve too, so start one thread fewer.
+    private func startPool(callerJoins: Bool) {
+        let toStart: Int = lock.withLock {
+            guard poolThreads == 0, !closed else { return 0 }
+            poolThreads = maxPoolThreads
+            return callerJoins ? maxPoolThreads - 1 : maxPoolThreads
+        }
+        for i in 0..<toStart {
+            startThread(name: "binder:\(i)") { [self] in _ = try? drive(until: nil) }
+        }
+    }
+
+    /// Serves local objects on the calling thread until the connection closes. The calling thread
+    /// counts as one of the pool's threads if the pool was not started yet.
+    public func joinThreadPool() {
+        startPool(callerJoins: true)
+        _ = try? drive(until: nil)
+    }
+
+    /// The leader/follower loop. With a transaction id: returns that reply (or throws `DEAD_OBJECT`
+    /// when the connection closes). With nil: serves incoming transactions until the connection closes.
+    private func drive(until txid: UInt64?) throws(StatusCode) -> Frame? {
+        lock.lock()
+        while true {
+            if let txid, let reply = replies.removeValue(forKey: txid) {
+                waiting.remove(txid)
+                lock.unlock()
+                return reply
+            }
+            if closed {
+                if let txid { waiting.remove(txid) }
+                lock.unlock()
+                if txid != nil { throw .deadObject }
+                return nil
+            }
+            if txid == nil, let work = nextWork() {
+                lock.unlock()
+                dispatch(work)
+                lock.lock()
+                continue
+            }
+            if !readerBusy {
+                readerBusy = true
+                lock.unlock()
+                let frame = receiveFrame()
+                lock.lock()
+                readerBusy = false
+                var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
+                let forSomeoneElse = route(frame, resume: &resume, reader: txid)
+                // Wake sleepers only when they have something to do: a reply they wait for, or work
+                // this thread will not take (the reader of a pool thread takes the transaction itself).
+                if sleepers > 0 && (forSomeoneElse || txid != nil || incoming.count > 1) { lock.broadcast() }
+                if let (continuation, result) = resume {
+                    lock.unlock()
+                    continuation.resume(with: result.mapError { $0 as any Error })
+                    lock.lock()
+                }
+                continue
+            }
+            sleepers += 1
+            lock.wait()
+            sleepers -= 1
+        }
+    }
+
+    /// Files a received frame (lock held); returns whether a sleeping thread must see it.
+    /// nil means the connection is gone.
+    private func route(
+        _ frame: Frame?, resume: inout (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)?, reader: UInt64?
+    ) -> Bool {
+        guard let frame else {
+            closed = true
+            let pendingAsync = asyncWaiters
+            asyncWaiters.removeAll()
+            // Resumed outside the lock by the caller for one; the rest here is safe: resume never blocks.
+            for (_, c) in pendingAsync { c.resume(throwing: StatusCode.deadObject) }
+            return true
+        }
+        switch frame.header.command {
+        case .reply:
+            let txid = frame.header.transactionID
+            if waiting.contains(txid) {
+                replies[txid] = frame
+                return txid != reader
+            } else if let c = asyncWaiters.removeValue(forKey: txid) {
+                resume = (c, frame.header.status == .ok ? .success(frame.parcel) : .failure(frame.header.status))
+            }
+            return false
+        case .transaction:
+            incoming.append(frame)
+            return false
+        case .hello, .welcome:
+            return false
+        }
+    }
+
+    /// The next transaction a pool thread may run (lock held), keeping one-way calls to one object in order.
+    private func nextWork() -> Frame? {
+        while let frame = incoming.popFirst() {
+            guard frame.header.flags.contains(.oneWay), let object = objects[frame.header.target] else { return frame }
+            if object.oneWayBusy {
+                object.oneWayQueue.append(frame)
+                continue
+            }
+            object.oneWayBusy = true
+            return frame
+        }
+        return nil
+    }
+
+    private func dispatch(_ first: Frame) {
+        var frame = first
+        while true {
+            let target = frame.header.target
+            let object = lock.withLock { objects[target] }
+            run(frame, on: object?.object)
+            // A one-way call: the next one queued for the same object runs on this thread, in order.
+            guard frame.header.flags.contains(.oneWay), let object else { return }
+            let next: Frame? = lock.withLock {
+                if let n = object.oneWayQueue.popFirst() { return n }
+                object.oneWayBusy = false
+                return nil
+            }
+            guard let next else { return }
+            frame = next
+        }
+    }
+
+    private func run(_ frame: Frame, on object: (any BinderObject)?) {
+        let header = frame.header
+        var data = frame.parcel
+        var reply = Parcel()
+        var status = StatusCode.ok
+        if let object {
+            let context = TransactionContext(caller: CallerIdentity(header.sender), flags: header.flags, connection: self)
+            do {
+                try object.onTransact(code: header.code, data: &data, reply: &reply, context: context)
+            } catch let s as StatusCode {
+                status = s
+                reply.removeAll()
+            } catch let e as ServiceError {
+                reply.removeAll()
+                reply.writeException(e)
+            } catch {
+                reply.removeAll()
+                reply.writeException(ServiceError(.illegalState, "\(error)"))
+            }
+        } else {
+            status = .deadObject
+        }
+        guard !header.flags.contains(.oneWay) else { return }
+        if status != .ok { reply.removeAll() }
+        try? Self.sendFrame(fd: fd, header: FrameHeader(command: .reply, transactionID: header.transactionID, status: status), parcel: reply)
+    }
+
+    /// Receives one frame as the reader. nil when the connection is closed or broken.
+    private func receiveFrame() -> Frame? {
+        guard let r = try? SeqPacket.receive(fd, into: receiveBuffer, fds: receiveFDs), r.length > 0 else { return nil }
+        // This version carries no fds; never leak ones that arrive.
+        for i in 0..<r.fdCount { FileDescriptor(receiveFDs[i]).close() }
+        guard !r.truncated,
+            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<r.length]), messageLength: r.length)
+        else {
+            close()
+            return nil
+        }
+        let dataEnd = FrameHeader.size + Int(header.dataLength)
+        var parcel = Parcel()
+        parcel.replace(
+            with: UnsafeRawBufferPointer(rebasing: receiveBuffer[FrameHeader.size..<dataEnd]),
+            objectOffsets: UnsafeRawBufferPointer(rebasing: receiveBuffer[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
+        return Frame(header: header, parcel: parcel)
+    }
+}

@@ -1,0 +1,67 @@
+import BinderWire
+
+/// Who made a call, as the broker stamped it (never as the caller claimed).
+public struct CallerIdentity: Equatable, Sendable, CustomStringConvertible {
+    public var pid: Int32
+    public var uid: UInt32
+    /// The caller's container: 0 is the root namespace.
+    public var container: UInt32
+    public init(pid: Int32, uid: UInt32, container: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.container = container
+    }
+    init(_ stamp: SenderStamp) {
+        self.init(pid: Int32(bitPattern: stamp.pid), uid: stamp.uid, container: stamp.container)
+    }
+    public var description: String { "pid=\(pid) uid=\(uid) container=\(container)" }
+}
+
+/// What a handler knows about the call it is serving.
+public struct TransactionContext: Sendable {
+    public var caller: CallerIdentity
+    public var flags: TransactionFlags
+    public var isOneWay: Bool { flags.contains(.oneWay) }
+    /// The connection the call arrived on, for calls the handler makes in turn.
+    public let connection: BinderConnection
+}
+
+/// A local object that other processes call: a service, a callback, a listener.
+///
+/// `onTransact` runs on one of the connection's thread-pool threads. One-way calls to one object
+/// run one at a time, in the order they were sent; two-way calls may run concurrently.
+///
+/// To fail a call: throw a `StatusCode` (a transport status, for example `.unknownTransaction`
+/// for a code the object does not implement), or a `ServiceError`, which is written into the reply
+/// as an AIDL exception header.
+public protocol BinderObject: AnyObject, Sendable {
+    func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws
+}
+
+/// A reference to an object in another process (or the broker): what `getService` returns.
+public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
+    public let handle: UInt32
+    public let connection: BinderConnection
+
+    init(handle: UInt32, connection: BinderConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    /// A blocking call. For a one-way call the returned parcel is empty.
+    /// - Throws: `StatusCode` for transport failures (`DEAD_OBJECT`, `FAILED_TRANSACTION`, …).
+    @discardableResult
+    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
+        try connection.transact(handle: handle, code: code, data: data, flags: flags)
+    }
+
+    /// The same call without blocking a thread.
+    @discardableResult
+    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
+        try await connection.transact(handle: handle, code: code, data: data, flags: flags)
+    }
+
+    public static func == (a: BinderProxy, b: BinderProxy) -> Bool { a.handle == b.handle && a.connection === b.connection }
+    public func hash(into h: inout Hasher) { h.combine(handle) }
+    public var description: String { "BinderProxy(handle: \(handle))" }
+}

@@ -1,0 +1,361 @@
+import BinderWire
+
+/// Settings of the state machine.
+public struct BrokerConfig: Sendable {
+    /// Largest frame the broker accepts and sends (header included).
+    public var maxFrameSize: UInt32 = Limits.defaultMaxFrameSize
+    public var maxFDs: UInt32 = Limits.defaultMaxFDs
+    /// The broker's own identity, stamped on the transactions it originates (notifications).
+    public var brokerPID: Int32 = 0
+    public var brokerUID: UInt32 = 0
+    public init() {}
+}
+
+/// The broker's routing state: connections, objects (nodes), per-connection handle tables,
+/// two-way transactions in flight, and the service manager. Pure: it never touches the kernel;
+/// every effect goes through a `BrokerOutbox`.
+///
+/// Routing follows Binder's driver: a process names other processes' objects by handles that are
+/// valid only in that process; the broker maps a handle to a node (owner connection + the owner's
+/// cookie), forwards the call to the owner addressed by cookie, and matches the reply back by
+/// transaction id.
+public final class BrokerCore {
+    public let config: BrokerConfig
+    let startNanos: UInt64
+
+    final class Connection {
+        let id: ConnectionID
+        let identity: PeerIdentity
+        var greeted = false
+        var maxFrameSize: UInt32 = 0
+        /// Handle → node, and node → handle (so the same object always gets the same handle).
+        var handles: [UInt32: NodeID] = [:]
+        var handleOfNode: [NodeID: UInt32] = [:]
+        var nextHandle: UInt32 = 1
+        /// Nodes this connection owns, by cookie.
+        var nodesByCookie: [UInt64: NodeID] = [:]
+        /// Broker transaction ids where this connection is the caller, and where it is the callee.
+        var callsOut: Set<UInt64> = []
+        var callsIn: Set<UInt64> = []
+        var transactionsSent: UInt64 = 0
+        var transactionsReceived: UInt64 = 0
+        init(id: ConnectionID, identity: PeerIdentity) {
+            self.id = id
+            self.identity = identity
+        }
+
+        func handle(for node: NodeID) -> UInt32 {
+            if let h = handleOfNode[node] { return h }
+            let h = nextHandle
+            nextHandle += 1
+            handles[h] = node
+            handleOfNode[node] = h
+            return h
+        }
+    }
+
+    struct NodeID: Hashable { let raw: UInt64 }
+
+    struct Node {
+        let owner: ConnectionID
+        let cookie: UInt64
+    }
+
+    struct PendingCall {
+        let caller: ConnectionID
+        let callerTransactionID: UInt64
+        let callee: ConnectionID
+    }
+
+    var connections: [ConnectionID: Connection] = [:]
+    var nodes: [NodeID: Node] = [:]
+    var nextNode: UInt64 = 1
+    var pending: [UInt64: PendingCall] = [:]
+    var nextTransactionID: UInt64 = 1
+    var registry = ServiceRegistry()
+
+    // Counters for `binder status`.
+    var transactionCount: UInt64 = 0
+    var oneWayCount: UInt64 = 0
+    var replyCount: UInt64 = 0
+    var deadObjectReplies: UInt64 = 0
+    var malformedDisconnects: UInt64 = 0
+
+    /// Scratch parcel for broker-built frames, reused across calls.
+    var scratch = Parcel(reservingCapacity: 4096)
+
+    public init(config: BrokerConfig = BrokerConfig(), now: UInt64) {
+        self.config = config
+        self.startNanos = now
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    // MARK: Connection lifecycle
+
+    public func connectionOpened(_ id: ConnectionID, identity: PeerIdentity) {
+        connections[id] = Connection(id: id, identity: identity)
+    }
+
+    /// Forgets a connection: its callers waiting on it get `DEAD_OBJECT`, its objects die, its
+    /// services disappear, and replies still owed to it are dropped when they arrive.
+    public func connectionClosed<O: BrokerOutbox>(_ id: ConnectionID, out: inout O) {
+        guard let conn = connections.removeValue(forKey: id) else { return }
+        for txid in conn.callsIn {
+            guard let call = pending.removeValue(forKey: txid) else { continue }
+            connections[call.caller]?.callsOut.remove(txid)
+            sendStatusReply(to: call.caller, transactionID: call.callerTransactionID, status: .deadObject, out: &out)
+        }
+        for txid in conn.callsOut {
+            guard let call = pending.removeValue(forKey: txid) else { continue }
+            connections[call.callee]?.callsIn.remove(txid)
+        }
+        var deadNodes: Set<NodeID> = []
+        for (_, node) in conn.nodesByCookie {
+            deadNodes.insert(node)
+            nodes.removeValue(forKey: node)
+        }
+        registry.connectionClosed(id, deadNodes: deadNodes)
+    }
+
+    // MARK: Frames
+
+    /// Handles one received message. `frame` is the whole message; on a forward it is rewritten in
+    /// place and handed to `out.forwardCurrentFrame`.
+    ///
+    /// - Parameters:
+    ///   - fdCount: fds that arrived with the message (the event loop has already closed them;
+    ///     this version of the broker does not carry fds).
+    ///   - truncated: the message was larger than a receive buffer.
+    public func handleFrame<O: BrokerOutbox>(
+        from id: ConnectionID, frame: UnsafeMutableRawBufferPointer, fdCount: Int, truncated: Bool, now: UInt64, out: inout O
+    ) {
+        guard let conn = connections[id] else { return }
+        if truncated {
+            return malformed(conn, FrameError.truncated(frame.count).description, out: &out)
+        }
+        let header: FrameHeader
+        do {
+            header = try FrameHeader.decode(from: UnsafeRawBufferPointer(frame), messageLength: frame.count)
+        } catch {
+            return malformed(conn, error.description, out: &out)
+        }
+        guard Int(header.fdCount) == fdCount else {
+            return malformed(conn, "header announces \(header.fdCount) fds but \(fdCount) arrived", out: &out)
+        }
+        guard conn.greeted else {
+            return greet(conn, header: header, frame: frame, out: &out)
+        }
+        if frame.count > Int(conn.maxFrameSize) {
+            return malformed(conn, "frame of \(frame.count) bytes exceeds the negotiated \(conn.maxFrameSize)", out: &out)
+        }
+        if let problem = validateObjectOffsets(header: header, frame: frame) {
+            return malformed(conn, problem, out: &out)
+        }
+        switch header.command {
+        case .transaction:
+            transaction(from: conn, header: header, frame: frame, now: now, out: &out)
+        case .reply:
+            reply(from: conn, header: header, frame: frame, out: &out)
+        case .hello, .welcome:
+            malformed(conn, "unexpected \(header.command) after the handshake", out: &out)
+        }
+    }
+
+    private func malformed<O: BrokerOutbox>(_ conn: Connection, _ reason: String, out: inout O) {
+        malformedDisconnects += 1
+        out.disconnect(conn.id, reason: reason)
+    }
+
+    private func greet<O: BrokerOutbox>(_ conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, out: inout O) {
+        guard header.command == .hello else {
+            return malformed(conn, "first frame must be hello, got \(header.command)", out: &out)
+        }
+        var p = Parcel()
+        p.replace(with: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]),
+                  objectOffsets: UnsafeRawBufferPointer(start: nil, count: 0))
+        let hello: Hello
+        do { hello = try Hello.read(from: &p) } catch {
+            return malformed(conn, "hello parcel is malformed (\(error))", out: &out)
+        }
+        guard hello.major == Hello.protocolMajor else {
+            return malformed(conn, "protocol version \(hello.major).\(hello.minor) is not supported (broker speaks \(Hello.protocolMajor).x)", out: &out)
+        }
+        guard hello.maxFrameSize >= Limits.minimumFrameSize else {
+            return malformed(conn, "maximum frame \(hello.maxFrameSize) is below the minimum \(Limits.minimumFrameSize)", out: &out)
+        }
+        conn.greeted = true
+        conn.maxFrameSize = min(hello.maxFrameSize, config.maxFrameSize)
+        let welcome = Welcome(
+            maxFrameSize: conn.maxFrameSize, maxFDs: min(hello.maxFDs, config.maxFDs), connectionID: conn.id.raw,
+            pid: UInt32(bitPattern: conn.identity.pid), uid: conn.identity.uid, gid: conn.identity.gid,
+            container: conn.identity.container)
+        scratch.removeAll()
+        welcome.write(to: &scratch)
+        out.send(to: conn.id, header: FrameHeader(command: .welcome), parcel: scratch)
+    }
+
+    /// Object offsets must each point at a whole 16-byte entry inside the parcel, in increasing
+    /// order without overlap.
+    private func validateObjectOffsets(header: FrameHeader, frame: UnsafeMutableRawBufferPointer) -> String? {
+        let count = Int(header.objectCount)
+        if count == 0 { return nil }
+        if count > Limits.maxObjects { return "\(count) objects exceed the limit of \(Limits.maxObjects)" }
+        let base = FrameHeader.size + Int(header.dataLength)
+        var next = 0
+        for i in 0..<count {
+            let offset = UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: base + 4 * i, as: UInt32.self))
+            let o = Int(offset)
+            guard o % 4 == 0, o >= next, o + ObjectRef.size <= Int(header.dataLength) else {
+                return FrameError.badObjectOffset(offset).description
+            }
+            next = o + ObjectRef.size
+        }
+        return nil
+    }
+
+    private func transaction<O: BrokerOutbox>(
+        from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, now: UInt64, out: inout O
+    ) {
+        let oneWay = header.flags.contains(.oneWay)
+        conn.transactionsSent += 1
+        transactionCount += 1
+        if oneWay { oneWayCount += 1 }
+        func fail(_ status: StatusCode, _ out: inout O) {
+            if !oneWay { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out) }
+        }
+        if header.sender != .none { return fail(.permissionDenied, &out) }
+        if header.fdCount > 0 { return fail(.fdsNotAllowed, &out) }
+        guard header.target <= UInt64(UInt32.max) else { return fail(.badValue, &out) }
+        let handle = UInt32(header.target)
+        if handle == ServiceManagerInterface.handle {
+            return serviceManagerTransaction(from: conn, header: header, frame: frame, now: now, out: &out)
+        }
+        guard let nodeID = conn.handles[handle] else { return fail(.badValue, &out) }
+        guard let node = nodes[nodeID], let owner = connections[node.owner] else {
+            deadObjectReplies += oneWay ? 0 : 1
+            return fail(.deadObject, &out)
+        }
+        if let status = translateObjects(from: conn, to: owner, header: header, frame: frame) {
+            return fail(status, &out)
+        }
+        var forwarded = header
+        forwarded.target = node.cookie
+        forwarded.sender = conn.identity.stamp
+        if oneWay {
+            forwarded.transactionID = 0
+        } else {
+            let txid = nextTransactionID
+            nextTransactionID += 1
+            forwarded.transactionID = txid
+            pending[txid] = PendingCall(caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id)
+            conn.callsOut.insert(txid)
+            owner.callsIn.insert(txid)
+        }
+        forwarded.encode(into: frame.baseAddress!)
+        owner.transactionsReceived += 1
+        out.forwardCurrentFrame(to: owner.id)
+    }
+
+    private func reply<O: BrokerOutbox>(from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, out: inout O) {
+        let txid = header.transactionID
+        guard let call = pending[txid] else { return }  // the caller went away: drop the late reply
+        guard call.callee == conn.id else {
+            return malformed(conn, "reply to transaction \(txid), which was not sent to this connection", out: &out)
+        }
+        if header.sender != .none {
+            return malformed(conn, "reply carries a sender stamp; only the broker stamps identities", out: &out)
+        }
+        pending.removeValue(forKey: txid)
+        conn.callsIn.remove(txid)
+        guard let caller = connections[call.caller] else { return }
+        caller.callsOut.remove(txid)
+        replyCount += 1
+        if header.fdCount > 0 {
+            return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: .fdsNotAllowed, out: &out)
+        }
+        if let status = translateObjects(from: conn, to: caller, header: header, frame: frame) {
+            return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: status, out: &out)
+        }
+        var forwarded = header
+        forwarded.transactionID = call.callerTransactionID
+        forwarded.target = 0
+        forwarded.sender = conn.identity.stamp
+        forwarded.encode(into: frame.baseAddress!)
+        out.forwardCurrentFrame(to: caller.id)
+    }
+
+    func sendStatusReply<O: BrokerOutbox>(to id: ConnectionID, transactionID: UInt64, status: StatusCode, out: inout O) {
+        if status == .deadObject { deadObjectReplies += 1 }
+        scratch.removeAll()
+        out.send(to: id, header: FrameHeader(command: .reply, transactionID: transactionID, status: status), parcel: scratch)
+    }
+
+    // MARK: Objects
+
+    /// The node for an object reference written by `conn`, creating nodes for new local objects.
+    /// nil when `conn` names a handle it does not hold.
+    func node(for ref: ObjectRef, writtenBy conn: Connection) -> NodeID?? {
+        switch ref.kind {
+        case .null:
+            return .some(nil)
+        case .local:
+            if let n = conn.nodesByCookie[ref.id] { return n }
+            let n = NodeID(raw: nextNode)
+            nextNode += 1
+            nodes[n] = Node(owner: conn.id, cookie: ref.id)
+            conn.nodesByCookie[ref.id] = n
+            return n
+        case .handle:
+            guard ref.id <= UInt64(UInt32.max), let n = conn.handles[UInt32(ref.id)] else { return nil }
+            return n
+        }
+    }
+
+    /// The entry that names `node` for `receiver`: its own cookie if it owns it, else its handle.
+    func reference(to node: NodeID?, for receiver: Connection) -> ObjectRef {
+        guard let node else { return .null }
+        if let n = nodes[node], n.owner == receiver.id { return .local(n.cookie) }
+        return .handle(receiver.handle(for: node))
+    }
+
+    /// Rewrites every object entry of a frame from `sender`'s view into `receiver`'s view.
+    /// Returns `BAD_VALUE` if the sender names a handle it does not hold, `BAD_TYPE` for an unknown kind.
+    private func translateObjects(from sender: Connection, to receiver: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer) -> StatusCode? {
+        let count = Int(header.objectCount)
+        if count == 0 { return nil }
+        let data = frame.baseAddress! + FrameHeader.size
+        let offsets = Int(header.dataLength) + FrameHeader.size
+        for i in 0..<count {
+            let o = Int(UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: offsets + 4 * i, as: UInt32.self)))
+            let ref: ObjectRef
+            do { ref = try ObjectRef.load(from: data + o) } catch { return error }
+            guard let node = node(for: ref, writtenBy: sender) else { return .badValue }
+            var translated = reference(to: node, for: receiver)
+            translated.flags = ref.flags
+            translated.store(to: data + o)
+        }
+        return nil
+    }
+
+    // MARK: Status
+
+    public func status(now: UInt64) -> BrokerStatus {
+        BrokerStatus(
+            brokerPID: config.brokerPID, uptimeMillis: (now - startNanos) / 1_000_000, transactions: transactionCount,
+            oneWay: oneWayCount, replies: replyCount, deadObjectReplies: deadObjectReplies,
+            malformedDisconnects: malformedDisconnects, pendingTransactions: UInt32(pending.count),
+            connections: connections.values.sorted { $0.id.raw < $1.id.raw }.map { c in
+                BrokerStatus.Connection(
+                    id: c.id.raw, pid: c.identity.pid, uid: c.identity.uid, gid: c.identity.gid, container: c.identity.container,
+                    handles: UInt32(c.handles.count), objects: UInt32(c.nodesByCookie.count),
+                    transactionsSent: c.transactionsSent, transactionsReceived: c.transactionsReceived)
+            },
+            services: registry.services.sorted { $0.key < $1.key }.map { name, entry in
+                let owner = nodes[entry.node].flatMap { connections[$0.owner] }
+                return BrokerStatus.Service(
+                    name: name, connection: owner?.id.raw ?? 0, pid: owner?.identity.pid ?? 0, uid: entry.uid,
+                    container: owner?.identity.container ?? 0)
+            })
+    }
+}

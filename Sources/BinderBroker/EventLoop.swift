@@ -1,0 +1,335 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BinderPlatform
+import BinderWire
+import DequeModule
+import Logging
+
+/// binderd's event loop: one thread, one io_uring. Multishot accept on the listening socket,
+/// multishot recvmsg with a provided buffer ring on every connection, sends through the ring.
+/// All decisions are `BrokerCore`'s; this file only moves bytes and fds.
+///
+/// A forwarded frame is rewritten in place in the receive buffer and sent from there, so routing a
+/// transaction copies and allocates nothing; the buffer goes back to the kernel when the send completes.
+public final class BrokerServer {
+    public struct Options: Sendable {
+        public var runtimeDirectory: String
+        public var config = BrokerConfig()
+        /// Receive buffers shared by all connections (a power of two).
+        public var receiveBuffers = 128
+        public init(runtimeDirectory: String) { self.runtimeDirectory = runtimeDirectory }
+        public var socketPath: String { runtimeDirectory + "/binder.sock" }
+    }
+
+    private enum Op: UInt64 {
+        case accept = 1, receive, send, signal, cancel
+    }
+
+    private static func userData(_ op: Op, _ id: UInt32 = 0) -> UInt64 { op.rawValue << 56 | UInt64(id) }
+
+    private enum Outgoing {
+        /// A receive buffer holding a forwarded frame.
+        case received(UInt16, UnsafeRawPointer, Int)
+        /// A frame the broker built.
+        case built(UnsafeMutableRawPointer, Int)
+    }
+
+    private final class Peer {
+        let id: ConnectionID
+        let fd: Int32
+        let pidfd: Int32
+        var queue: Deque<Outgoing> = []
+        var sending = false
+        var receiving = false
+        /// Shut down by the broker or by the peer; no more frames are handled.
+        var closing = false
+        init(id: ConnectionID, fd: Int32, pidfd: Int32) {
+            self.id = id
+            self.fd = fd
+            self.pidfd = pidfd
+        }
+    }
+
+    private let options: Options
+    private var logger: Logger
+    private let ring: IOURing
+    private let buffers: ProvidedBuffers
+    private let msgTemplate: UnsafeMutablePointer<msghdr>
+    private let core: BrokerCore
+    private var peers: [UInt32: Peer] = [:]
+    private var nextConnection: UInt32 = 1
+    private var listenFD: Int32 = -1
+    private let signalFD: Int32
+    private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
+    private var needsRearm: [Peer] = []
+    private var running = true
+    private let fdScratch = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+
+    /// Sets up the ring, the buffers and the listening socket. Call on the thread that will `run()`.
+    /// - Throws: `SystemError` when the runtime directory, socket or ring cannot be set up.
+    public init(options: Options, logger: Logger) throws(SystemError) {
+        self.options = options
+        self.logger = logger
+        signalFD = try terminationSignalFD()
+        ignoreSIGPIPE()
+        ring = try IOURing(entries: 512)
+        let maxFDs = Int(options.config.maxFDs)
+        msgTemplate = ReceivedMessage.makeTemplate(maxFDs: maxFDs)
+        // Each buffer holds io_uring_recvmsg_out (16 bytes), the control area, then one whole frame.
+        let bufferSize = 16 + msgTemplate.pointee.msg_controllen + Int(options.config.maxFrameSize)
+        buffers = try ProvidedBuffers(ring: ring, group: 1, count: options.receiveBuffers, size: bufferSize)
+        var config = options.config
+        config.brokerPID = ProcessControl.currentPID
+        config.brokerUID = ProcessControl.currentUID
+        core = BrokerCore(config: config, now: monotonicNanos())
+        try FileSystem.makeDirectories(options.runtimeDirectory)
+        listenFD = try SeqPacket.listen(path: options.socketPath)
+        chmod(options.socketPath, 0o666)
+    }
+
+    deinit {
+        signalBuffer.deallocate()
+        fdScratch.deallocate()
+        msgTemplate.deallocate()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then closes every connection and removes the socket.
+    public func run() throws(SystemError) {
+        logger.info("listening", metadata: [
+            "socket": "\(options.socketPath)", "max_frame": "\(options.config.maxFrameSize)", "pid": "\(ProcessControl.currentPID)",
+        ])
+        ring.multishotAccept(fd: listenFD, userData: Self.userData(.accept))
+        ring.read(fd: signalFD, buffer: signalBuffer, length: signalInfoSize, userData: Self.userData(.signal))
+        while running {
+            var timeout: UInt64? = nil
+            if let deadline = core.nextDeadline {
+                let now = monotonicNanos()
+                timeout = deadline > now ? deadline - now : 0
+            }
+            try ring.submitAndWait(timeoutNanos: timeout)
+            ring.drainCompletions { userData, result, flags in
+                self.complete(userData: userData, result: result, flags: flags)
+            }
+            if core.nextDeadline != nil {
+                var out = Outbox(server: self)
+                core.expireTimers(now: monotonicNanos(), out: &out)
+            }
+            rearmStarved()
+        }
+        shutdown()
+    }
+
+    private func shutdown() {
+        logger.info("shutting down", metadata: ["connections": "\(peers.count)"])
+        close(listenFD)
+        FileSystem.remove(options.socketPath)
+        for peer in peers.values {
+            SeqPacket.shutdown(peer.fd)
+            close(peer.fd)
+            if peer.pidfd >= 0 { close(peer.pidfd) }
+        }
+        peers.removeAll()
+    }
+
+    // MARK: Completions
+
+    private func complete(userData: UInt64, result: Int32, flags: UInt32) {
+        let id = UInt32(truncatingIfNeeded: userData)
+        switch Op(rawValue: userData >> 56) {
+        case .accept: accepted(result: result, flags: flags)
+        case .receive: received(id: id, result: result, flags: flags)
+        case .send: sent(id: id, result: result)
+        case .signal:
+            let signo = result > 0 ? signalBuffer.load(as: UInt32.self) : 0
+            logger.info("signal received", metadata: ["signal": "\(signo)"])
+            running = false
+        case .cancel, .none: break
+        }
+    }
+
+    private func accepted(result: Int32, flags: UInt32) {
+        if !IOURing.hasMore(flags: flags) && running {
+            ring.multishotAccept(fd: listenFD, userData: Self.userData(.accept))
+        }
+        guard result >= 0 else {
+            logger.warning("accept failed", metadata: ["error": "\(SystemError("accept", -result))"])
+            return
+        }
+        let fd = result
+        let credentials: PeerCredentials
+        do { credentials = try SeqPacket.peerCredentials(fd) } catch {
+            logger.warning("peer credentials unavailable; closing", metadata: ["error": "\(error)"])
+            close(fd)
+            return
+        }
+        let pidfd = (try? SeqPacket.peerPIDFD(fd)) ?? -1
+        SeqPacket.setBufferSizes(fd, bytes: Int32(options.config.maxFrameSize) * 2)
+        let id = ConnectionID(nextConnection)
+        nextConnection += 1
+        let peer = Peer(id: id, fd: fd, pidfd: pidfd)
+        peers[id.raw] = peer
+        core.connectionOpened(id, identity: PeerIdentity(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, container: 0))
+        logger.debug("connection opened", metadata: ["conn": "\(id)", "pid": "\(credentials.pid)", "uid": "\(credentials.uid)"])
+        armReceive(peer)
+    }
+
+    private func armReceive(_ peer: Peer) {
+        peer.receiving = true
+        ring.multishotReceiveMessage(fd: peer.fd, msghdr: msgTemplate, group: buffers.group, userData: Self.userData(.receive, peer.id.raw))
+    }
+
+    private func received(id: UInt32, result: Int32, flags: UInt32) {
+        let bufferID = IOURing.bufferID(flags: flags)
+        guard let peer = peers[id] else {
+            if let bufferID { buffers.recycle(bufferID) }
+            return
+        }
+        let more = IOURing.hasMore(flags: flags)
+        if !more { peer.receiving = false }
+        if result == -ENOBUFS && !peer.closing {
+            // Every buffer is in use (frames waiting for slow receivers): re-arm once some come back.
+            needsRearm.append(peer)
+            return
+        }
+        guard result > 0, let bufferID else {
+            if let bufferID { buffers.recycle(bufferID) }
+            if !more { peerGone(peer, error: result < 0 ? SystemError("recvmsg", -result) : nil) }
+            return
+        }
+        let base = buffers.buffer(bufferID)
+        let message = ReceivedMessage(base: base, result: result, msghdr: msgTemplate)
+        // On SEQPACKET a multishot recvmsg reports the peer's close as an empty message.
+        guard !peer.closing, let message, message.fullLength > 0 else {
+            buffers.recycle(bufferID)
+            if !peer.closing {
+                peer.closing = true
+                SeqPacket.shutdown(peer.fd)  // ends the multishot if it is still armed
+            }
+            if !more { peerGone(peer, error: nil) }
+            return
+        }
+        if !more { armReceive(peer) }
+        // This version carries no fds: close any that arrived and let the core refuse the frame.
+        let fdCount = message.takeFDs(into: fdScratch)
+        for i in 0..<fdCount { close(fdScratch[i]) }
+        var out = Outbox(server: self)
+        core.handleFrame(
+            from: peer.id, frame: message.payload, fdCount: message.controlTruncated ? -1 : fdCount,
+            truncated: message.truncated, now: monotonicNanos(), out: &out)
+        if let target = out.forwardTarget, let to = peers[target.raw], !to.closing {
+            enqueue(.received(bufferID, UnsafeRawPointer(message.payload.baseAddress!), message.payload.count), to: to)
+        } else {
+            buffers.recycle(bufferID)
+        }
+    }
+
+    private func rearmStarved() {
+        guard !needsRearm.isEmpty else { return }
+        for peer in needsRearm where peers[peer.id.raw] === peer && !peer.receiving && !peer.closing {
+            armReceive(peer)
+        }
+        needsRearm.removeAll(keepingCapacity: true)
+    }
+
+    /// The receive side has ended (EOF, error, or after a shutdown): tell the core, then release the
+    /// fd once sends drain.
+    private func peerGone(_ peer: Peer, error: SystemError?) {
+        peer.closing = true
+        logger.debug("connection closed", metadata: ["conn": "\(peer.id)", "error": "\(error.map { "\($0)" } ?? "eof")"])
+        var out = Outbox(server: self)
+        core.connectionClosed(peer.id, out: &out)
+        finishIfIdle(peer)
+    }
+
+    private func finishIfIdle(_ peer: Peer) {
+        guard peer.closing, !peer.receiving, !peer.sending else { return }
+        while let item = peer.queue.popFirst() { release(item) }
+        peers.removeValue(forKey: peer.id.raw)
+        close(peer.fd)
+        if peer.pidfd >= 0 { close(peer.pidfd) }
+    }
+
+    // MARK: Sending
+
+    private func enqueue(_ item: Outgoing, to peer: Peer) {
+        peer.queue.append(item)
+        if !peer.sending { startSend(peer) }
+    }
+
+    private func startSend(_ peer: Peer) {
+        guard let item = peer.queue.first else { return }
+        peer.sending = true
+        switch item {
+        case .received(_, let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
+        case .built(let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
+        }
+    }
+
+    private func sent(id: UInt32, result: Int32) {
+        guard let peer = peers[id] else { return }
+        peer.sending = false
+        if let item = peer.queue.popFirst() { release(item) }
+        if result < 0 && !peer.closing {
+            // The peer cannot take frames any more; its receive side reports the close.
+            disconnect(peer, reason: "send failed: \(SystemError("send", -result))")
+        }
+        if peer.closing {
+            while let item = peer.queue.popFirst() { release(item) }
+            finishIfIdle(peer)
+        } else if !peer.queue.isEmpty {
+            startSend(peer)
+        }
+    }
+
+    private func release(_ item: Outgoing) {
+        switch item {
+        case .received(let bufferID, _, _): buffers.recycle(bufferID)
+        case .built(let p, _): p.deallocate()
+        }
+    }
+
+    fileprivate func sendBuilt(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
+        guard let peer = peers[id.raw], !peer.closing else { return }
+        var header = header
+        header.dataLength = UInt32(parcel.count)
+        header.objectCount = UInt16(parcel.objectOffsets.count)
+        let length = header.frameLength
+        let p = UnsafeMutableRawPointer.allocate(byteCount: length, alignment: 8)
+        header.encode(into: p)
+        parcel.bytes.withUnsafeBytes { (p + FrameHeader.size).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var at = FrameHeader.size + parcel.count
+        for offset in parcel.objectOffsets {
+            p.storeBytes(of: offset.littleEndian, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+        enqueue(.built(p, length), to: peer)
+    }
+
+    fileprivate func disconnect(_ id: ConnectionID, reason: String) {
+        guard let peer = peers[id.raw] else { return }
+        disconnect(peer, reason: reason)
+    }
+
+    private func disconnect(_ peer: Peer, reason: String) {
+        guard !peer.closing else { return }
+        peer.closing = true
+        logger.warning("disconnecting peer", metadata: ["conn": "\(peer.id)", "reason": "\(reason)"])
+        // shutdown() ends the multishot receive (it completes with 0), which reports the close.
+        SeqPacket.shutdown(peer.fd)
+        if !peer.receiving {
+            var out = Outbox(server: self)
+            core.connectionClosed(peer.id, out: &out)
+            finishIfIdle(peer)
+        }
+    }
+
+    private struct Outbox: BrokerOutbox {
+        unowned let server: BrokerServer
+        var forwardTarget: ConnectionID? = nil
+        init(server: BrokerServer) { self.server = server }
+        mutating func forwardCurrentFrame(to id: ConnectionID) { forwardTarget = id }
+        mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) { server.sendBuilt(to: id, header: header, parcel: parcel) }
+        mutating func disconnect(_ id: ConnectionID, reason: String) { server.disconnect(id, reason: reason) }
+    }
+}

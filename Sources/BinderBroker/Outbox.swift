@@ -1,0 +1,35 @@
+import BinderWire
+
+/// A connection the broker accepted. IDs are never reused within one broker run.
+public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    public let raw: UInt32
+    public init(_ raw: UInt32) { self.raw = raw }
+    public var description: String { "c\(raw)" }
+}
+
+/// Who is at the other end of a connection, as the kernel reported it at accept time.
+public struct PeerIdentity: Equatable, Sendable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    /// 0 for the root namespace's endpoint.
+    public var container: UInt32
+    public init(pid: Int32, uid: UInt32, gid: UInt32, container: UInt32 = 0) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.container = container
+    }
+    var stamp: SenderStamp { SenderStamp(pid: UInt32(bitPattern: pid), uid: uid, container: container) }
+}
+
+/// The effects of the broker's state machine. The event loop implements it with io_uring sends;
+/// tests implement it by recording. Keeping effects behind this protocol keeps `BrokerCore` free of I/O.
+public protocol BrokerOutbox {
+    /// Sends the frame being handled, already rewritten in place, to `to`.
+    mutating func forwardCurrentFrame(to: ConnectionID)
+    /// Sends a frame the broker built.
+    mutating func send(to: ConnectionID, header: FrameHeader, parcel: Parcel)
+    /// Closes a connection; the event loop then reports it back through `connectionClosed`.
+    mutating func disconnect(_ id: ConnectionID, reason: String)
+}

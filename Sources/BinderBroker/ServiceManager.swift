@@ -1,0 +1,142 @@
+import BinderWire
+
+/// The service manager: the broker's own object at handle 0 (`Protocols/binder/IServiceManager.aidl`).
+extension BrokerCore {
+    /// The earliest moment `expireTimers` has work to do.
+    public var nextDeadline: UInt64? { registry.nextDeadline }
+
+    /// Answers `waitForService` callers whose time-out has passed, with a null binder.
+    public func expireTimers<O: BrokerOutbox>(now: UInt64, out: inout O) {
+        for w in registry.takeExpired(now: now) {
+            guard connections[w.connection] != nil else { continue }
+            replyOK(to: w.connection, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
+        }
+    }
+
+    func serviceManagerTransaction<O: BrokerOutbox>(
+        from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, now: UInt64, out: inout O
+    ) {
+        let oneWay = header.flags.contains(.oneWay)
+        let txid = header.transactionID
+        var request = Parcel()
+        let dataEnd = FrameHeader.size + Int(header.dataLength)
+        request.replace(
+            with: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size..<dataEnd]),
+            objectOffsets: UnsafeRawBufferPointer(rebasing: frame[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
+        guard let code = ServiceManagerCode(rawValue: header.code) else {
+            if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: .unknownTransaction, out: &out) }
+            return
+        }
+        do throws(StatusCode) {
+            switch code {
+            case .getService, .checkService:
+                let name = try request.readNonNullString()
+                let node = registry.services[name]?.node
+                reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
+            case .addService:
+                let name = try request.readNonNullString()
+                let ref = try request.readObject()
+                guard ServiceManagerInterface.isValidName(name) else {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]"), &out)
+                }
+                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                guard let node = found else {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "service object for '\(name)' is null"), &out)
+                }
+                if let existing = registry.services[name], existing.uid != conn.identity.uid {
+                    return fail(oneWay, conn, txid, ServiceError(.security, "'\(name)' is held by uid \(existing.uid)"), &out)
+                }
+                registry.services[name] = ServiceRegistry.Entry(node: node, uid: conn.identity.uid)
+                reply(oneWay, conn, txid, &out) { _ in }
+                serviceRegistered(name, node: node, out: &out)
+            case .listServices:
+                let names = registry.services.keys.sorted()
+                reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
+            case .registerForNotifications:
+                let name = try request.readNonNullString()
+                let ref = try request.readObject()
+                guard ServiceManagerInterface.isValidName(name) else {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
+                }
+                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                guard let callback = found else {
+                    return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
+                }
+                registry.listeners[name, default: []].append(ServiceRegistry.Listener(connection: conn.id, node: callback))
+                reply(oneWay, conn, txid, &out) { _ in }
+                if let existing = registry.services[name] {
+                    notify(ServiceRegistry.Listener(connection: conn.id, node: callback), name: name, service: existing.node, out: &out)
+                }
+            case .unregisterForNotifications:
+                let name = try request.readNonNullString()
+                let ref = try request.readObject()
+                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                let listener = ServiceRegistry.Listener(connection: conn.id, node: found ?? NodeID(raw: 0))
+                guard let index = registry.listeners[name]?.firstIndex(of: listener) else {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
+                }
+                registry.listeners[name]!.remove(at: index)
+                if registry.listeners[name]!.isEmpty { registry.listeners.removeValue(forKey: name) }
+                reply(oneWay, conn, txid, &out) { _ in }
+            case .waitForService:
+                let name = try request.readNonNullString()
+                let timeoutMillis: Int64 = try request.read()
+                guard ServiceManagerInterface.isValidName(name) else {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
+                }
+                if let entry = registry.services[name] {
+                    reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: entry.node, for: conn)) }
+                } else if !oneWay {
+                    let deadline = timeoutMillis < 0 ? nil : now &+ UInt64(timeoutMillis) &* 1_000_000
+                    registry.waiters.append(.init(connection: conn.id, transactionID: txid, name: name, deadline: deadline))
+                }
+            case .getStatus:
+                let snapshot = status(now: now)
+                reply(oneWay, conn, txid, &out) { p in snapshot.write(to: &p) }
+            }
+        } catch {
+            if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: error, out: &out) }
+        }
+    }
+
+    private func reply<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O, _ body: (inout Parcel) -> Void) {
+        if !oneWay { replyOK(to: conn.id, transactionID: txid, out: &out, body) }
+    }
+
+    private func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
+        guard !oneWay else { return }
+        scratch.removeAll()
+        scratch.writeException(error)
+        out.send(to: conn.id, header: FrameHeader(command: .reply, transactionID: txid), parcel: scratch)
+    }
+
+    func replyOK<O: BrokerOutbox>(to id: ConnectionID, transactionID: UInt64, out: inout O, _ body: (inout Parcel) -> Void) {
+        scratch.removeAll()
+        scratch.writeNoException()
+        body(&scratch)
+        out.send(to: id, header: FrameHeader(command: .reply, transactionID: transactionID), parcel: scratch)
+    }
+
+    private func serviceRegistered<O: BrokerOutbox>(_ name: String, node: NodeID, out: inout O) {
+        for w in registry.takeWaiters(for: name) {
+            guard let waiter = connections[w.connection] else { continue }
+            replyOK(to: waiter.id, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: node, for: waiter)) }
+        }
+        for listener in registry.listeners[name] ?? [] {
+            notify(listener, name: name, service: node, out: &out)
+        }
+    }
+
+    /// Calls `IServiceCallback.onRegistration(name, service)` one-way on a listener's callback object.
+    private func notify<O: BrokerOutbox>(_ listener: ServiceRegistry.Listener, name: String, service: NodeID, out: inout O) {
+        guard let callback = nodes[listener.node], let owner = connections[callback.owner] else { return }
+        scratch.removeAll()
+        scratch.write(name)
+        scratch.write(object: reference(to: service, for: owner))
+        owner.transactionsReceived += 1
+        let header = FrameHeader(
+            command: .transaction, flags: .oneWay, target: callback.cookie, code: ServiceCallbackCode.onRegistration.rawValue,
+            sender: SenderStamp(pid: UInt32(bitPattern: config.brokerPID), uid: config.brokerUID, container: 0))
+        out.send(to: owner.id, header: header, parcel: scratch)
+    }
+}

@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBinderShims
+
+/// An owned file descriptor, closed on `close()` or deinit.
+public final class FileDescriptor: @unchecked Sendable {
+    // @unchecked: `raw` only changes in close(), which the owner calls once after all users stop.
+    public private(set) var raw: Int32
+    public init(_ raw: Int32) { self.raw = raw }
+    public func close() {
+        if raw >= 0 { _ = Glibc.close(raw) }
+        raw = -1
+    }
+    deinit { if raw >= 0 { _ = Glibc.close(raw) } }
+}
+
+/// The credentials the kernel recorded for a Unix-socket peer (`SO_PEERCRED`).
+public struct PeerCredentials: Equatable, Sendable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+}
+
+/// AF_UNIX SOCK_SEQPACKET helpers: the transport of both planes.
+public enum SeqPacket {
+    /// Binds and listens on a filesystem path (an existing socket file there is replaced).
+    public static func listen(path: String, backlog: Int32 = 128) throws(SystemError) -> Int32 {
+        let fd = try retrying("socket") { socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        do {
+            _ = unlink(path)
+            try withSockaddr(path) { (sa, len) throws(SystemError) in
+                _ = try retrying("bind \(path)") { bind(fd, sa, len) }
+            }
+            _ = try retrying("listen") { Glibc.listen(fd, backlog) }
+            return fd
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// Connects to a listening socket at `path`.
+    public static func connect(path: String) throws(SystemError) -> Int32 {
+        let fd = try retrying("socket") { socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        do {
+            try withSockaddr(path) { (sa, len) throws(SystemError) in
+                _ = try retrying("connect \(path)") { Glibc.connect(fd, sa, len) }
+            }
+            return fd
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// A connected pair (for tests and direct channels).
+    public static func pair() throws(SystemError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try retrying("socketpair") {
+            socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+        }
+        return (fds[0], fds[1])
+    }
+
+    private static func withSockaddr<R>(
+        _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R
+    ) throws(SystemError) -> R {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let utf8 = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard utf8.count < capacity else { throw SystemError("socket path \(path)", ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: utf8)
+            raw[utf8.count] = 0
+        }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + utf8.count + 1)
+        var result: Result<R, SystemError>!
+        withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                do throws(SystemError) { result = .success(try body(sa, len)) } catch { result = .failure(error) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Sets SO_SNDBUF and SO_RCVBUF so messages of `bytes` fit (capped by the system maximum).
+    public static func setBufferSizes(_ fd: Int32, bytes: Int32) {
+        var v = bytes
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Accepts one connection, close-on-exec.
+    public static func accept(_ fd: Int32) throws(SystemError) -> Int32 {
+        try checkNegErrno("accept4", cbinder_accept_cloexec(fd))
+    }
+
+    /// The peer's kernel credentials (`SO_PEERCRED`).
+    public static func peerCredentials(_ fd: Int32) throws(SystemError) -> PeerCredentials {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        _ = try checkNegErrno("getsockopt SO_PEERCRED", cbinder_peer_credentials(fd, &pid, &uid, &gid))
+        return PeerCredentials(pid: pid, uid: uid, gid: gid)
+    }
+
+    /// A pidfd for the peer (`SO_PEERPIDFD`, Linux 6.5+), which stays valid if the pid is reused.
+    public static func peerPIDFD(_ fd: Int32) throws(SystemError) -> Int32 {
+        try checkNegErrno("getsockopt SO_PEERPIDFD", cbinder_peer_pidfd(fd))
+    }
+
+    /// Sends one message made of up to three parts, with optional fds. Blocking.
+    public static func send(
+        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), fds: [Int32] = []
+    ) throws(SystemError) {
+        let n = fds.withUnsafeBufferPointer { f in
+            cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, f.baseAddress, Int32(f.count), 0)
+        }
+        _ = try checkNegErrno("sendmsg", n)
+    }
+
+    /// Like `send`, but returns the byte count or `-errno` instead of throwing (for use inside
+    /// non-throwing buffer closures).
+    public static func sendReturningErrno(
+        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer
+    ) -> Int {
+        cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, nil, 0, 0)
+    }
+
+    public struct Received {
+        public var length: Int
+        public var truncated: Bool
+        public var controlTruncated: Bool
+        public var fdCount: Int
+    }
+
+    /// Receives one message into `buffer`, and its fds into `fds`. Blocking. Length 0 means the peer closed.
+    public static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>) throws(SystemError) -> Received {
+        var nfds: Int32 = 0
+        var flags: Int32 = 0
+        let n = cbinder_recv_fds(fd, buffer.baseAddress, buffer.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
+        _ = try checkNegErrno("recvmsg", n)
+        return Received(
+            length: n, truncated: flags & Int32(MSG_TRUNC) != 0,
+            controlTruncated: flags & Int32(MSG_CTRUNC) != 0, fdCount: Int(nfds))
+    }
+
+    public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBinderShims
+
+/// A pthread mutex with one condition variable.
+///
+/// Hand-written rather than Foundation's NSCondition to keep Foundation out of the runtime library
+/// (startup time, binary size); Synchronization.Mutex has no condition variable.
+public final class ConditionLock: @unchecked Sendable {
+    // @unchecked: all state is behind the pthread mutex.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    public init() {
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
+
+    @inline(__always)
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// Waits for a broadcast; the lock must be held. Spurious wake-ups happen: re-check the condition.
+    public func wait() { pthread_cond_wait(cond, mutex) }
+
+    /// Waits until a broadcast or the monotonic `deadline` (nanoseconds). Returns false on time-out.
+    public func wait(untilNanos deadline: UInt64) -> Bool {
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(cond, mutex, &ts) != ETIMEDOUT
+    }
+
+    public func broadcast() { pthread_cond_broadcast(cond) }
+    public func signal() { pthread_cond_signal(cond) }
+}
+
+private final class ThreadBody {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+// A global function, not a closure literal: pthread_create from top-level code would otherwise
+// infer @MainActor for the entry point (PLATFORM.md, Swift 6 traps).
+private func threadEntry(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let box = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+    box.body()
+    return nil
+}
+
+/// Starts a detached OS thread running `body`.
+public func startThread(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
+    let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var tid = pthread_t()
+    let r = pthread_create(&tid, nil, threadEntry, arg)
+    precondition(r == 0, "pthread_create failed: \(r)")
+    if let name { _ = cbinder_set_thread_name(tid, String(name.prefix(15))) }
+    pthread_detach(tid)
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// CPU placement.
+public enum CPUAffinity {
+    /// Pins `pid` (0 = the calling thread) to `cpu`.
+    public static func pin(pid: Int32 = 0, cpu: Int) throws(SystemError) {
+        _ = try checkNegErrno("sched_setaffinity", cbinder_pin_to_cpu(pid, Int32(cpu)))
+    }
+    public static func mask(pid: Int32) -> UInt64 { cbinder_get_affinity(pid) }
+    public static func setMask(pid: Int32, _ mask: UInt64) throws(SystemError) {
+        _ = try checkNegErrno("sched_setaffinity", cbinder_set_affinity(pid, mask))
+    }
+    public static var cpuCount: Int { Int(cbinder_cpu_count()) }
+}

@@ -1,0 +1,35 @@
+// The few GNU/Linux calls and macros Swift's Glibc module does not expose (it is built without
+// _GNU_SOURCE). Plain prototypes and literal constants only; the definitions live in shims.c.
+#ifndef CBINDER_SHIMS_H
+#define CBINDER_SHIMS_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/// SO_PEERCRED: pid, uid, gid of a connected AF_UNIX peer. Returns 0 or -errno.
+int cbinder_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+/// SO_PEERPIDFD (Linux 6.5+): a pidfd for the peer. Returns the fd or -errno.
+int cbinder_peer_pidfd(int fd);
+/// Blocks SIGINT and SIGTERM in the calling thread (and threads it creates later) and returns a
+/// signalfd that reads them, close-on-exec. Returns the fd or -errno.
+int cbinder_signalfd_term(void);
+/// Size of struct signalfd_siginfo, and the signal number at its start.
+enum { CBINDER_SIGNALFD_SIGINFO_SIZE = 128 };
+/// Pins the thread/process `pid` (0 = caller) to one CPU. Returns 0 or -errno.
+int cbinder_pin_to_cpu(pid_t pid, int cpu);
+/// Reads the affinity of `pid` as a bit mask of the first 64 CPUs (0 on error).
+uint64_t cbinder_get_affinity(pid_t pid);
+/// Sets the affinity of `pid` from a bit mask of the first 64 CPUs. Returns 0 or -errno.
+int cbinder_set_affinity(pid_t pid, uint64_t mask);
+/// accept4 with SOCK_CLOEXEC. Returns the fd or -errno.
+int cbinder_accept_cloexec(int fd);
+/// sendmsg of up to three iovecs plus optional SCM_RIGHTS fds. Returns bytes sent or -errno.
+ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t blen, const void *c,
+                      size_t clen, const int *fds, int nfds, int flags);
+/// recvmsg into one buffer, collecting up to `maxfds` SCM_RIGHTS fds (close-on-exec) into `fds`.
+/// Returns the message length or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC).
+ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *msg_flags);
+/// pthread_setname_np.
+int cbinder_set_thread_name(unsigned long thread, const char *name);
+/// The process's number of CPUs available.
+int cbinder_cpu_count(void);
+#endif

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Binder
+import BinderPlatform
+import BinderWire
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure echo-transaction latency through a running broker.",
+        discussion: """
+            Starts an echo service process (unless --service names one), then calls it in a loop and \
+            reports round-trip percentiles. Placement: same = this process, the echo service and the \
+            broker all on CPU 0; cross = this process and the echo service on CPU 0, the broker on CPU 1; \
+            any = no pinning. The broker's affinity is restored afterwards.
+            """)
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case routed }
+    enum Pin: String, ExpressibleByArgument, CaseIterable { case same, cross, any }
+
+    @Option(help: "Path to measure: routed (client → broker → service → broker → client).") var mode: Mode = .routed
+    @Option(help: "Parcel size in bytes (4…65536).") var size: Int = 32
+    @Option(help: "Seconds to measure, after a short warm-up.") var seconds: Double = 3
+    @Option(help: "CPU placement: same, cross or any.") var pin: Pin = .same
+    @Option(help: "Call this already-registered echo service instead of starting one.") var service: String?
+    @Flag(help: "Print one JSON line instead of a table.") var json = false
+
+    func validate() throws {
+        guard (4...65536).contains(size) else { throw ValidationError("--size must be between 4 and 65536") }
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+        if pin != .any && CPUAffinity.cpuCount < 2 && pin == .cross {
+            throw ValidationError("--pin cross needs two CPUs")
+        }
+    }
+
+    func run() throws {
+        let c = try connectToBroker()
+        let sm = c.serviceManager
+        let brokerPID = try brokerCall("getStatus") { try sm.status() }.brokerPID
+        let savedMask = CPUAffinity.mask(pid: brokerPID)
+        var echoPID: Int32? = nil
+        defer {
+            if let echoPID {
+                ProcessControl.kill(echoPID)
+                ProcessControl.wait(echoPID)
+            }
+            if pin != .any && savedMask != 0 { try? CPUAffinity.setMask(pid: brokerPID, savedMask) }
+        }
+        var serverCPU: [String] = []
+        switch pin {
+        case .same:
+            try CPUAffinity.pin(cpu: 0)
+            try? CPUAffinity.pin(pid: brokerPID, cpu: 0)
+            serverCPU = ["--cpu", "0"]
+        case .cross:
+            try CPUAffinity.pin(cpu: 0)
+            try? CPUAffinity.pin(pid: brokerPID, cpu: 1)
+            serverCPU = ["--cpu", "0"]
+        case .any: break
+        }
+        let name = service ?? "bench.echo.\(ProcessControl.currentPID)"
+        if service == nil {
+            let exe = ProcessControl.executableDirectory() + "/binder"
+            echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", name, "--quiet"] + serverCPU)
+        }
+        guard let echo = try brokerCall("waitForService", { try sm.waitForService(name, timeout: .seconds(10)) }) else {
+            throw CLIFailure("echo service '\(name)' did not register within 10 s")
+        }
+        var data = Parcel()
+        let payload = [UInt8](repeating: 0x5A, count: size)
+        payload.withUnsafeBytes { data.writeRaw($0) }
+        let code = EchoService.Code.echo.rawValue
+
+        // Warm-up: fault in buffers, settle caches and the scheduler.
+        let warmEnd = monotonicNanos() + 250_000_000
+        while monotonicNanos() < warmEnd { _ = try echo.transact(code: code, data: data) }
+
+        var samples: [UInt64] = []
+        samples.reserveCapacity(1 << 20)
+        let start = monotonicNanos()
+        let end = start + UInt64(seconds * 1e9)
+        var nextProgress = start + 1_000_000_000
+        var now = start
+        while now < end {
+            let t0 = now
+            let reply = try echo.transact(code: code, data: data)
+            now = monotonicNanos()
+            samples.append(now - t0)
+            if reply.count != data.count { throw CLIFailure("echo returned \(reply.count) bytes for \(data.count)") }
+            if !json && now >= nextProgress {
+                ProcessControl.printError("  \(mode.rawValue) \(size) B: \(samples.count) calls…")
+                nextProgress += 1_000_000_000
+            }
+        }
+        let elapsed = Double(now - start) / 1e9
+        samples.sort()
+        func pct(_ q: Double) -> Double {
+            Double(samples[min(samples.count - 1, Int(Double(samples.count) * q))]) / 1000
+        }
+        func r2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+        let opsPerSecond = (Double(samples.count) / elapsed).rounded()
+        if json {
+            print(
+                "{\"name\":\"\(mode.rawValue)\",\"size\":\(size),\"p50_us\":\(r2(pct(0.5))),\"p99_us\":\(r2(pct(0.99))),"
+                    + "\"p999_us\":\(r2(pct(0.999))),\"ops_per_s\":\(Int(opsPerSecond)),\"placement\":\"\(pin.rawValue)\"}")
+        } else {
+            print("\(mode.rawValue), \(size) B parcels, placement \(pin.rawValue), \(samples.count) calls in \(r2(elapsed)) s")
+            print("  p50 \(r2(pct(0.5))) µs   p99 \(r2(pct(0.99))) µs   p99.9 \(r2(pct(0.999))) µs   \(Int(opsPerSecond)) calls/s")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Binder
+import BinderPlatform
+import BinderWire
+
+struct EchoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self])
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register the echo service (code 1 echoes, 2 returns the caller's identity) and serve until killed.")
+        @Option(help: "Name to register.") var name: String = "echo"
+        @Option(help: "Service threads.") var threads: Int = 1
+        @Option(help: "Pin the service to this CPU.") var cpu: Int?
+        @Flag(help: "Do not print the 'serving' line.") var quiet = false
+
+        func validate() throws {
+            guard ServiceManagerInterface.isValidName(name) else {
+                throw ValidationError("invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]")
+            }
+            guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
+        }
+
+        func run() throws {
+            if let cpu {
+                do { try CPUAffinity.pin(cpu: cpu) } catch { throw CLIFailure("cannot pin to CPU \(cpu): \(error)") }
+            }
+            let c = try connectToBroker(threads: threads)
+            try brokerCall("addService") { try c.serviceManager.addService(name, EchoService()) }
+            if !quiet { print("serving \(name)") }
+            c.joinThreadPool()
+            throw CLIFailure("the broker closed the connection")
+        }
+    }
+}

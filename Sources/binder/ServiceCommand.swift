@@ -1,0 +1,193 @@
+import ArgumentParser
+import Binder
+import BinderPlatform
+import BinderWire
+
+struct ServiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service", abstract: "List, check, wait for and call services.",
+        subcommands: [List.self, Check.self, Wait.self, Call.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print registered service names, one per line.")
+        func run() throws {
+            let c = try connectToBroker()
+            for name in try brokerCall("listServices", { try c.serviceManager.listServices() }) { print(name) }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Exit 0 if NAME is registered, 1 if not.")
+        @Argument(help: "Service name.") var name: String
+        func run() throws {
+            let c = try connectToBroker()
+            if try brokerCall("checkService", { try c.serviceManager.checkService(name) }) != nil {
+                print("\(name): found")
+            } else {
+                print("\(name): not found")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Wait: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Wait until NAME is registered; exit 1 on time-out.")
+        @Argument(help: "Service name.") var name: String
+        @Option(help: "Seconds to wait (fractions allowed).") var timeout: Double = 10
+        func validate() throws {
+            guard timeout >= 0, timeout < 1e9 else { throw ValidationError("--timeout must be between 0 and 1e9 seconds") }
+        }
+        func run() throws {
+            let c = try connectToBroker()
+            let found = try brokerCall("waitForService") {
+                try c.serviceManager.waitForService(name, timeout: .milliseconds(Int64(timeout * 1000)))
+            }
+            guard found != nil else { throw CLIFailure("\(name): not registered within \(timeout) s") }
+            print("\(name): found")
+        }
+    }
+
+    struct Call: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call a service with an untyped parcel, like Android's `service call`.",
+            discussion: """
+                Arguments after CODE build the parcel: i32 N | i64 N | f N | d N | s TEXT | b HEX.
+                Options (anywhere after CODE): --reply KINDS decodes the reply (comma-separated: \
+                i32,i64,f,d,s,b,bool,binder); --oneway sends without waiting.
+                """)
+        @Argument(help: "Service name.") var name: String
+        @Argument(help: "Transaction code (1 or more).") var code: UInt32
+        @Argument(parsing: .captureForPassthrough, help: "Values and options.") var rest: [String] = []
+
+        func validate() throws {
+            guard code >= 1 else { throw ValidationError("CODE must be 1 or more") }
+        }
+
+        func run() throws {
+            let request = try CallRequest(tokens: rest)
+            let c = try connectToBroker()
+            guard let service = try brokerCall("getService", { try c.serviceManager.getService(name) }) else {
+                throw CLIFailure("service '\(name)' is not registered")
+            }
+            let flags: TransactionFlags = request.oneWay ? .oneWay : []
+            let reply: Parcel
+            do {
+                reply = try service.transact(code: code, data: request.parcel, flags: flags)
+            } catch {
+                print("status: \(error)")
+                throw ExitCode(1)
+            }
+            if request.oneWay {
+                print("status: OK (one-way, no reply)")
+                return
+            }
+            print("status: OK")
+            print("reply: \(reply.count) bytes")
+            if reply.count > 0 { print(hexDump(reply.bytes)) }
+            var r = reply
+            for kind in request.replyKinds {
+                do {
+                    print(try kind.decode(&r, connection: c))
+                } catch {
+                    throw CLIFailure("reply does not decode as \(kind.rawValue) at byte \(r.readPosition): \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// The parsed value list of `binder service call`.
+struct CallRequest {
+    var parcel = Parcel()
+    var replyKinds: [ValueKind] = []
+    var oneWay = false
+
+    init(tokens: [String]) throws {
+        var i = 0
+        func next(_ what: String) throws -> String {
+            i += 1
+            guard i < tokens.count else { throw CLIFailure("'\(what)' needs a value", code: 64) }
+            return tokens[i]
+        }
+        while i < tokens.count {
+            let t = tokens[i]
+            switch t {
+            case "--oneway": oneWay = true
+            case "--reply":
+                replyKinds = try ValueKind.list(try next("--reply"))
+            case _ where t.hasPrefix("--reply="):
+                replyKinds = try ValueKind.list(String(t.dropFirst("--reply=".count)))
+            case "i32":
+                let v = try next(t)
+                guard let n = Int32(v) else { throw CLIFailure("'\(v)' is not a 32-bit integer", code: 64) }
+                parcel.write(n)
+            case "i64":
+                let v = try next(t)
+                guard let n = Int64(v) else { throw CLIFailure("'\(v)' is not a 64-bit integer", code: 64) }
+                parcel.write(n)
+            case "f":
+                let v = try next(t)
+                guard let n = Float(v) else { throw CLIFailure("'\(v)' is not a number", code: 64) }
+                parcel.write(n)
+            case "d":
+                let v = try next(t)
+                guard let n = Double(v) else { throw CLIFailure("'\(v)' is not a number", code: 64) }
+                parcel.write(n)
+            case "s":
+                parcel.write(try next(t))
+            case "b":
+                let v = try next(t)
+                guard let bytes = parseHex(v) else { throw CLIFailure("'\(v)' is not hex bytes (e.g. 0a1b2c)", code: 64) }
+                parcel.write(bytes: bytes)
+            default:
+                throw CLIFailure("unknown value type '\(t)': use i32, i64, f, d, s or b", code: 64)
+            }
+            i += 1
+        }
+    }
+}
+
+enum ValueKind: String {
+    case i32, i64, f, d, s, b, bool, binder
+
+    static func list(_ text: String) throws -> [ValueKind] {
+        try text.split(separator: ",").map { part in
+            guard let k = ValueKind(rawValue: String(part)) else {
+                throw CLIFailure("unknown reply kind '\(part)': use i32, i64, f, d, s, b, bool or binder", code: 64)
+            }
+            return k
+        }
+    }
+
+    func decode(_ p: inout Parcel, connection: BinderConnection) throws -> String {
+        switch self {
+        case .i32: return "\(try p.read(Int32.self))"
+        case .i64: return "\(try p.read(Int64.self))"
+        case .f: return "\(try p.readFloat())"
+        case .d: return "\(try p.readDouble())"
+        case .s: return try p.readString().map { "\"\($0)\"" } ?? "null"
+        case .b: return try p.readBytes().map { $0.map(hex2).joined() } ?? "null"
+        case .bool: return "\(try p.readBool())"
+        case .binder:
+            let ref = try p.readObject()
+            switch ref.kind {
+            case .null: return "null binder"
+            case .handle: return "binder handle \(ref.id)"
+            case .local: return "local binder \(ref.id)"
+            }
+        }
+    }
+}
+
+func parseHex(_ text: String) -> [UInt8]? {
+    let digits = Array(text.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    var i = 0
+    while i < digits.count {
+        guard let b = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+        out.append(b)
+        i += 2
+    }
+    return out
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Binder
+import BinderWire
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the broker's connections, services and counters.")
+
+    func run() throws {
+        let c = try connectToBroker()
+        let s = try brokerCall("getStatus") { try c.serviceManager.status() }
+        let me = c.welcome.connectionID
+        print("binderd pid \(s.brokerPID), up \(formatDuration(s.uptimeMillis))")
+        print("transactions \(s.transactions) (one-way \(s.oneWay)), replies \(s.replies), in flight \(s.pendingTransactions), "
+            + "dead-object replies \(s.deadObjectReplies), malformed-frame disconnects \(s.malformedDisconnects)")
+        print("")
+        print("CONNECTIONS (\(s.connections.count))")
+        var rows = [["ID", "PID", "UID", "GID", "CONTAINER", "HANDLES", "OBJECTS", "SENT", "RECEIVED"]]
+        for x in s.connections {
+            rows.append([
+                "\(x.id)\(x.id == me ? "*" : "")", "\(x.pid)", "\(x.uid)", "\(x.gid)", "\(x.container)", "\(x.handles)", "\(x.objects)",
+                "\(x.transactionsSent)", "\(x.transactionsReceived)",
+            ])
+        }
+        print(indent(table(rows)))
+        print("  (* this status query)")
+        print("")
+        print("SERVICES (\(s.services.count))")
+        var srows = [["NAME", "CONN", "PID", "UID", "CONTAINER"]]
+        for x in s.services { srows.append([x.name, "\(x.connection)", "\(x.pid)", "\(x.uid)", "\(x.container)"]) }
+        print(indent(table(srows)))
+    }
+}
+
+func indent(_ s: String) -> String { s.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n") }
+
+func formatDuration(_ ms: UInt64) -> String {
+    if ms < 60_000 { return "\(Double(ms) / 1000) s" }
+    let s = ms / 1000
+    return s < 3600 ? "\(s / 60) min \(s % 60) s" : "\(s / 3600) h \((s % 3600) / 60) min"
+}

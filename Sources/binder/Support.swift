@@ -1,0 +1,74 @@
+import Binder
+import BinderPlatform
+import BinderWire
+
+/// A failure the CLI reports as one line and an exit code.
+struct CLIFailure: Error {
+    var message: String
+    var code: Int32 = 1
+    init(_ message: String, code: Int32 = 1) {
+        self.message = message
+        self.code = code
+    }
+}
+
+/// Connects to the broker, or fails with one line saying where it looked.
+func connectToBroker(threads: Int = 1) throws -> BinderConnection {
+    let path = BinderConnection.defaultSocketPath
+    do {
+        return try BinderConnection(path: path, threadPoolSize: threads)
+    } catch let e as SystemError {
+        throw CLIFailure("cannot reach the broker at \(path): \(String(e.description.split(separator: ": ").last ?? ""))")
+    } catch {
+        throw CLIFailure("handshake with the broker at \(path) failed: \(error)")
+    }
+}
+
+/// Runs a broker call, turning its errors into one-line failures.
+func brokerCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let s as StatusCode {
+        throw CLIFailure("\(what) failed: \(s)")
+    } catch let e as ServiceError {
+        throw CLIFailure("\(what) failed: \(e.message)")
+    }
+}
+
+/// `0000: 01 02 … |..|` lines, 16 bytes each.
+func hexDump(_ bytes: [UInt8]) -> String {
+    var lines: [String] = []
+    var offset = 0
+    while offset < bytes.count {
+        let chunk = bytes[offset..<min(offset + 16, bytes.count)]
+        let hex = chunk.map { hex2($0) }.joined(separator: " ")
+        let ascii = String(chunk.map { $0 >= 0x20 && $0 < 0x7F ? Character(UnicodeScalar($0)) : "." })
+        let pad = String(repeating: " ", count: (16 - chunk.count) * 3)
+        lines.append("\(hex4(offset)): \(hex)\(pad) |\(ascii)|")
+        offset += 16
+    }
+    return lines.joined(separator: "\n")
+}
+
+func hex2(_ b: UInt8) -> String {
+    let s = String(b, radix: 16)
+    return s.count == 1 ? "0" + s : s
+}
+
+func hex4(_ n: Int) -> String {
+    let s = String(n, radix: 16)
+    return String(repeating: "0", count: max(0, 4 - s.count)) + s
+}
+
+/// Left-aligned columns.
+func table(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    var widths = [Int](repeating: 0, count: first.count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    return rows.map { row in
+        row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count) }
+            .joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+func printLine(_ s: String) { print(s) }

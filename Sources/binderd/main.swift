@@ -1,0 +1,51 @@
+import ArgumentParser
+import BinderBroker
+import BinderPlatform
+import Logging
+
+/// binderd: the broker. Wires options, logging and the event loop together; nothing else.
+struct BinderD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "binderd",
+        abstract: "The Binder broker: routes transactions between processes over an io_uring event loop.")
+
+    @Option(help: "Directory for binder.sock (default: $BINDER_RUNTIME_DIR, else /run/binder).")
+    var runtimeDir: String?
+
+    @Option(help: "Largest frame in bytes, header included (4096…4194304).")
+    var maxFrame: UInt32 = 128 * 1024
+
+    @Option(help: "Receive buffers shared by all connections (a power of two, 8…4096).")
+    var buffers: Int = 128
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (4096...4 * 1024 * 1024).contains(maxFrame) else { throw ValidationError("--max-frame must be between 4096 and 4194304") }
+        guard (8...4096).contains(buffers), buffers & (buffers - 1) == 0 else { throw ValidationError("--buffers must be a power of two between 8 and 4096") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "binderd")
+        let dir = runtimeDir ?? ProcessControl.environment("BINDER_RUNTIME_DIR") ?? "/run/binder"
+        var options = BrokerServer.Options(runtimeDirectory: dir)
+        options.config.maxFrameSize = maxFrame
+        options.receiveBuffers = buffers
+        do {
+            let server = try BrokerServer(options: options, logger: logger)
+            try server.run()
+        } catch {
+            ProcessControl.printError("binderd: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+BinderD.main()
