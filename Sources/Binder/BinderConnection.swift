@@ -266,9 +266,12 @@ public final class BinderConnection: @unchecked Sendable {
                 readerBusy = false
                 var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
                 let forSomeoneElse = route(frame, resume: &resume, reader: txid)
-                // Wake sleepers only when they have something to do: a reply they wait for, or work
-                // this thread will not take (the reader of a pool thread takes the transaction itself).
-                if sleepers > 0 && (forSomeoneElse || txid != nil || incoming.count > 1) { lock.broadcast() }
+                // Everyone must look when a reply is theirs or a caller queued work for the pool;
+                // otherwise one sleeper is enough, to take over the reader role. A lone thread never
+                // pays for a wake-up.
+                if sleepers > 0 {
+                    if forSomeoneElse || (txid != nil && !incoming.isEmpty) { lock.broadcast() } else { lock.signal() }
+                }
                 if let (continuation, result) = resume {
                     lock.unlock()
                     continuation.resume(with: result.mapError { $0 as any Error })

@@ -6,6 +6,12 @@ import Glibc
 public enum ProcessControl {
     /// Starts `path` with `arguments` (argv[0] excluded) and extra environment entries; returns its pid.
     public static func spawn(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws(SystemError) -> Int32 {
+        try spawn(path, arguments, environment: extra, actions: nil)
+    }
+
+    static func spawn(
+        _ path: String, _ arguments: [String], environment extra: [String: String], actions: UnsafeMutablePointer<posix_spawn_file_actions_t>?
+    ) throws(SystemError) -> Int32 {
         var env: [String] = []
         var i = 0
         while let entry = environ[i] {
@@ -21,9 +27,64 @@ public enum ProcessControl {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let r = posix_spawn(&pid, path, nil, nil, argv, envp)
+        let r = posix_spawn(&pid, path, actions, nil, argv, envp)
         if r != 0 { throw SystemError("posix_spawn \(path)", r) }
         return pid
+    }
+
+    /// The result of `run`.
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a program to completion with stdin closed, capturing stdout and stderr.
+    public static func run(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws(SystemError) -> Output {
+        let out = try pipe()
+        let err = try pipe()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, err.write, 2)
+        let pid = try spawn(path, arguments, environment: extra, actions: &actions)
+        Glibc.close(out.write)
+        Glibc.close(err.write)
+        let stdout = readAll(out.read)
+        let stderr = readAll(err.read)
+        Glibc.close(out.read)
+        Glibc.close(err.read)
+        return Output(status: wait(pid), stdout: stdout, stderr: stderr)
+    }
+
+    /// A pipe whose ends are inherited by children (no close-on-exec).
+    public static func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try retrying("pipe") { Glibc.pipe(&fds) }
+        return (fds[0], fds[1])
+    }
+
+    /// Reads until end of file.
+    public static func readAll(_ fd: Int32) -> String {
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public static func closeFD(_ fd: Int32) { Glibc.close(fd) }
+
+    /// Writes "READY\n" to `fd` and closes it (a readiness notification a parent can block on).
+    public static func notifyReady(fd: Int32) {
+        _ = "READY\n".withCString { Glibc.write(fd, $0, 6) }
+        Glibc.close(fd)
     }
 
     public static func kill(_ pid: Int32, signal: Int32 = SIGTERM) { _ = Glibc.kill(pid, signal) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CURing
+import CBinderShims
 
 /// The io_uring instance; this file is the only code that touches liburing.
 ///
@@ -46,7 +47,7 @@ public final class IOURing {
     /// Multishot accept: one completion per new connection until cancelled or failed.
     public func multishotAccept(fd: Int32, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_multishot_accept(s, fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        io_uring_prep_multishot_accept(s, fd, nil, nil, Int32(CBINDER_SOCK_CLOEXEC))
         io_uring_sqe_set_data64(s, userData)
     }
 
@@ -63,7 +64,7 @@ public final class IOURing {
     /// Sends `length` bytes at `buffer`, which must stay valid until the completion.
     public func send(fd: Int32, buffer: UnsafeRawPointer, length: Int, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_send(s, fd, buffer, length, Int32(MSG_NOSIGNAL))
+        io_uring_prep_send(s, fd, buffer, length, Int32(CBINDER_MSG_NOSIGNAL))
         io_uring_sqe_set_data64(s, userData)
     }
 
@@ -71,7 +72,7 @@ public final class IOURing {
     /// until the completion.
     public func sendMessage(fd: Int32, msghdr: UnsafePointer<msghdr>, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_sendmsg(s, fd, msghdr, UInt32(MSG_NOSIGNAL))
+        io_uring_prep_sendmsg(s, fd, msghdr, UInt32(CBINDER_MSG_NOSIGNAL))
         io_uring_sqe_set_data64(s, userData)
     }
 
@@ -208,8 +209,8 @@ public struct ReceivedMessage {
         let len = Int(io_uring_recvmsg_payload_length(out, result, msghdr))
         payload = UnsafeMutableRawBufferPointer(start: p, count: len)
         fullLength = Int(out.pointee.payloadlen)
-        truncated = out.pointee.flags & UInt32(MSG_TRUNC) != 0
-        controlTruncated = out.pointee.flags & UInt32(MSG_CTRUNC) != 0
+        truncated = out.pointee.flags & UInt32(CBINDER_MSG_TRUNC) != 0
+        controlTruncated = out.pointee.flags & UInt32(CBINDER_MSG_CTRUNC) != 0
         fdBase = base
         header = msghdr
     }

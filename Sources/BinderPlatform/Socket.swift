@@ -26,8 +26,8 @@ public struct PeerCredentials: Equatable, Sendable {
 public enum SeqPacket {
     /// Binds and listens on a filesystem path (an existing socket file there is replaced).
     public static func listen(path: String, backlog: Int32 = 128) throws(SystemError) -> Int32 {
-        let fd = try retrying("socket") { socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
+        let fd = try checkNegErrno("socket", cbinder_seqpacket_socket())
+        do throws(SystemError) {
             _ = unlink(path)
             try withSockaddr(path) { (sa, len) throws(SystemError) in
                 _ = try retrying("bind \(path)") { bind(fd, sa, len) }
@@ -42,8 +42,8 @@ public enum SeqPacket {
 
     /// Connects to a listening socket at `path`.
     public static func connect(path: String) throws(SystemError) -> Int32 {
-        let fd = try retrying("socket") { socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
+        let fd = try checkNegErrno("socket", cbinder_seqpacket_socket())
+        do throws(SystemError) {
             try withSockaddr(path) { (sa, len) throws(SystemError) in
                 _ = try retrying("connect \(path)") { Glibc.connect(fd, sa, len) }
             }
@@ -57,9 +57,7 @@ public enum SeqPacket {
     /// A connected pair (for tests and direct channels).
     public static func pair() throws(SystemError) -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]
-        _ = try retrying("socketpair") {
-            socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
-        }
+        _ = try checkNegErrno("socketpair", cbinder_seqpacket_pair(&fds))
         return (fds[0], fds[1])
     }
 
@@ -67,7 +65,7 @@ public enum SeqPacket {
         _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R
     ) throws(SystemError) -> R {
         var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
+        addr.sun_family = sa_family_t(CBINDER_AF_UNIX)
         let utf8 = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard utf8.count < capacity else { throw SystemError("socket path \(path)", ENAMETOOLONG) }
@@ -144,9 +142,9 @@ public enum SeqPacket {
         let n = cbinder_recv_fds(fd, buffer.baseAddress, buffer.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
         _ = try checkNegErrno("recvmsg", n)
         return Received(
-            length: n, truncated: flags & Int32(MSG_TRUNC) != 0,
-            controlTruncated: flags & Int32(MSG_CTRUNC) != 0, fdCount: Int(nfds))
+            length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,
+            controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
     }
 
-    public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(CBINDER_SHUT_RDWR)) }
 }

@@ -123,3 +123,12 @@ ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, in
 int cbinder_cpu_count(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }
 
 int cbinder_set_thread_name(unsigned long thread, const char *name) { return pthread_setname_np((pthread_t)thread, name); }
+
+int cbinder_seqpacket_socket(void) {
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int cbinder_seqpacket_pair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -errno;
+}

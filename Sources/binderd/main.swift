@@ -18,6 +18,9 @@ struct BinderD: ParsableCommand {
     @Option(help: "Receive buffers shared by all connections (a power of two, 8…4096).")
     var buffers: Int = 128
 
+    @Option(help: "Write READY and a newline to this inherited fd once listening, then close it.")
+    var readyFD: Int32?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -40,6 +43,7 @@ struct BinderD: ParsableCommand {
         options.receiveBuffers = buffers
         do {
             let server = try BrokerServer(options: options, logger: logger)
+            if let readyFD { ProcessControl.notifyReady(fd: readyFD) }
             try server.run()
         } catch {
             ProcessControl.printError("binderd: \(error)")

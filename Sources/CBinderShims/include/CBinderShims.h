@@ -5,6 +5,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/// Socket constants with literal values (the Glibc overlay imports them differently per build mode).
+enum {
+    CBINDER_AF_UNIX = 1,
+    CBINDER_SOCK_SEQPACKET = 5,
+    CBINDER_SOCK_CLOEXEC = 02000000,
+    CBINDER_MSG_TRUNC = 0x20,
+    CBINDER_MSG_CTRUNC = 0x08,
+    CBINDER_MSG_NOSIGNAL = 0x4000,
+    CBINDER_SHUT_RDWR = 2,
+};
+/// socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0). Returns the fd or -errno.
+int cbinder_seqpacket_socket(void);
+/// socketpair of the same kind. Returns 0 or -errno.
+int cbinder_seqpacket_pair(int fds[2]);
+
 /// SO_PEERCRED: pid, uid, gid of a connected AF_UNIX peer. Returns 0 or -errno.
 int cbinder_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 /// SO_PEERPIDFD (Linux 6.5+): a pidfd for the peer. Returns the fd or -errno.

@@ -1,0 +1,190 @@
+import BinderWire
+import Testing
+
+@testable import BinderBroker
+
+@Suite("Broker core: handshake, routing, statuses")
+struct BrokerCoreTests {
+    @Test("the first frame must be hello; anything else disconnects only that connection")
+    func handshakeRequired() {
+        let h = CoreHarness()
+        let good = h.connect(1)
+        let bad = ConnectionID(2)
+        h.core.connectionOpened(bad, identity: PeerIdentity(pid: 2, uid: 0, gid: 0))
+        h.deliver(from: bad, FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4))
+        #expect(h.out.disconnects.map(\.0) == [bad])
+        #expect(h.out.disconnects[0].1.contains("first frame must be hello"))
+        #expect(h.callServiceManager(from: good, .listServices) { _ in } != nil)
+    }
+
+    @Test("welcome negotiates the smaller frame limit and reports the kernel identity")
+    func welcomeNegotiates() throws {
+        let h = CoreHarness(maxFrameSize: 8192)
+        let id = ConnectionID(7)
+        h.core.connectionOpened(id, identity: PeerIdentity(pid: 4242, uid: 1000, gid: 1001))
+        var hello = Parcel()
+        Hello(maxFrameSize: 65536).write(to: &hello)
+        h.deliver(from: id, FrameHeader(command: .hello), hello)
+        var p = h.out.sent.last!.parcel
+        let w = try Welcome.read(from: &p)
+        #expect(w.maxFrameSize == 8192)
+        #expect(w.pid == 4242 && w.uid == 1000 && w.gid == 1001 && w.connectionID == 7)
+    }
+
+    @Test("a wrong major version is refused")
+    func versionMismatch() {
+        let h = CoreHarness()
+        let id = ConnectionID(1)
+        h.core.connectionOpened(id, identity: PeerIdentity(pid: 1, uid: 0, gid: 0))
+        var hello = Parcel()
+        var v = Hello()
+        v.major = 9
+        v.write(to: &hello)
+        h.deliver(from: id, FrameHeader(command: .hello), hello)
+        #expect(h.out.disconnects.first?.1.contains("not supported") == true)
+    }
+
+    @Test("a transaction reaches the owner by cookie, stamped; the reply returns by the caller's id")
+    func routesTwoWay() throws {
+        let h = CoreHarness()
+        let service = h.connect(1, uid: 1000)
+        let client = h.connect(2, pid: 555, uid: 2000)
+        #expect(h.addService("echo", from: service, cookie: 0xC0FFEE) != nil)
+        let ref = try h.getService("echo", from: client)
+        #expect(ref.kind == .handle)
+        var data = Parcel()
+        data.write(Int32(42))
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 77, target: ref.id, code: 1), data)
+        let forwarded = h.out.sent.last!
+        #expect(forwarded.to == service)
+        #expect(forwarded.header.target == 0xC0FFEE)
+        #expect(forwarded.header.sender == SenderStamp(pid: 555, uid: 2000, container: 0))
+        #expect(forwarded.header.transactionID != 77)
+        #expect(forwarded.parcel == data)
+        h.deliver(from: service, FrameHeader(command: .reply, transactionID: forwarded.header.transactionID), data)
+        let reply = h.out.sent.last!
+        #expect(reply.to == client)
+        #expect(reply.header.command == .reply && reply.header.transactionID == 77 && reply.header.status == .ok)
+        #expect(reply.header.sender.uid == 1000)
+        #expect(h.core.status(now: h.now).pendingTransactions == 0)
+    }
+
+    @Test("one-way calls are forwarded in order with no pending entry")
+    func oneWayInOrder() throws {
+        let h = CoreHarness()
+        let service = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("sink", from: service, cookie: 9)
+        let ref = try h.getService("sink", from: client)
+        for i in 0..<5 {
+            var p = Parcel()
+            p.write(Int32(i))
+            h.deliver(from: client, FrameHeader(command: .transaction, flags: .oneWay, transactionID: UInt64(i), target: ref.id, code: 1), p)
+        }
+        let delivered = h.out.sent.suffix(5)
+        #expect(delivered.allSatisfy { $0.to == service && $0.header.flags.contains(.oneWay) && $0.header.transactionID == 0 })
+        #expect(delivered.map { var p = $0.parcel; return try! p.read(Int32.self) } == [Int32(0), 1, 2, 3, 4])
+        #expect(h.core.status(now: h.now).pendingTransactions == 0)
+    }
+
+    @Test("a caller waiting on a service whose connection closes gets DEAD_OBJECT at once; later calls too")
+    func deadObject() throws {
+        let h = CoreHarness()
+        let service = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("svc", from: service, cookie: 1)
+        let ref = try h.getService("svc", from: client)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: ref.id, code: 1))
+        h.core.connectionClosed(service, out: &h.out)
+        let reply = h.out.sent.last!
+        #expect(reply.to == client && reply.header.transactionID == 5 && reply.header.status == .deadObject)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 6, target: ref.id, code: 1))
+        #expect(h.out.sent.last!.header.status == .deadObject)
+        #expect(try h.getService("svc", from: client) == .null)
+    }
+
+    @Test("a reply owed to a caller that left is dropped")
+    func lateReplyDropped() throws {
+        let h = CoreHarness()
+        let service = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("svc", from: service, cookie: 1)
+        let ref = try h.getService("svc", from: client)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: ref.id, code: 1))
+        let txid = h.out.sent.last!.header.transactionID
+        h.core.connectionClosed(client, out: &h.out)
+        let count = h.out.sent.count
+        h.deliver(from: service, FrameHeader(command: .reply, transactionID: txid))
+        #expect(h.out.sent.count == count)
+        #expect(h.out.disconnects.isEmpty)
+    }
+
+    @Test("a reply to a call that went to another connection disconnects the forger")
+    func forgedReply() throws {
+        let h = CoreHarness()
+        let service = h.connect(1)
+        let client = h.connect(2)
+        let intruder = h.connect(3)
+        _ = h.addService("svc", from: service, cookie: 1)
+        let ref = try h.getService("svc", from: client)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: ref.id, code: 1))
+        let txid = h.out.sent.last!.header.transactionID
+        h.deliver(from: intruder, FrameHeader(command: .reply, transactionID: txid))
+        #expect(h.out.disconnects.map(\.0) == [intruder])
+    }
+
+    @Test("a client-supplied sender stamp is refused with PERMISSION_DENIED")
+    func forgedIdentity() throws {
+        let h = CoreHarness()
+        let service = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("svc", from: service, cookie: 1)
+        let ref = try h.getService("svc", from: client)
+        let count = h.out.sent.count
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 8, target: ref.id, code: 1, sender: SenderStamp(pid: 1, uid: 0, container: 3)))
+        #expect(h.out.sent.count == count + 1)
+        #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .permissionDenied)
+    }
+
+    @Test("a handle never given is BAD_VALUE and reaches no one")
+    func unknownHandle() {
+        let h = CoreHarness()
+        _ = h.connect(1)
+        let client = h.connect(2)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 3, target: 42, code: 1))
+        #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .badValue)
+    }
+
+    @Test("frames carrying fds are refused with FDS_NOT_ALLOWED in this version")
+    func fdsRefused() throws {
+        let h = CoreHarness()
+        let client = h.connect(2)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 3, target: 0, code: 4, fdCount: 1), fdCount: 1)
+        #expect(h.out.sent.last!.header.status == .fdsNotAllowed)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 4, target: 0, code: 4, fdCount: 2), fdCount: 1)
+        #expect(h.out.disconnects.first?.1.contains("fds") == true)
+    }
+
+    @Test("malformed frames disconnect only their sender", arguments: ["garbage", "truncated", "oversized", "badOffset", "hello"])
+    func malformed(_ kind: String) throws {
+        let h = CoreHarness(maxFrameSize: 4096)
+        let victim = h.connect(1)
+        let bystander = h.connect(2)
+        switch kind {
+        case "garbage": h.deliverRaw(from: victim, [UInt8](repeating: 0xAB, count: 100))
+        case "truncated": h.deliverRaw(from: victim, CoreHarness.frame(FrameHeader(command: .transaction, target: 0, code: 4), Parcel()), truncated: true)
+        case "oversized":
+            var p = Parcel()
+            p.writeRaw(UnsafeRawBufferPointer(start: [UInt8](repeating: 1, count: 8192), count: 8192))
+            h.deliver(from: victim, FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4), p)
+        case "badOffset":
+            var bytes = CoreHarness.frame(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4, objectCount: 1), Parcel())
+            bytes += [8, 0, 0, 0]
+            h.deliverRaw(from: victim, bytes)
+        default: h.deliver(from: victim, FrameHeader(command: .hello))
+        }
+        #expect(h.out.disconnects.map(\.0) == [victim])
+        #expect(h.core.status(now: h.now).malformedDisconnects == 1)
+        #expect(h.callServiceManager(from: bystander, .listServices) { _ in }?.header.status == .ok)
+    }
+}

@@ -1,0 +1,105 @@
+import BinderWire
+
+@testable import BinderBroker
+
+/// Records what the broker core asks the event loop to do.
+struct RecordingOutbox: BrokerOutbox {
+    struct Sent: Equatable {
+        var to: ConnectionID
+        var header: FrameHeader
+        var parcel: Parcel
+    }
+    var sent: [Sent] = []
+    var disconnects: [(ConnectionID, String)] = []
+    /// The buffer the core is handling (and rewriting) right now.
+    var currentFrame = UnsafeRawBufferPointer(start: nil, count: 0)
+
+    mutating func forwardCurrentFrame(to id: ConnectionID) {
+        var p = Parcel()
+        let header = try! FrameHeader.decode(from: currentFrame, messageLength: currentFrame.count)
+        let dataEnd = 64 + Int(header.dataLength)
+        p.replace(with: UnsafeRawBufferPointer(rebasing: currentFrame[64..<dataEnd]), objectOffsets: UnsafeRawBufferPointer(rebasing: currentFrame[dataEnd...]))
+        sent.append(Sent(to: id, header: header, parcel: p))
+    }
+    mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
+        var h = header
+        h.dataLength = UInt32(parcel.count)
+        h.objectCount = UInt16(parcel.objectOffsets.count)
+        sent.append(Sent(to: id, header: h, parcel: parcel))
+    }
+    mutating func disconnect(_ id: ConnectionID, reason: String) { disconnects.append((id, reason)) }
+}
+
+/// A broker core plus helpers that speak to it as connected clients would.
+final class CoreHarness {
+    let core: BrokerCore
+    var out = RecordingOutbox()
+    var now: UInt64 = 1_000_000_000
+    private var nextTx: UInt64 = 100
+
+    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) {
+        var config = BrokerConfig()
+        config.maxFrameSize = maxFrameSize
+        config.brokerPID = 1
+        core = BrokerCore(config: config, now: now)
+    }
+
+    /// Opens and greets a connection.
+    @discardableResult
+    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0) -> ConnectionID {
+        let id = ConnectionID(raw)
+        core.connectionOpened(id, identity: PeerIdentity(pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid))
+        var hello = Parcel()
+        Hello().write(to: &hello)
+        deliver(from: id, FrameHeader(command: .hello), hello)
+        let welcome = out.sent.removeLast()
+        precondition(welcome.header.command == .welcome)
+        return id
+    }
+
+    static func frame(_ header: FrameHeader, _ parcel: Parcel) -> [UInt8] {
+        var h = header
+        h.dataLength = UInt32(parcel.count)
+        h.objectCount = UInt16(parcel.objectOffsets.count)
+        var bytes = h.encoded() + parcel.bytes
+        for o in parcel.objectOffsets { withUnsafeBytes(of: o.littleEndian) { bytes.append(contentsOf: $0) } }
+        return bytes
+    }
+
+    func deliver(from id: ConnectionID, _ header: FrameHeader, _ parcel: Parcel = Parcel(), fdCount: Int = 0) {
+        deliverRaw(from: id, CoreHarness.frame(header, parcel), fdCount: fdCount)
+    }
+
+    func deliverRaw(from id: ConnectionID, _ bytes: [UInt8], fdCount: Int = 0, truncated: Bool = false) {
+        var bytes = bytes
+        bytes.withUnsafeMutableBytes { raw in
+            out.currentFrame = UnsafeRawBufferPointer(raw)
+            core.handleFrame(from: id, frame: raw, fdCount: fdCount, truncated: truncated, now: now, out: &out)
+            out.currentFrame = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+    }
+
+    /// Calls the service manager and returns the reply frame sent back.
+    func callServiceManager(from id: ConnectionID, _ code: ServiceManagerCode, flags: TransactionFlags = [], _ body: (inout Parcel) -> Void) -> RecordingOutbox.Sent? {
+        nextTx += 1
+        var p = Parcel()
+        body(&p)
+        let before = out.sent.count
+        deliver(from: id, FrameHeader(command: .transaction, flags: flags, transactionID: nextTx, target: 0, code: code.rawValue), p)
+        return out.sent[before...].first { $0.to == id && $0.header.command == .reply && $0.header.transactionID == nextTx }
+    }
+
+    func addService(_ name: String, from id: ConnectionID, cookie: UInt64) -> RecordingOutbox.Sent? {
+        callServiceManager(from: id, .addService) { p in
+            p.write(name)
+            p.write(object: .local(cookie))
+        }
+    }
+
+    /// Looks a service up and returns the handle the caller got (nil for a null binder).
+    func getService(_ name: String, from id: ConnectionID) throws -> ObjectRef {
+        var reply = callServiceManager(from: id, .getService) { $0.write(name) }!.parcel
+        try reply.readException()
+        return try reply.readObject()
+    }
+}
