@@ -1,12 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBinderShims
 
 /// Process helpers: spawning children, signalling and reaping them, the environment.
 public enum ProcessControl {
     /// Starts `path` with `arguments` (argv[0] excluded) and extra environment entries; returns its pid.
-    public static func spawn(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws(SystemError) -> Int32 {
-        try spawn(path, arguments, environment: extra, actions: nil)
+    /// - Parameter passing: fds to hand to the child, as (fd here, fd number in the child). All other
+    ///   fds this library opens are close-on-exec and do not leak into children.
+    public static func spawn(
+        _ path: String, _ arguments: [String], environment extra: [String: String] = [:], passing: [(Int32, Int32)] = []
+    ) throws(SystemError) -> Int32 {
+        guard !passing.isEmpty else { return try spawn(path, arguments, environment: extra, actions: nil) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (from, to) in passing { posix_spawn_file_actions_adddup2(&actions, from, to) }
+        return try spawn(path, arguments, environment: extra, actions: &actions)
     }
 
     static func spawn(
@@ -26,8 +36,12 @@ public enum ProcessControl {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        var attr = posix_spawnattr_t()
+        let a = cbinder_spawnattr_init_clean(&attr)
+        if a != 0 { throw SystemError("posix_spawnattr", a) }
+        defer { posix_spawnattr_destroy(&attr) }
         var pid: pid_t = 0
-        let r = posix_spawn(&pid, path, actions, nil, argv, envp)
+        let r = posix_spawn(&pid, path, actions, &attr, argv, envp)
         if r != 0 { throw SystemError("posix_spawn \(path)", r) }
         return pid
     }
@@ -59,11 +73,24 @@ public enum ProcessControl {
         return Output(status: wait(pid), stdout: stdout, stderr: stderr)
     }
 
-    /// A pipe whose ends are inherited by children (no close-on-exec).
+    /// A close-on-exec pipe (hand an end to a child with `spawn(passing:)`).
     public static func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
-        _ = try retrying("pipe") { Glibc.pipe(&fds) }
+        _ = try checkNegErrno("pipe2", cbinder_pipe_cloexec(&fds))
         return (fds[0], fds[1])
+    }
+
+    /// Reads until `count` bytes or end of file.
+    public static func read(_ fd: Int32, count: Int) -> [UInt8] {
+        var data: [UInt8] = []
+        var byte: UInt8 = 0
+        while data.count < count {
+            let n = Glibc.read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data.append(byte)
+        }
+        return data
     }
 
     /// Reads until end of file.
@@ -122,6 +149,9 @@ public enum ProcessControl {
         s.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }
+
+/// Flushes buffered standard output (Swift 6 cannot name the `stdout` global).
+public func flushStandardOutput() { fflush(nil) }
 
 /// Filesystem helpers the runtime directory needs.
 public enum FileSystem {

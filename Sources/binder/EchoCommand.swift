@@ -28,7 +28,10 @@ struct EchoCommand: ParsableCommand {
             }
             let c = try connectToBroker(threads: threads)
             try brokerCall("addService") { try c.serviceManager.addService(name, EchoService()) }
-            if !quiet { print("serving \(name)") }
+            if !quiet {
+                print("serving \(name)")
+                flushStandardOutput()
+            }
             c.joinThreadPool()
             throw CLIFailure("the broker closed the connection")
         }

@@ -4,6 +4,7 @@
 #define CBINDER_SHIMS_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <spawn.h>
 
 /// Socket constants with literal values (the Glibc overlay imports them differently per build mode).
 enum {
@@ -45,6 +46,11 @@ ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t 
 ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *msg_flags);
 /// pthread_setname_np.
 int cbinder_set_thread_name(unsigned long thread, const char *name);
+/// pipe2(O_CLOEXEC). Returns 0 or -errno.
+int cbinder_pipe_cloexec(int fds[2]);
+/// Initializes `attr` so a spawned child starts with no blocked signals and default dispositions
+/// (a parent may block or ignore signals, e.g. a test runner). Returns 0 or an errno.
+int cbinder_spawnattr_init_clean(posix_spawnattr_t *attr);
 /// The process's number of CPUs available.
 int cbinder_cpu_count(void);
 #endif

@@ -1,0 +1,84 @@
+import BinderPlatform
+import Testing
+
+@Suite("binder CLI against a real binderd")
+struct CLITests {
+    @Test("list, check, call with decoded reply, status")
+    func serviceCommands() throws {
+        let broker = try TestBroker()
+        let echoPID = try ProcessControl.spawn(binDir + "/binder", ["echo", "serve", "--name", "cli.echo", "--quiet"], environment: broker.environment)
+        defer {
+            ProcessControl.kill(echoPID)
+            ProcessControl.wait(echoPID)
+        }
+        let wait = try broker.cli("service", "wait", "cli.echo", "--timeout", "10")
+        #expect(wait.status == 0 && wait.stdout == "cli.echo: found\n")
+        #expect(try broker.cli("service", "list").stdout == "cli.echo\n")
+        #expect(try broker.cli("service", "check", "cli.echo").status == 0)
+        let missing = try broker.cli("service", "check", "nope")
+        #expect(missing.status == 1 && missing.stdout == "nope: not found\n")
+
+        let call = try broker.cli("service", "call", "cli.echo", "1", "i32", "-42", "s", "hi", "i64", "5", "--reply", "i32,s,i64")
+        #expect(call.status == 0)
+        #expect(call.stdout == """
+            status: OK
+            reply: 20 bytes
+            0000: d6 ff ff ff 02 00 00 00 68 69 00 00 05 00 00 00 |........hi......|
+            0010: 00 00 00 00                                     |....|
+            -42
+            "hi"
+            5
+
+            """)
+        let failing = try broker.cli("service", "call", "cli.echo", "3", "i32", "-32")
+        #expect(failing.status == 1 && failing.stdout == "status: DEAD_OBJECT\n")
+
+        let status = try broker.cli("status")
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("SERVICES (1)"))
+        #expect(status.stdout.contains("cli.echo"))
+        #expect(status.stdout.contains("CONNECTIONS (2)"))
+    }
+
+    @Test("errors are one line on stderr with a non-zero exit", arguments: [
+        (["service", "call", "nope", "1"], "binder: service 'nope' is not registered\n", Int32(1)),
+        (["service", "call", "x", "1", "q", "1"], "binder: unknown value type 'q': use i32, i64, f, d, s or b\n", 64),
+        (["service", "call", "x", "1", "i32", "abc"], "binder: 'abc' is not a 32-bit integer\n", 64),
+        (["service", "call", "x", "0"], "binder: CODE must be 1 or more\n", 64),
+        (["service", "wait", "nothing", "--timeout", "0.2"], "binder: nothing: not registered within 0.2 s\n", 1),
+        (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
+        (["echo", "serve", "--name", "bad name"], "binder: invalid service name 'bad name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
+        (["bench", "--size", "1"], "binder: --size must be between 4 and 65536\n", 64),
+    ])
+    func oneLineErrors(_ arguments: [String], _ message: String, _ code: Int32) throws {
+        let broker = try TestBroker()
+        let out = try ProcessControl.run(binDir + "/binder", arguments, environment: broker.environment)
+        #expect(out.stderr == message)
+        #expect(out.status == code)
+    }
+
+    @Test("no broker: one line naming the socket it tried")
+    func noBroker() throws {
+        let out = try ProcessControl.run(binDir + "/binder", ["service", "list"], environment: ["BINDER_RUNTIME_DIR": "/nonexistent/binder"])
+        #expect(out.status == 1)
+        #expect(out.stderr == "binder: cannot reach the broker at /nonexistent/binder/binder.sock: No such file or directory\n")
+    }
+
+    @Test("bench prints one JSON line with the documented keys")
+    func benchJSON() throws {
+        let broker = try TestBroker()
+        let out = try broker.cli("bench", "--mode", "routed", "--size", "64", "--seconds", "0.3", "--pin", "any", "--json")
+        #expect(out.status == 0, "\(out.stderr)")
+        let line = out.stdout
+        #expect(line.hasPrefix("{\"name\":\"routed\",\"size\":64,\"p50_us\":"))
+        for key in ["p99_us", "p999_us", "ops_per_s", "placement"] { #expect(line.contains("\"\(key)\":")) }
+        #expect(line.hasSuffix("}\n"))
+    }
+
+    @Test("binderd rejects bad arguments with one line")
+    func binderdArguments() throws {
+        let out = try ProcessControl.run(binDir + "/binderd", ["--buffers", "3"])
+        #expect(out.status == 64)
+        #expect(out.stderr.hasPrefix("Error: --buffers must be a power of two"))
+    }
+}

@@ -1,0 +1,157 @@
+import Binder
+import BinderPlatform
+import BinderWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where `swift build` put binderd and binder: next to the test bundle.
+let binDir = ProcessControl.executableDirectory()
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A real binderd process in its own temporary runtime directory.
+final class TestBroker: @unchecked Sendable {
+    let dir: String
+    let pid: Int32
+    private var stopped = false
+    var socketPath: String { dir + "/binder.sock" }
+    var environment: [String: String] { ["BINDER_RUNTIME_DIR": dir] }
+
+    /// Starts binderd and returns once it reports READY on its readiness fd.
+    init(extraArguments: [String] = []) throws {
+        dir = try FileSystem.makeTemporaryDirectory(prefix: "binder-test")
+        chmod(dir, 0o755)
+        let ready = try ProcessControl.pipe()
+        pid = try ProcessControl.spawn(
+            binDir + "/binderd", ["--runtime-dir", dir, "--ready-fd", "3", "--log-level", "error"] + extraArguments, passing: [(ready.write, 3)])
+        ProcessControl.closeFD(ready.write)
+        let line = ProcessControl.read(ready.read, count: 6)
+        ProcessControl.closeFD(ready.read)
+        guard line == Array("READY\n".utf8) else {
+            ProcessControl.kill(pid, signal: SIGKILL)
+            ProcessControl.wait(pid)
+            throw TestFailure("binderd did not become ready")
+        }
+    }
+
+    func connect(threads: Int = 2) throws -> BinderConnection {
+        try BinderConnection(path: socketPath, threadPoolSize: threads)
+    }
+
+    /// SIGTERM, then the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard !stopped else { return 0 }
+        stopped = true
+        ProcessControl.kill(pid, signal: SIGTERM)
+        return ProcessControl.wait(pid)
+    }
+
+    /// Runs the `binder` CLI against this broker.
+    func cli(_ arguments: String...) throws -> ProcessControl.Output {
+        try ProcessControl.run(binDir + "/binder", arguments, environment: environment)
+    }
+
+    deinit {
+        if !stopped {
+            ProcessControl.kill(pid, signal: SIGKILL)
+            ProcessControl.wait(pid)
+        }
+        FileSystem.removeTree(dir)
+    }
+}
+
+/// A one-shot event with a deadline (a count-down latch).
+final class Latch: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var count: Int
+    init(_ count: Int = 1) { self.count = count }
+    func signal() {
+        lock.withLock {
+            count -= 1
+            lock.broadcast()
+        }
+    }
+    /// True if the count reached zero within `seconds`.
+    func wait(seconds: Double = 10) -> Bool {
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        lock.lock()
+        defer { lock.unlock() }
+        while count > 0 { if !lock.wait(untilNanos: deadline) { return count <= 0 } }
+        return true
+    }
+}
+
+/// A client that speaks the wire protocol byte by byte, to send what the library never would.
+final class RawClient {
+    let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+
+    init(path: String, handshake: Bool = true) throws {
+        fd = try SeqPacket.connect(path: path)
+        SeqPacket.setBufferSizes(fd, bytes: 1 << 20)
+        if handshake {
+            var hello = Parcel()
+            Hello().write(to: &hello)
+            try send(FrameHeader(command: .hello), hello)
+            guard try receive()?.0.command == .welcome else { throw TestFailure("no welcome") }
+        }
+    }
+    deinit { FileDescriptor(fd).close() }
+
+    func send(_ header: FrameHeader, _ parcel: Parcel = Parcel()) throws {
+        var h = header
+        h.dataLength = UInt32(parcel.count)
+        h.objectCount = UInt16(parcel.objectOffsets.count)
+        var bytes = h.encoded() + parcel.bytes
+        for o in parcel.objectOffsets { withUnsafeBytes(of: o.littleEndian) { bytes.append(contentsOf: $0) } }
+        try sendRaw(bytes)
+    }
+
+    func sendRaw(_ bytes: [UInt8]) throws {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        let n = bytes.withUnsafeBytes { SeqPacket.sendReturningErrno(fd, $0, empty, empty) }
+        if n < 0 { throw SystemError("sendmsg", Int32(-n)) }
+    }
+
+    /// The next frame, or nil when the broker closed the connection.
+    func receive() throws -> (FrameHeader, Parcel)? {
+        var fds = [Int32](repeating: -1, count: 4)
+        let r = try buffer.withUnsafeMutableBytes { b in
+            try fds.withUnsafeMutableBufferPointer { f in try SeqPacket.receive(fd, into: b, fds: f) }
+        }
+        if r.length == 0 { return nil }
+        let header = try buffer.withUnsafeBytes { try FrameHeader.decode(from: $0, messageLength: r.length) }
+        return (header, Parcel(bytes: Array(buffer[64..<64 + Int(header.dataLength)])))
+    }
+}
+
+/// A service whose calls block until released, to hold a transaction in flight.
+final class BlockingService: BinderObject {
+    let entered = Latch()
+    let release = Latch()
+    func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
+        entered.signal()
+        _ = release.wait(seconds: 30)
+    }
+}
+
+/// Records one-way calls in arrival order.
+final class RecordingService: BinderObject, @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var seen: [Int32] = []
+    let done: Latch
+    init(expect: Int) { done = Latch(expect) }
+    var received: [Int32] { lock.withLock { seen } }
+    func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
+        let n = try data.read(Int32.self)
+        lock.withLock { seen.append(n) }
+        done.signal()
+    }
+}
