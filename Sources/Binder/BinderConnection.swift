@@ -34,6 +34,10 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     private let lock = ConditionLock()
+    /// Broadcast once when the connection closes; separate from `lock` so waiting on it costs the
+    /// pool nothing.
+    private let closedLock = ConditionLock()
+    private var closedForWaiters = false
     // Guarded by `lock`:
     private var readerBusy = false
     private var closed = false
@@ -229,6 +233,14 @@ public final class BinderConnection: @unchecked Sendable {
         }
     }
 
+    /// Blocks the calling thread until the connection closes (for example, a service process's main
+    /// thread while the pool serves). Unlike `joinThreadPool`, the caller does not serve calls.
+    public func waitUntilClosed() {
+        closedLock.lock()
+        while !closedForWaiters { closedLock.wait() }
+        closedLock.unlock()
+    }
+
     /// Serves local objects on the calling thread until the connection closes. The calling thread
     /// counts as one of the pool's threads if the pool was not started yet.
     public func joinThreadPool() {
@@ -292,6 +304,10 @@ public final class BinderConnection: @unchecked Sendable {
     ) -> Bool {
         guard let frame else {
             closed = true
+            closedLock.withLock {
+                closedForWaiters = true
+                closedLock.broadcast()
+            }
             let pendingAsync = asyncWaiters
             asyncWaiters.removeAll()
             // Resumed outside the lock by the caller for one; the rest here is safe: resume never blocks.

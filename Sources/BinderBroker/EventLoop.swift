@@ -64,6 +64,7 @@ public final class BrokerServer {
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
     private var running = true
+
     private let fdScratch = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
 
     /// Sets up the ring, the buffers and the listening socket. Call on the thread that will `run()`.
@@ -107,6 +108,9 @@ public final class BrokerServer {
                 let now = monotonicNanos()
                 timeout = deadline > now ? deadline - now : 0
             }
+            // Waiting for more than one completion (to fold send completions into the next wait)
+            // measured ~10 µs slower per round trip here: with DEFER_TASKRUN the wake-up waits for
+            // the whole count. So: one completion at a time.
             try ring.submitAndWait(timeoutNanos: timeout)
             ring.drainCompletions { userData, result, flags in
                 self.complete(userData: userData, result: result, flags: flags)
@@ -244,7 +248,7 @@ public final class BrokerServer {
 
     private func finishIfIdle(_ peer: Peer) {
         guard peer.closing, !peer.receiving, !peer.sending else { return }
-        while let item = peer.queue.popFirst() { release(item) }
+        drainQueue(peer)
         peers.removeValue(forKey: peer.id.raw)
         close(peer.fd)
         if peer.pidfd >= 0 { close(peer.pidfd) }
@@ -275,11 +279,16 @@ public final class BrokerServer {
             disconnect(peer, reason: "send failed: \(SystemError("send", -result))")
         }
         if peer.closing {
-            while let item = peer.queue.popFirst() { release(item) }
+            drainQueue(peer)
             finishIfIdle(peer)
         } else if !peer.queue.isEmpty {
             startSend(peer)
         }
+    }
+
+    /// Drops every queued frame of a closing connection.
+    private func drainQueue(_ peer: Peer) {
+        while let item = peer.queue.popFirst() { release(item) }
     }
 
     private func release(_ item: Outgoing) {

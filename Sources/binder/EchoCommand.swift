@@ -32,7 +32,7 @@ struct EchoCommand: ParsableCommand {
                 print("serving \(name)")
                 flushStandardOutput()
             }
-            c.joinThreadPool()
+            c.waitUntilClosed()  // the pool (started by addService) serves; this thread only waits
             throw CLIFailure("the broker closed the connection")
         }
     }
