@@ -78,6 +78,7 @@ public final class BinderConnection: @unchecked Sendable {
             guard header.command == .welcome else { throw StatusCode.badType }
             var p = Parcel(bytes: Array(buffer[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]))
             welcome = try Welcome.read(from: &p)
+            guard welcome.major == Hello.protocolMajor else { throw StatusCode.badType }
         } catch {
             buffer.deallocate()
             receiveFDs.deallocate()
@@ -118,13 +119,11 @@ public final class BinderConnection: @unchecked Sendable {
         nextTransactionID += 1
         if !oneWay { waiting.insert(txid) }
         lock.unlock()
-        do {
-            try Self.sendFrame(
-                fd: fd, header: FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code),
-                parcel: data)
+        do throws(StatusCode) {
+            try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
         } catch {
             lock.withLock { _ = waiting.remove(txid) }
-            throw .deadObject
+            throw error
         }
         if oneWay { return Parcel() }
         let reply = try drive(until: txid)!
@@ -147,12 +146,10 @@ public final class BinderConnection: @unchecked Sendable {
                 nextTransactionID += 1
                 asyncWaiters[txid] = continuation
                 lock.unlock()
-                do {
-                    try Self.sendFrame(
-                        fd: fd, header: FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code),
-                        parcel: data)
+                do throws(StatusCode) {
+                    try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
                 } catch {
-                    if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: StatusCode.deadObject) }
+                    if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }
             }
         } catch let status as StatusCode {
@@ -160,6 +157,49 @@ public final class BinderConnection: @unchecked Sendable {
         } catch {
             throw .unknownError
         }
+    }
+
+    /// Sends a frame after checking it against the negotiated limits: a frame the broker would
+    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects) instead of
+    /// getting the whole connection dropped.
+    private func send(_ header: FrameHeader, _ parcel: Parcel) throws(StatusCode) {
+        guard FrameHeader.size + parcel.count + 4 * parcel.objectOffsets.count <= Int(welcome.maxFrameSize) else {
+            throw .failedTransaction
+        }
+        guard parcel.objectOffsets.count <= Limits.maxObjects else { throw .badValue }
+        do {
+            try Self.sendFrame(fd: fd, header: header, parcel: parcel)
+        } catch {
+            throw error.isDisconnect || error.errno == 9 /* EBADF */ ? .deadObject : .failedTransaction
+        }
+    }
+
+    /// Calls a local object directly on this thread (a lookup of this process's own service).
+    func transactLocal(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+        let me = CallerIdentity(pid: Int32(bitPattern: welcome.pid), uid: welcome.uid, container: welcome.container)
+        let (status, reply) = invoke(object, code: code, data: data, flags: flags, caller: me)
+        guard status == .ok else { throw status }
+        return flags.contains(.oneWay) ? Parcel() : reply
+    }
+
+    /// Runs `onTransact`, turning what it throws into a transport status or an exception header.
+    private func invoke(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity) -> (StatusCode, Parcel) {
+        var data = data
+        var reply = Parcel()
+        let context = TransactionContext(caller: caller, flags: flags, connection: self)
+        do {
+            try object.onTransact(code: code, data: &data, reply: &reply, context: context)
+            return (.ok, reply)
+        } catch let s as StatusCode {
+            return (s, Parcel())
+        } catch let e as ServiceError {
+            reply.removeAll()
+            reply.writeException(e)
+        } catch {
+            reply.removeAll()
+            reply.writeException(ServiceError(.illegalState, "\(error)"))
+        }
+        return (.ok, reply)
     }
 
     /// Sends one frame: header, parcel bytes, object offsets (one `sendmsg`, no copies).
@@ -198,15 +238,18 @@ public final class BinderConnection: @unchecked Sendable {
         return .local(cookie)
     }
 
-    /// A proxy for a reference read from a parcel; nil for a null reference.
-    /// - Throws: `BAD_TYPE` for a reference to one of this process's own objects (use the object directly).
+    /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
+    /// this process's own objects gives a proxy that calls it directly.
+    /// - Throws: `BAD_VALUE` for a local cookie this process never published.
     public func proxy(for ref: ObjectRef) throws(StatusCode) -> BinderProxy? {
         switch ref.kind {
         case .null: return nil
         case .handle:
             guard ref.id <= UInt64(UInt32.max) else { throw .badValue }
             return BinderProxy(handle: UInt32(ref.id), connection: self)
-        case .local: throw .badType
+        case .local:
+            guard let object = localObject(for: ref) else { throw .badValue }
+            return BinderProxy(local: object, connection: self)
         }
     }
 
@@ -366,29 +409,16 @@ public final class BinderConnection: @unchecked Sendable {
 
     private func run(_ frame: Frame, on object: (any BinderObject)?) {
         let header = frame.header
-        var data = frame.parcel
-        var reply = Parcel()
-        var status = StatusCode.ok
-        if let object {
-            let context = TransactionContext(caller: CallerIdentity(header.sender), flags: header.flags, connection: self)
-            do {
-                try object.onTransact(code: header.code, data: &data, reply: &reply, context: context)
-            } catch let s as StatusCode {
-                status = s
-                reply.removeAll()
-            } catch let e as ServiceError {
-                reply.removeAll()
-                reply.writeException(e)
-            } catch {
-                reply.removeAll()
-                reply.writeException(ServiceError(.illegalState, "\(error)"))
-            }
-        } else {
-            status = .deadObject
-        }
+        let (status, reply) =
+            object.map { invoke($0, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender)) }
+            ?? (.deadObject, Parcel())
         guard !header.flags.contains(.oneWay) else { return }
-        if status != .ok { reply.removeAll() }
-        try? Self.sendFrame(fd: fd, header: FrameHeader(command: .reply, transactionID: header.transactionID, status: status), parcel: reply)
+        do throws(StatusCode) {
+            try send(FrameHeader(command: .reply, transactionID: header.transactionID, status: status), reply)
+        } catch {
+            // The reply itself is too large for the caller: tell it so rather than leave it waiting.
+            try? send(FrameHeader(command: .reply, transactionID: header.transactionID, status: error), Parcel())
+        }
     }
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.

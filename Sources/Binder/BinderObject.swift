@@ -38,30 +38,47 @@ public protocol BinderObject: AnyObject, Sendable {
     func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws
 }
 
-/// A reference to an object in another process (or the broker): what `getService` returns.
+/// A reference to an object: what `getService` returns. Usually the object lives in another
+/// process and calls go through the broker; when a process looks up an object it published itself,
+/// the proxy calls it directly on the calling thread (as Binder hands back the local `BBinder`).
 public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
-    public let handle: UInt32
+    /// The handle in this process, or nil for a local object.
+    public let handle: UInt32?
     public let connection: BinderConnection
+    let local: (any BinderObject)?
 
     init(handle: UInt32, connection: BinderConnection) {
         self.handle = handle
         self.connection = connection
+        self.local = nil
     }
+
+    init(local: any BinderObject, connection: BinderConnection) {
+        self.handle = nil
+        self.connection = connection
+        self.local = local
+    }
+
+    public var isLocal: Bool { local != nil }
 
     /// A blocking call. For a one-way call the returned parcel is empty.
     /// - Throws: `StatusCode` for transport failures (`DEAD_OBJECT`, `FAILED_TRANSACTION`, …).
     @discardableResult
     public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
-        try connection.transact(handle: handle, code: code, data: data, flags: flags)
+        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
+        return try connection.transact(handle: handle!, code: code, data: data, flags: flags)
     }
 
     /// The same call without blocking a thread.
     @discardableResult
     public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
-        try await connection.transact(handle: handle, code: code, data: data, flags: flags)
+        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
+        return try await connection.transact(handle: handle!, code: code, data: data, flags: flags)
     }
 
-    public static func == (a: BinderProxy, b: BinderProxy) -> Bool { a.handle == b.handle && a.connection === b.connection }
+    public static func == (a: BinderProxy, b: BinderProxy) -> Bool {
+        a.connection === b.connection && a.handle == b.handle && a.local.map(ObjectIdentifier.init) == b.local.map(ObjectIdentifier.init)
+    }
     public func hash(into h: inout Hasher) { h.combine(handle) }
-    public var description: String { "BinderProxy(handle: \(handle))" }
+    public var description: String { handle.map { "BinderProxy(handle: \($0))" } ?? "BinderProxy(local)" }
 }

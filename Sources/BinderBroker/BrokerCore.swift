@@ -171,6 +171,9 @@ public final class BrokerCore {
         guard header.command == .hello else {
             return malformed(conn, "first frame must be hello, got \(header.command)", out: &out)
         }
+        guard header.fdCount == 0, header.objectCount == 0 else {
+            return malformed(conn, "hello must carry no fds and no objects", out: &out)
+        }
         var p = Parcel()
         p.replace(with: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]),
                   objectOffsets: UnsafeRawBufferPointer(start: nil, count: 0))
@@ -233,9 +236,9 @@ public final class BrokerCore {
         }
         guard let nodeID = conn.handles[handle] else { return fail(.badValue, &out) }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else {
-            deadObjectReplies += oneWay ? 0 : 1
             return fail(.deadObject, &out)
         }
+        if frame.count > Int(owner.maxFrameSize) { return fail(.failedTransaction, &out) }
         if let status = translateObjects(from: conn, to: owner, header: header, frame: frame) {
             return fail(status, &out)
         }
@@ -259,12 +262,12 @@ public final class BrokerCore {
 
     private func reply<O: BrokerOutbox>(from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, out: inout O) {
         let txid = header.transactionID
+        if header.sender != .none {
+            return malformed(conn, "reply carries a sender stamp; only the broker stamps identities", out: &out)
+        }
         guard let call = pending[txid] else { return }  // the caller went away: drop the late reply
         guard call.callee == conn.id else {
             return malformed(conn, "reply to transaction \(txid), which was not sent to this connection", out: &out)
-        }
-        if header.sender != .none {
-            return malformed(conn, "reply carries a sender stamp; only the broker stamps identities", out: &out)
         }
         pending.removeValue(forKey: txid)
         conn.callsIn.remove(txid)
@@ -273,6 +276,9 @@ public final class BrokerCore {
         replyCount += 1
         if header.fdCount > 0 {
             return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: .fdsNotAllowed, out: &out)
+        }
+        if frame.count > Int(caller.maxFrameSize) {
+            return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: .failedTransaction, out: &out)
         }
         if let status = translateObjects(from: conn, to: caller, header: header, frame: frame) {
             return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: status, out: &out)
@@ -289,6 +295,17 @@ public final class BrokerCore {
         if status == .deadObject { deadObjectReplies += 1 }
         scratch.removeAll()
         out.send(to: id, header: FrameHeader(command: .reply, transactionID: transactionID, status: status), parcel: scratch)
+    }
+
+    /// Sends a frame the broker built from `scratch`. A frame larger than the receiver accepts is
+    /// replaced by a `FAILED_TRANSACTION` reply (for a reply) or dropped (for a one-way call).
+    func sendBuilt<O: BrokerOutbox>(to conn: Connection, header: FrameHeader, out: inout O) {
+        let length = FrameHeader.size + scratch.count + 4 * scratch.objectOffsets.count
+        guard length <= Int(conn.maxFrameSize) else {
+            if header.command == .reply { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: .failedTransaction, out: &out) }
+            return
+        }
+        out.send(to: conn.id, header: header, parcel: scratch)
     }
 
     // MARK: Objects
@@ -309,6 +326,15 @@ public final class BrokerCore {
         case .handle:
             guard ref.id <= UInt64(UInt32.max), let n = conn.handles[UInt32(ref.id)] else { return nil }
             return n
+        }
+    }
+
+    /// The node an existing reference names, never creating one. nil for null and unknown references.
+    func existingNode(for ref: ObjectRef, writtenBy conn: Connection) -> NodeID? {
+        switch ref.kind {
+        case .null: return nil
+        case .local: return conn.nodesByCookie[ref.id]
+        case .handle: return ref.id <= UInt64(UInt32.max) ? conn.handles[UInt32(ref.id)] : nil
         }
     }
 

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BinderPlatform
 import BinderWire
 import DequeModule
@@ -55,7 +52,7 @@ public final class BrokerServer {
     private var logger: Logger
     private let ring: IOURing
     private let buffers: ProvidedBuffers
-    private let msgTemplate: UnsafeMutablePointer<msghdr>
+    private let template: ReceiveTemplate
     private let core: BrokerCore
     private var peers: [UInt32: Peer] = [:]
     private var nextConnection: UInt32 = 1
@@ -63,6 +60,8 @@ public final class BrokerServer {
     private let signalFD: Int32
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
+    /// A receive buffer came back since a connection starved (ENOBUFS): worth re-arming.
+    private var bufferReturned = false
     private var running = true
 
     private let fdScratch = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
@@ -76,9 +75,9 @@ public final class BrokerServer {
         ignoreSIGPIPE()
         ring = try IOURing(entries: 512)
         let maxFDs = Int(options.config.maxFDs)
-        msgTemplate = ReceivedMessage.makeTemplate(maxFDs: maxFDs)
+        template = ReceiveTemplate(maxFDs: maxFDs)
         // Each buffer holds io_uring_recvmsg_out (16 bytes), the control area, then one whole frame.
-        let bufferSize = 16 + msgTemplate.pointee.msg_controllen + Int(options.config.maxFrameSize)
+        let bufferSize = template.overhead + Int(options.config.maxFrameSize)
         buffers = try ProvidedBuffers(ring: ring, group: 1, count: options.receiveBuffers, size: bufferSize)
         var config = options.config
         config.brokerPID = ProcessControl.currentPID
@@ -86,13 +85,12 @@ public final class BrokerServer {
         core = BrokerCore(config: config, now: monotonicNanos())
         try FileSystem.makeDirectories(options.runtimeDirectory)
         listenFD = try SeqPacket.listen(path: options.socketPath)
-        chmod(options.socketPath, 0o666)
+        FileSystem.setMode(options.socketPath, 0o666)
     }
 
     deinit {
         signalBuffer.deallocate()
         fdScratch.deallocate()
-        msgTemplate.deallocate()
     }
 
     /// Serves until SIGINT or SIGTERM, then closes every connection and removes the socket.
@@ -126,12 +124,12 @@ public final class BrokerServer {
 
     private func shutdown() {
         logger.info("shutting down", metadata: ["connections": "\(peers.count)"])
-        close(listenFD)
+        FileDescriptor.close(listenFD)
         FileSystem.remove(options.socketPath)
         for peer in peers.values {
             SeqPacket.shutdown(peer.fd)
-            close(peer.fd)
-            if peer.pidfd >= 0 { close(peer.pidfd) }
+            FileDescriptor.close(peer.fd)
+            if peer.pidfd >= 0 { FileDescriptor.close(peer.pidfd) }
         }
         peers.removeAll()
     }
@@ -164,7 +162,7 @@ public final class BrokerServer {
         let credentials: PeerCredentials
         do { credentials = try SeqPacket.peerCredentials(fd) } catch {
             logger.warning("peer credentials unavailable; closing", metadata: ["error": "\(error)"])
-            close(fd)
+            FileDescriptor.close(fd)
             return
         }
         let pidfd = (try? SeqPacket.peerPIDFD(fd)) ?? -1
@@ -180,32 +178,32 @@ public final class BrokerServer {
 
     private func armReceive(_ peer: Peer) {
         peer.receiving = true
-        ring.multishotReceiveMessage(fd: peer.fd, msghdr: msgTemplate, group: buffers.group, userData: Self.userData(.receive, peer.id.raw))
+        ring.multishotReceiveMessage(fd: peer.fd, template: template, group: buffers.group, userData: Self.userData(.receive, peer.id.raw))
     }
 
     private func received(id: UInt32, result: Int32, flags: UInt32) {
         let bufferID = IOURing.bufferID(flags: flags)
         guard let peer = peers[id] else {
-            if let bufferID { buffers.recycle(bufferID) }
+            if let bufferID { recycle(bufferID) }
             return
         }
         let more = IOURing.hasMore(flags: flags)
         if !more { peer.receiving = false }
-        if result == -ENOBUFS && !peer.closing {
+        if result == -SystemError.noBuffers && !peer.closing {
             // Every buffer is in use (frames waiting for slow receivers): re-arm once some come back.
             needsRearm.append(peer)
             return
         }
         guard result > 0, let bufferID else {
-            if let bufferID { buffers.recycle(bufferID) }
+            if let bufferID { recycle(bufferID) }
             if !more { peerGone(peer, error: result < 0 ? SystemError("recvmsg", -result) : nil) }
             return
         }
         let base = buffers.buffer(bufferID)
-        let message = ReceivedMessage(base: base, result: result, msghdr: msgTemplate)
+        let message = ReceivedMessage(base: base, result: result, template: template)
         // On SEQPACKET a multishot recvmsg reports the peer's close as an empty message.
         guard !peer.closing, let message, message.fullLength > 0 else {
-            buffers.recycle(bufferID)
+            recycle(bufferID)
             if !peer.closing {
                 peer.closing = true
                 SeqPacket.shutdown(peer.fd)  // ends the multishot if it is still armed
@@ -216,7 +214,7 @@ public final class BrokerServer {
         if !more { armReceive(peer) }
         // This version carries no fds: close any that arrived and let the core refuse the frame.
         let fdCount = message.takeFDs(into: fdScratch)
-        for i in 0..<fdCount { close(fdScratch[i]) }
+        for i in 0..<fdCount { FileDescriptor.close(fdScratch[i]) }
         var out = Outbox(server: self)
         core.handleFrame(
             from: peer.id, frame: message.payload, fdCount: message.controlTruncated ? -1 : fdCount,
@@ -224,12 +222,13 @@ public final class BrokerServer {
         if let target = out.forwardTarget, let to = peers[target.raw], !to.closing {
             enqueue(.received(bufferID, UnsafeRawPointer(message.payload.baseAddress!), message.payload.count), to: to)
         } else {
-            buffers.recycle(bufferID)
+            recycle(bufferID)
         }
     }
 
     private func rearmStarved() {
-        guard !needsRearm.isEmpty else { return }
+        guard !needsRearm.isEmpty, bufferReturned else { return }
+        bufferReturned = false
         for peer in needsRearm where peers[peer.id.raw] === peer && !peer.receiving && !peer.closing {
             armReceive(peer)
         }
@@ -250,8 +249,8 @@ public final class BrokerServer {
         guard peer.closing, !peer.receiving, !peer.sending else { return }
         drainQueue(peer)
         peers.removeValue(forKey: peer.id.raw)
-        close(peer.fd)
-        if peer.pidfd >= 0 { close(peer.pidfd) }
+        FileDescriptor.close(peer.fd)
+        if peer.pidfd >= 0 { FileDescriptor.close(peer.pidfd) }
     }
 
     // MARK: Sending
@@ -291,9 +290,14 @@ public final class BrokerServer {
         while let item = peer.queue.popFirst() { release(item) }
     }
 
+    private func recycle(_ id: UInt16) {
+        buffers.recycle(id)
+        bufferReturned = true
+    }
+
     private func release(_ item: Outgoing) {
         switch item {
-        case .received(let bufferID, _, _): buffers.recycle(bufferID)
+        case .received(let bufferID, _, _): recycle(bufferID)
         case .built(let p, _): p.deallocate()
         }
     }

@@ -8,8 +8,8 @@ extension BrokerCore {
     /// Answers `waitForService` callers whose time-out has passed, with a null binder.
     public func expireTimers<O: BrokerOutbox>(now: UInt64, out: inout O) {
         for w in registry.takeExpired(now: now) {
-            guard connections[w.connection] != nil else { continue }
-            replyOK(to: w.connection, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
+            guard let waiter = connections[w.connection] else { continue }
+            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
         }
     }
 
@@ -70,9 +70,10 @@ extension BrokerCore {
             case .unregisterForNotifications:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
-                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
-                let listener = ServiceRegistry.Listener(connection: conn.id, node: found ?? NodeID(raw: 0))
-                guard let index = registry.listeners[name]?.firstIndex(of: listener) else {
+                let found = existingNode(for: ref, writtenBy: conn)
+                guard let index = found.flatMap({ node in
+                    registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node))
+                }) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
                 }
                 registry.listeners[name]!.remove(at: index)
@@ -87,7 +88,9 @@ extension BrokerCore {
                 if let entry = registry.services[name] {
                     reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: entry.node, for: conn)) }
                 } else if !oneWay {
-                    let deadline = timeoutMillis < 0 ? nil : now &+ UInt64(timeoutMillis) &* 1_000_000
+                    // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
+                    let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
+                    let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
                     registry.waiters.append(.init(connection: conn.id, transactionID: txid, name: name, deadline: deadline))
                 }
             case .getStatus:
@@ -100,27 +103,27 @@ extension BrokerCore {
     }
 
     private func reply<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O, _ body: (inout Parcel) -> Void) {
-        if !oneWay { replyOK(to: conn.id, transactionID: txid, out: &out, body) }
+        if !oneWay { replyOK(to: conn, transactionID: txid, out: &out, body) }
     }
 
     private func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
         guard !oneWay else { return }
         scratch.removeAll()
         scratch.writeException(error)
-        out.send(to: conn.id, header: FrameHeader(command: .reply, transactionID: txid), parcel: scratch)
+        sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: txid), out: &out)
     }
 
-    func replyOK<O: BrokerOutbox>(to id: ConnectionID, transactionID: UInt64, out: inout O, _ body: (inout Parcel) -> Void) {
+    func replyOK<O: BrokerOutbox>(to conn: Connection, transactionID: UInt64, out: inout O, _ body: (inout Parcel) -> Void) {
         scratch.removeAll()
         scratch.writeNoException()
         body(&scratch)
-        out.send(to: id, header: FrameHeader(command: .reply, transactionID: transactionID), parcel: scratch)
+        sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: transactionID), out: &out)
     }
 
     private func serviceRegistered<O: BrokerOutbox>(_ name: String, node: NodeID, out: inout O) {
         for w in registry.takeWaiters(for: name) {
             guard let waiter = connections[w.connection] else { continue }
-            replyOK(to: waiter.id, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: node, for: waiter)) }
+            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: node, for: waiter)) }
         }
         for listener in registry.listeners[name] ?? [] {
             notify(listener, name: name, service: node, out: &out)
@@ -137,6 +140,6 @@ extension BrokerCore {
         let header = FrameHeader(
             command: .transaction, flags: .oneWay, target: callback.cookie, code: ServiceCallbackCode.onRegistration.rawValue,
             sender: SenderStamp(pid: UInt32(bitPattern: config.brokerPID), uid: config.brokerUID, container: 0))
-        out.send(to: owner.id, header: header, parcel: scratch)
+        sendBuilt(to: owner, header: header, out: &out)
     }
 }

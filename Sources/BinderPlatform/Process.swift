@@ -164,6 +164,7 @@ public enum FileSystem {
         }
     }
     public static func remove(_ path: String) { _ = unlink(path) }
+    public static func setMode(_ path: String, _ mode: UInt32) { _ = chmod(path, mode_t(mode)) }
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
     /// A fresh private directory under /tmp.
     public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {

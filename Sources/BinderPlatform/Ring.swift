@@ -51,11 +51,10 @@ public final class IOURing {
         io_uring_sqe_set_data64(s, userData)
     }
 
-    /// Multishot recvmsg into buffers of `group`. `msghdr` is a template that must outlive the request:
-    /// its `msg_controllen` sizes the control area the kernel puts in front of each payload.
-    public func multishotReceiveMessage(fd: Int32, msghdr: UnsafeMutablePointer<msghdr>, group: UInt16, userData: UInt64) {
+    /// Multishot recvmsg into buffers of `group`, laid out by `template` (which must outlive the request).
+    public func multishotReceiveMessage(fd: Int32, template: ReceiveTemplate, group: UInt16, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_recvmsg_multishot(s, fd, msghdr, 0)
+        io_uring_prep_recvmsg_multishot(s, fd, template.header, 0)
         s.pointee.flags |= CURING_IOSQE_BUFFER_SELECT
         s.pointee.buf_group = group
         io_uring_sqe_set_data64(s, userData)
@@ -203,7 +202,8 @@ public struct ReceivedMessage {
     public var controlTruncated: Bool
 
     /// Parses buffer `base` filled with `result` bytes. Returns nil when the buffer is malformed.
-    public init?(base: UnsafeMutableRawPointer, result: Int32, msghdr: UnsafeMutablePointer<msghdr>) {
+    public init?(base: UnsafeMutableRawPointer, result: Int32, template: ReceiveTemplate) {
+        let msghdr = template.header
         guard let out = io_uring_recvmsg_validate(base, result, msghdr) else { return nil }
         let p = io_uring_recvmsg_payload(out, msghdr)!
         let len = Int(io_uring_recvmsg_payload_length(out, result, msghdr))
@@ -223,11 +223,27 @@ public struct ReceivedMessage {
         Int(curing_recvmsg_fds(fdBase.assumingMemoryBound(to: io_uring_recvmsg_out.self), header, fds.baseAddress, Int32(fds.count)))
     }
 
-    /// A msghdr template for multishot recvmsg with room for `maxFDs` fds of control data.
-    public static func makeTemplate(maxFDs: Int) -> UnsafeMutablePointer<msghdr> {
-        let m = UnsafeMutablePointer<msghdr>.allocate(capacity: 1)
-        m.initialize(to: msghdr())
-        m.pointee.msg_controllen = Int(curing_cmsg_space(UInt32(maxFDs * MemoryLayout<Int32>.size)))
-        return m
+}
+
+/// The msghdr template of a multishot recvmsg: its `msg_controllen` sizes the control area the
+/// kernel puts in front of each payload in a provided buffer.
+public final class ReceiveTemplate {
+    let header: UnsafeMutablePointer<msghdr>
+
+    /// Room for `maxFDs` fds of SCM_RIGHTS control data.
+    public init(maxFDs: Int) {
+        header = .allocate(capacity: 1)
+        header.initialize(to: msghdr())
+        header.pointee.msg_controllen = Int(curing_cmsg_space(UInt32(maxFDs * MemoryLayout<Int32>.size)))
     }
+    deinit { header.deallocate() }
+
+    /// Bytes each provided buffer needs in front of the payload: the `io_uring_recvmsg_out` header
+    /// and the control area.
+    public var overhead: Int { MemoryLayout<io_uring_recvmsg_out>.size + header.pointee.msg_controllen }
+}
+
+extension SystemError {
+    /// `ENOBUFS`: a multishot receive found no provided buffer.
+    public static let noBuffers: Int32 = ENOBUFS
 }

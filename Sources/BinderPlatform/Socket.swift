@@ -13,6 +13,9 @@ public final class FileDescriptor: @unchecked Sendable {
         raw = -1
     }
     deinit { if raw >= 0 { _ = Glibc.close(raw) } }
+
+    /// Closes a raw fd this code owns.
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 }
 
 /// The credentials the kernel recorded for a Unix-socket peer (`SO_PEERCRED`).

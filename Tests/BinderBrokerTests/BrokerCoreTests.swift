@@ -133,6 +133,35 @@ struct BrokerCoreTests {
         #expect(h.out.disconnects.map(\.0) == [intruder])
     }
 
+    @Test("a frame larger than the receiver negotiated fails with FAILED_TRANSACTION, both ways")
+    func receiverLimit() throws {
+        let h = CoreHarness()
+        let service = h.connect(1, maxFrame: 4096)
+        let client = h.connect(2, maxFrame: 4096)
+        let big = h.connect(3)
+        _ = h.addService("small", from: service, cookie: 1)
+        _ = h.addService("big", from: big, cookie: 1)
+        var large = Parcel()
+        large.write(bytes: [UInt8](repeating: 1, count: 8000))
+        let small = try h.getService("small", from: big)
+        h.deliver(from: big, FrameHeader(command: .transaction, transactionID: 4, target: small.id, code: 1), large)
+        #expect(h.out.sent.last!.to == big && h.out.sent.last!.header.status == .failedTransaction)
+        let bigRef = try h.getService("big", from: client)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: bigRef.id, code: 1))
+        let txid = h.out.sent.last!.header.transactionID
+        h.deliver(from: big, FrameHeader(command: .reply, transactionID: txid), large)
+        #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.transactionID == 5 && h.out.sent.last!.header.status == .failedTransaction)
+        #expect(h.out.disconnects.isEmpty)
+    }
+
+    @Test("a reply carrying a sender stamp disconnects its sender, pending or not")
+    func stampedReply() {
+        let h = CoreHarness()
+        let forger = h.connect(1)
+        h.deliver(from: forger, FrameHeader(command: .reply, transactionID: 12345, sender: SenderStamp(pid: 1, uid: 0, container: 0)))
+        #expect(h.out.disconnects.map(\.0) == [forger])
+    }
+
     @Test("a client-supplied sender stamp is refused with PERMISSION_DENIED")
     func forgedIdentity() throws {
         let h = CoreHarness()

@@ -46,11 +46,11 @@ final class CoreHarness {
 
     /// Opens and greets a connection.
     @discardableResult
-    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0) -> ConnectionID {
+    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, maxFrame: UInt32 = Limits.defaultMaxFrameSize) -> ConnectionID {
         let id = ConnectionID(raw)
         core.connectionOpened(id, identity: PeerIdentity(pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid))
         var hello = Parcel()
-        Hello().write(to: &hello)
+        Hello(maxFrameSize: maxFrame).write(to: &hello)
         deliver(from: id, FrameHeader(command: .hello), hello)
         let welcome = out.sent.removeLast()
         precondition(welcome.header.command == .welcome)

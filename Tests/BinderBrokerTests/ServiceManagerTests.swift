@@ -131,6 +131,18 @@ struct ServiceManagerTests {
         #expect(!h.out.sent[after...].contains { $0.to == listener && $0.header.command == .transaction })
     }
 
+    @Test("unregistering a callback that was never registered is an error and creates nothing")
+    func unregisterUnknown() throws {
+        let h = CoreHarness()
+        let c = h.connect(1)
+        var reply = h.callServiceManager(from: c, .unregisterForNotifications) { p in
+            p.write("x")
+            p.write(object: .local(5))
+        }!.parcel
+        #expect(throws: ServiceError.self) { try reply.readException() }
+        #expect(h.core.status(now: h.now).connections[0].objects == 0)
+    }
+
     @Test("unknown service-manager codes are UNKNOWN_TRANSACTION; short requests NOT_ENOUGH_DATA")
     func badRequests() {
         let h = CoreHarness()

@@ -159,7 +159,7 @@ struct BrokerIntegrationTests {
         #expect(recorder.received == Array(0..<300))
     }
 
-    @Test("garbage and oversized frames disconnect their sender only", arguments: ["garbage-first", "garbage-later", "oversized", "forged-reply-stamp"])
+    @Test("garbage, oversized and forged frames disconnect their sender only", arguments: ["garbage-first", "garbage-later", "oversized", "stamped-reply"])
     func badFramesIsolated(_ kind: String) throws {
         let broker = try TestBroker(extraArguments: ["--max-frame", "65536"])
         let server = try broker.connect()
@@ -176,19 +176,51 @@ struct BrokerIntegrationTests {
         default:
             try raw.send(FrameHeader(command: .reply, transactionID: 1, sender: SenderStamp(pid: 1, uid: 0, container: 0)))
         }
-        if kind == "forged-reply-stamp" {
-            // A reply to nothing is dropped; the connection stays. Prove it still works, then check the stamp rule on a call.
-            try raw.send(FrameHeader(command: .transaction, transactionID: 9, target: 0, code: ServiceManagerCode.listServices.rawValue, sender: SenderStamp(pid: 1, uid: 0, container: 0)))
-            let (h, _) = try #require(try raw.receive())
-            #expect(h.transactionID == 9 && h.status == .permissionDenied)
-        } else {
-            #expect(try raw.receive() == nil, "the broker must close the offender's connection")
-        }
+        #expect(try raw.receive() == nil, "the broker must close the offender's connection")
         var p = Parcel()
         p.write("still here")
         #expect(try echo.transact(code: 1, data: p) == p)
-        let status = try bystander.serviceManager.status()
-        #expect(status.malformedDisconnects == (kind == "forged-reply-stamp" ? 0 : 1))
+        #expect(try bystander.serviceManager.status().malformedDisconnects == 1)
+    }
+
+    @Test("a transaction with a forged sender stamp gets PERMISSION_DENIED; the connection stays")
+    func forgedIdentity() throws {
+        let broker = try TestBroker()
+        let raw = try RawClient(path: broker.socketPath)
+        let forged = SenderStamp(pid: 1, uid: 0, container: 3)
+        try raw.send(FrameHeader(command: .transaction, transactionID: 9, target: 0, code: ServiceManagerCode.listServices.rawValue, sender: forged))
+        let (header, _) = try #require(try raw.receive())
+        #expect(header.transactionID == 9 && header.status == .permissionDenied)
+        try raw.send(FrameHeader(command: .transaction, transactionID: 10, target: 0, code: ServiceManagerCode.listServices.rawValue))
+        #expect(try raw.receive()?.0.status == .ok)
+    }
+
+    @Test("a parcel over the negotiated limit fails locally with FAILED_TRANSACTION; the connection stays")
+    func oversizedParcelFailsLocally() throws {
+        let broker = try TestBroker(extraArguments: ["--max-frame", "8192"])
+        let server = try broker.connect()
+        try server.serviceManager.addService("echo", EchoService())
+        let client = try broker.connect()
+        #expect(client.welcome.maxFrameSize == 8192)
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        var big = Parcel()
+        big.write(bytes: [UInt8](repeating: 1, count: 9000))
+        #expect(throws: StatusCode.failedTransaction) { try echo.transact(code: 1, data: big) }
+        var small = Parcel()
+        small.write(Int32(1))
+        #expect(try echo.transact(code: 1, data: small) == small)
+        #expect(try client.serviceManager.status().malformedDisconnects == 0)
+    }
+
+    @Test("a process that looks up its own service gets the object itself")
+    func ownServiceIsLocal() throws {
+        let broker = try TestBroker()
+        let c = try broker.connect()
+        try c.serviceManager.addService("mine", EchoService())
+        let proxy = try #require(try c.serviceManager.getService("mine"))
+        #expect(proxy.isLocal)
+        var who = try proxy.transact(code: EchoService.Code.whoAmI.rawValue)
+        #expect(try who.read(Int32.self) == getpid())
     }
 
     @Test("another uid cannot take a registered name")

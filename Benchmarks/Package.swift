@@ -1,0 +1,31 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Micro-benchmarks (ordo-one/package-benchmark). A separate package on purpose: the main package,
+// `swift build`/`swift test` and CI never resolve or compile the benchmark framework.
+//
+//   cd Benchmarks && swift package --disable-sandbox benchmark --target ParcelCoding
+//
+// Only the `MallocInterposer` trait is enabled (it counts mallocs without jemalloc); naming the
+// traits explicitly also turns off the default `RuntimeInterposer` trait, whose extra dependency
+// is not needed for these metrics.
+let package = Package(
+    name: "swift-binder-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "swift-binder", path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "ParcelCoding",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "BinderWire", package: "swift-binder"),
+            ],
+            path: "Benchmarks/ParcelCoding",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

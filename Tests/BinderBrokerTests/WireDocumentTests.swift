@@ -1,0 +1,66 @@
+import BinderWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import BinderBroker
+
+/// Pins the worked examples of `Protocols/WIRE.md` §9 to what the code sends, so the document
+/// cannot drift from the implementation.
+@Suite("WIRE.md §9 worked examples")
+struct WireDocumentTests {
+    /// The hex dump under the heading that starts with `title`.
+    static func example(_ title: String) throws -> [UInt8] {
+        let root = "/" + "\(#filePath)".split(separator: "/").dropLast(3).joined(separator: "/")
+        let text = try #require(readFile(root + "/Protocols/WIRE.md"))
+        let after = try #require(text.firstRange(of: "### " + title)).upperBound
+        let rest = text[after...]
+        let fenceStart = try #require(rest.firstRange(of: "```\n")).upperBound
+        let fenceEnd = try #require(rest[fenceStart...].firstRange(of: "```")).lowerBound
+        var bytes: [UInt8] = []
+        for line in rest[fenceStart..<fenceEnd].split(separator: "\n") {
+            let hexPart = line.split(separator: ":", maxSplits: 1).last ?? ""
+            for pair in hexPart.split(separator: " ") { bytes.append(try #require(UInt8(pair, radix: 16))) }
+        }
+        return bytes
+    }
+
+    @Test("§9(a) hello with default limits")
+    func hello() throws {
+        var p = Parcel()
+        Hello().write(to: &p)
+        #expect(CoreHarness.frame(FrameHeader(command: .hello), p) == (try Self.example("§9(a)")))
+    }
+
+    @Test("§9(b) checkService(\"echo\") and §9(c) the broker's reply with handle 1")
+    func checkServiceRoundTrip() throws {
+        var request = Parcel()
+        request.write("echo")
+        let frame = CoreHarness.frame(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.checkService.rawValue), request)
+        #expect(frame == (try Self.example("§9(b)")))
+
+        let h = CoreHarness()
+        let owner = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("echo", from: owner, cookie: 7)
+        h.deliverRaw(from: client, frame)
+        let reply = try #require(h.out.sent.last)
+        #expect(CoreHarness.frame(reply.header, reply.parcel) == (try Self.example("§9(c)")))
+    }
+}
+
+/// The whole file as UTF-8, or nil if it cannot be read.
+func readFile(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
