@@ -39,7 +39,11 @@ let package = Package(
                 "BinderWire", "BinderPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            // All broker state is owned by the one event-loop thread, so Swift's dynamic exclusivity
+            // checks only cost time: measured with callgrind, they were ~27% of the broker's
+            // instructions per routed frame. Static (compile-time) checking still applies.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(
             name: "Binder",

@@ -34,9 +34,6 @@ public final class BrokerCore {
         var nextHandle: UInt32 = 1
         /// Nodes this connection owns, by cookie.
         var nodesByCookie: [UInt64: NodeID] = [:]
-        /// Broker transaction ids where this connection is the caller, and where it is the callee.
-        var callsOut: Set<UInt64> = []
-        var callsIn: Set<UInt64> = []
         var transactionsSent: UInt64 = 0
         var transactionsReceived: UInt64 = 0
         init(id: ConnectionID, identity: PeerIdentity) {
@@ -101,14 +98,13 @@ public final class BrokerCore {
     /// services disappear, and replies still owed to it are dropped when they arrive.
     public func connectionClosed<O: BrokerOutbox>(_ id: ConnectionID, out: inout O) {
         guard let conn = connections.removeValue(forKey: id) else { return }
-        for txid in conn.callsIn {
-            guard let call = pending.removeValue(forKey: txid) else { continue }
-            connections[call.caller]?.callsOut.remove(txid)
-            sendStatusReply(to: call.caller, transactionID: call.callerTransactionID, status: .deadObject, out: &out)
-        }
-        for txid in conn.callsOut {
-            guard let call = pending.removeValue(forKey: txid) else { continue }
-            connections[call.callee]?.callsIn.remove(txid)
+        // Closes are rare and few calls are in flight, so scan `pending` here rather than keep
+        // per-connection indexes up to date on every transaction.
+        for (txid, call) in pending where call.callee == id || call.caller == id {
+            pending.removeValue(forKey: txid)
+            if call.callee == id {
+                sendStatusReply(to: call.caller, transactionID: call.callerTransactionID, status: .deadObject, out: &out)
+            }
         }
         var deadNodes: Set<NodeID> = []
         for (_, node) in conn.nodesByCookie {
@@ -252,8 +248,6 @@ public final class BrokerCore {
             nextTransactionID += 1
             forwarded.transactionID = txid
             pending[txid] = PendingCall(caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id)
-            conn.callsOut.insert(txid)
-            owner.callsIn.insert(txid)
         }
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1
@@ -270,9 +264,7 @@ public final class BrokerCore {
             return malformed(conn, "reply to transaction \(txid), which was not sent to this connection", out: &out)
         }
         pending.removeValue(forKey: txid)
-        conn.callsIn.remove(txid)
         guard let caller = connections[call.caller] else { return }
-        caller.callsOut.remove(txid)
         replyCount += 1
         if header.fdCount > 0 {
             return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: .fdsNotAllowed, out: &out)
