@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps bench-deps build release test demo bench micro-bench clean
 
 # Debian packages the build and the benchmarks need (liburing for the broker; dbus-broker and
 # libsystemd for the D-Bus baseline). Installed only when missing; needs root or sudo.
@@ -45,6 +45,10 @@ demo: release
 # Side-by-side latency: raw SEQPACKET ping-pong, a C relay, dbus-broker and binderd, same run.
 bench: release bench-deps
 	@BIN_DIR=$(CURDIR)/$(RELEASE_BIN) bash Benchmarks/run-side-by-side.sh
+
+# Parcel and frame encode/decode micro-benchmarks (ordo-one/benchmark, its own package).
+micro-bench:
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --target ParcelCoding
 
 clean:
 	rm -rf .build Benchmarks/.build Benchmarks/.build-c
