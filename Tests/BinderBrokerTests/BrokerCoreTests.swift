@@ -72,10 +72,7 @@ struct BrokerCoreTests {
     @Test("one-way calls are forwarded in order with no pending entry")
     func oneWayInOrder() throws {
         let h = CoreHarness()
-        let service = h.connect(1)
-        let client = h.connect(2)
-        _ = h.addService("sink", from: service, cookie: 9)
-        let ref = try h.getService("sink", from: client)
+        let (service, client, ref) = try h.serviceAndClient("sink", cookie: 9)
         for i in 0..<5 {
             var p = Parcel()
             p.write(Int32(i))
@@ -90,10 +87,7 @@ struct BrokerCoreTests {
     @Test("a caller waiting on a service whose connection closes gets DEAD_OBJECT at once; later calls too")
     func deadObject() throws {
         let h = CoreHarness()
-        let service = h.connect(1)
-        let client = h.connect(2)
-        _ = h.addService("svc", from: service, cookie: 1)
-        let ref = try h.getService("svc", from: client)
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 1)
         h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: ref.id, code: 1))
         h.core.connectionClosed(service, out: &h.out)
         let reply = h.out.sent.last!
@@ -106,10 +100,7 @@ struct BrokerCoreTests {
     @Test("a reply owed to a caller that left is dropped")
     func lateReplyDropped() throws {
         let h = CoreHarness()
-        let service = h.connect(1)
-        let client = h.connect(2)
-        _ = h.addService("svc", from: service, cookie: 1)
-        let ref = try h.getService("svc", from: client)
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 1)
         h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 5, target: ref.id, code: 1))
         let txid = h.out.sent.last!.header.transactionID
         h.core.connectionClosed(client, out: &h.out)
@@ -165,10 +156,7 @@ struct BrokerCoreTests {
     @Test("a client-supplied sender stamp is refused with PERMISSION_DENIED")
     func forgedIdentity() throws {
         let h = CoreHarness()
-        let service = h.connect(1)
-        let client = h.connect(2)
-        _ = h.addService("svc", from: service, cookie: 1)
-        let ref = try h.getService("svc", from: client)
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 1)
         let count = h.out.sent.count
         h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 8, target: ref.id, code: 1, sender: SenderStamp(pid: 1, uid: 0, container: 3)))
         #expect(h.out.sent.count == count + 1)
@@ -204,7 +192,7 @@ struct BrokerCoreTests {
         case "truncated": h.deliverRaw(from: victim, CoreHarness.frame(FrameHeader(command: .transaction, target: 0, code: 4), Parcel()), truncated: true)
         case "oversized":
             var p = Parcel()
-            p.writeRaw(UnsafeRawBufferPointer(start: [UInt8](repeating: 1, count: 8192), count: 8192))
+            p.write(bytes: [UInt8](repeating: 1, count: 8192))
             h.deliver(from: victim, FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4), p)
         case "badOffset":
             var bytes = CoreHarness.frame(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4, objectCount: 1), Parcel())

@@ -96,6 +96,14 @@ final class CoreHarness {
         }
     }
 
+    /// Connection 1 registers `name`, connection 2 looks it up: (service, client, client's reference).
+    func serviceAndClient(_ name: String = "svc", cookie: UInt64 = 1) throws -> (ConnectionID, ConnectionID, ObjectRef) {
+        let service = connect(1)
+        let client = connect(2)
+        _ = addService(name, from: service, cookie: cookie)
+        return (service, client, try getService(name, from: client))
+    }
+
     /// Looks a service up and returns the handle the caller got (nil for a null binder).
     func getService(_ name: String, from id: ConnectionID) throws -> ObjectRef {
         var reply = callServiceManager(from: id, .getService) { $0.write(name) }!.parcel
