@@ -156,7 +156,7 @@ struct BrokerCoreTests {
     @Test("a client-supplied sender stamp is refused with PERMISSION_DENIED")
     func forgedIdentity() throws {
         let h = CoreHarness()
-        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 1)
+        let (_, client, ref) = try h.serviceAndClient("svc", cookie: 1)
         let count = h.out.sent.count
         h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 8, target: ref.id, code: 1, sender: SenderStamp(pid: 1, uid: 0, container: 3)))
         #expect(h.out.sent.count == count + 1)
