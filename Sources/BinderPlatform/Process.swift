@@ -183,12 +183,4 @@ public enum FileSystem {
         closedir(dir)
         _ = rmdir(path)
     }
-    /// Counts the open fds of a process (entries of /proc/PID/fd).
-    public static func openFDCount(pid: Int32) -> Int {
-        guard let dir = opendir("/proc/\(pid)/fd") else { return -1 }
-        var n = 0
-        while readdir(dir) != nil { n += 1 }
-        closedir(dir)
-        return n - 2
-    }
 }

@@ -57,13 +57,6 @@ public enum SeqPacket {
         }
     }
 
-    /// A connected pair (for tests and direct channels).
-    public static func pair() throws(SystemError) -> (Int32, Int32) {
-        var fds: [Int32] = [-1, -1]
-        _ = try checkNegErrno("socketpair", cbinder_seqpacket_pair(&fds))
-        return (fds[0], fds[1])
-    }
-
     private static func withSockaddr<R>(
         _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R
     ) throws(SystemError) -> R {
@@ -112,19 +105,8 @@ public enum SeqPacket {
         try checkNegErrno("getsockopt SO_PEERPIDFD", cbinder_peer_pidfd(fd))
     }
 
-    /// Sends one message made of up to three parts, with optional fds. Blocking.
-    public static func send(
-        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-        _ c: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), fds: [Int32] = []
-    ) throws(SystemError) {
-        let n = fds.withUnsafeBufferPointer { f in
-            cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, f.baseAddress, Int32(f.count), 0)
-        }
-        _ = try checkNegErrno("sendmsg", n)
-    }
-
-    /// Like `send`, but returns the byte count or `-errno` instead of throwing (for use inside
-    /// non-throwing buffer closures).
+    /// Sends one message made of up to three parts (blocking). Returns the byte count or `-errno`
+    /// rather than throwing, for use inside non-throwing buffer closures.
     public static func sendReturningErrno(
         _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer
     ) -> Int {

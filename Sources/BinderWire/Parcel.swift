@@ -105,8 +105,6 @@ public struct Parcel: Sendable, Equatable {
         pad()
     }
 
-    public mutating func writeNullBytes() { appendLE(Int32(-1)) }
-
     /// Writes raw bytes, padded to 4, with no length prefix.
     public mutating func writeRaw(_ raw: UnsafeRawBufferPointer) {
         bytes.append(contentsOf: raw)

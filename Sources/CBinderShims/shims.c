@@ -130,9 +130,6 @@ int cbinder_seqpacket_socket(void) {
     return fd < 0 ? -errno : fd;
 }
 
-int cbinder_seqpacket_pair(int fds[2]) {
-    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -errno;
-}
 
 int cbinder_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
 

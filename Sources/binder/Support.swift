@@ -70,5 +70,3 @@ func table(_ rows: [[String]]) -> String {
             .joined(separator: "  ")
     }.joined(separator: "\n")
 }
-
-func printLine(_ s: String) { print(s) }

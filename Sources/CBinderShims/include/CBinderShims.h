@@ -18,8 +18,6 @@ enum {
 };
 /// socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0). Returns the fd or -errno.
 int cbinder_seqpacket_socket(void);
-/// socketpair of the same kind. Returns 0 or -errno.
-int cbinder_seqpacket_pair(int fds[2]);
 
 /// SO_PEERCRED: pid, uid, gid of a connected AF_UNIX peer. Returns 0 or -errno.
 int cbinder_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
