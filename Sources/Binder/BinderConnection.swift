@@ -204,9 +204,7 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Sends one frame: header, parcel bytes, object offsets (one `sendmsg`, no copies).
     static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
-        var header = header
-        header.dataLength = UInt32(parcel.count)
-        header.objectCount = UInt16(parcel.objectOffsets.count)
+        let header = header.describing(parcel)
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
             header.encode(into: h.baseAddress!)
@@ -319,8 +317,15 @@ public final class BinderConnection: @unchecked Sendable {
                 let frame = receiveFrame()
                 lock.lock()
                 readerBusy = false
+                if let txid, let frame, frame.header.command == .reply, frame.header.transactionID == txid {
+                    // Our own reply: return it directly; one sleeper (if any) takes over reading.
+                    waiting.remove(txid)
+                    if sleepers > 0 { lock.signal() }
+                    lock.unlock()
+                    return frame
+                }
                 var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
-                let forSomeoneElse = route(frame, resume: &resume, reader: txid)
+                let forSomeoneElse = route(frame, resume: &resume)
                 // Everyone must look when a reply is theirs or a caller queued work for the pool;
                 // otherwise one sleeper is enough, to take over the reader role. A lone thread never
                 // pays for a wake-up.
@@ -343,7 +348,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// Files a received frame (lock held); returns whether a sleeping thread must see it.
     /// nil means the connection is gone.
     private func route(
-        _ frame: Frame?, resume: inout (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)?, reader: UInt64?
+        _ frame: Frame?, resume: inout (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)?
     ) -> Bool {
         guard let frame else {
             closed = true
@@ -361,8 +366,8 @@ public final class BinderConnection: @unchecked Sendable {
         case .reply:
             let txid = frame.header.transactionID
             if waiting.contains(txid) {
-                replies[txid] = frame
-                return txid != reader
+                replies[txid] = frame  // another thread's reply (the reader's own never gets here)
+                return true
             } else if let c = asyncWaiters.removeValue(forKey: txid) {
                 resume = (c, frame.header.status == .ok ? .success(frame.parcel) : .failure(frame.header.status))
             }

@@ -304,18 +304,9 @@ public final class BrokerServer {
 
     fileprivate func sendBuilt(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
         guard let peer = peers[id.raw], !peer.closing else { return }
-        var header = header
-        header.dataLength = UInt32(parcel.count)
-        header.objectCount = UInt16(parcel.objectOffsets.count)
-        let length = header.frameLength
+        let length = header.describing(parcel).frameLength
         let p = UnsafeMutableRawPointer.allocate(byteCount: length, alignment: 8)
-        header.encode(into: p)
-        parcel.bytes.withUnsafeBytes { (p + FrameHeader.size).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        var at = FrameHeader.size + parcel.count
-        for offset in parcel.objectOffsets {
-            p.storeBytes(of: offset.littleEndian, toByteOffset: at, as: UInt32.self)
-            at += 4
-        }
+        parcel.encodeFrame(header: header, into: p)
         enqueue(.built(p, length), to: peer)
     }
 

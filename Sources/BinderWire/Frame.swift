@@ -173,3 +173,36 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension FrameHeader {
+    /// This header with `dataLength` and `objectCount` describing `parcel`.
+    public func describing(_ parcel: Parcel) -> FrameHeader {
+        var h = self
+        h.dataLength = UInt32(parcel.count)
+        h.objectCount = UInt16(parcel.objectOffsets.count)
+        return h
+    }
+}
+
+extension Parcel {
+    /// Writes a whole frame (`header` describing this parcel, the data, the object offsets) at
+    /// `base`, which must hold `header.describing(self).frameLength` bytes.
+    public func encodeFrame(header: FrameHeader, into base: UnsafeMutableRawPointer) {
+        header.describing(self).encode(into: base)
+        bytes.withUnsafeBytes { (base + FrameHeader.size).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var at = FrameHeader.size + count
+        for offset in objectOffsets {
+            base.storeBytes(of: offset.littleEndian, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+    }
+
+    /// The whole frame as bytes (tests, tools; the hot paths send the parts without joining them).
+    public func frameBytes(header: FrameHeader) -> [UInt8] {
+        let length = header.describing(self).frameLength
+        return [UInt8](unsafeUninitializedCapacity: length) { buffer, n in
+            encodeFrame(header: header, into: UnsafeMutableRawPointer(buffer.baseAddress!))
+            n = length
+        }
+    }
+}

@@ -22,10 +22,7 @@ struct RecordingOutbox: BrokerOutbox {
         sent.append(Sent(to: id, header: header, parcel: p))
     }
     mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
-        var h = header
-        h.dataLength = UInt32(parcel.count)
-        h.objectCount = UInt16(parcel.objectOffsets.count)
-        sent.append(Sent(to: id, header: h, parcel: parcel))
+        sent.append(Sent(to: id, header: header.describing(parcel), parcel: parcel))
     }
     mutating func disconnect(_ id: ConnectionID, reason: String) { disconnects.append((id, reason)) }
 }
@@ -57,14 +54,7 @@ final class CoreHarness {
         return id
     }
 
-    static func frame(_ header: FrameHeader, _ parcel: Parcel) -> [UInt8] {
-        var h = header
-        h.dataLength = UInt32(parcel.count)
-        h.objectCount = UInt16(parcel.objectOffsets.count)
-        var bytes = h.encoded() + parcel.bytes
-        for o in parcel.objectOffsets { withUnsafeBytes(of: o.littleEndian) { bytes.append(contentsOf: $0) } }
-        return bytes
-    }
+    static func frame(_ header: FrameHeader, _ parcel: Parcel) -> [UInt8] { parcel.frameBytes(header: header) }
 
     func deliver(from id: ConnectionID, _ header: FrameHeader, _ parcel: Parcel = Parcel(), fdCount: Int = 0) {
         deliverRaw(from: id, CoreHarness.frame(header, parcel), fdCount: fdCount)

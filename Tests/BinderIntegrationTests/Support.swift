@@ -106,12 +106,7 @@ final class RawClient {
     deinit { FileDescriptor(fd).close() }
 
     func send(_ header: FrameHeader, _ parcel: Parcel = Parcel()) throws {
-        var h = header
-        h.dataLength = UInt32(parcel.count)
-        h.objectCount = UInt16(parcel.objectOffsets.count)
-        var bytes = h.encoded() + parcel.bytes
-        for o in parcel.objectOffsets { withUnsafeBytes(of: o.littleEndian) { bytes.append(contentsOf: $0) } }
-        try sendRaw(bytes)
+        try sendRaw(parcel.frameBytes(header: header))
     }
 
     func sendRaw(_ bytes: [UInt8]) throws {
