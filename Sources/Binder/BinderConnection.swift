@@ -120,7 +120,7 @@ public final class BinderConnection: @unchecked Sendable {
         if !oneWay { waiting.insert(txid) }
         lock.unlock()
         do throws(StatusCode) {
-            try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
+            try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
         } catch {
             lock.withLock { _ = waiting.remove(txid) }
             throw error
@@ -147,7 +147,7 @@ public final class BinderConnection: @unchecked Sendable {
                 asyncWaiters[txid] = continuation
                 lock.unlock()
                 do throws(StatusCode) {
-                    try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
+                    try send(FrameHeader(command: .transaction, flags: flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
                 } catch {
                     if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }
@@ -160,13 +160,15 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     /// Sends a frame after checking it against the negotiated limits: a frame the broker would
-    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects) instead of
-    /// getting the whole connection dropped.
+    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects or fds)
+    /// instead of getting the whole connection dropped.
     private func send(_ header: FrameHeader, _ parcel: Parcel) throws(StatusCode) {
         guard FrameHeader.size + parcel.count + 4 * parcel.objectOffsets.count <= Int(welcome.maxFrameSize) else {
             throw .failedTransaction
         }
-        guard parcel.objectOffsets.count <= Limits.maxObjects else { throw .badValue }
+        guard parcel.objectOffsets.count <= Limits.maxObjects, parcel.fileDescriptors.count <= Int(welcome.maxFDs) else {
+            throw .badValue
+        }
         do {
             try Self.sendFrame(fd: fd, header: header, parcel: parcel)
         } catch {
@@ -202,18 +204,22 @@ public final class BinderConnection: @unchecked Sendable {
         return (.ok, reply)
     }
 
-    /// Sends one frame: header, parcel bytes, object offsets (one `sendmsg`, no copies).
+    /// Sends one frame: header, parcel bytes, object offsets and the parcel's fds as SCM_RIGHTS
+    /// (one `sendmsg`, no copies). The parcel keeps its fds; the kernel gives the receiver its own.
     static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
         let header = header.describing(parcel)
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
             header.encode(into: h.baseAddress!)
             return parcel.bytes.withUnsafeBytes { data in
-                if parcel.objectOffsets.isEmpty {
+                if parcel.objectOffsets.isEmpty && parcel.fileDescriptors.isEmpty {
                     return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, empty)
                 }
                 let offsets = parcel.objectOffsets.map(\.littleEndian)
-                return offsets.withUnsafeBytes { o in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o) }
+                let fds = parcel.fileDescriptors.map(\.fd)
+                return offsets.withUnsafeBytes { o in
+                    fds.withUnsafeBufferPointer { f in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o, fds: f) }
+                }
             }
         }
         if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
@@ -233,7 +239,7 @@ public final class BinderConnection: @unchecked Sendable {
             return c
         }
         startPoolIfNeeded()
-        return .local(cookie)
+        return ObjectRef(kind: .local, id: cookie, flags: object.acceptsFileDescriptors ? ObjectRef.acceptsFDs : 0)
     }
 
     /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
@@ -429,11 +435,12 @@ public final class BinderConnection: @unchecked Sendable {
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
         guard let r = try? SeqPacket.receive(fd, into: receiveBuffer, fds: receiveFDs), r.length > 0 else { return nil }
-        // This version carries no fds; never leak ones that arrive.
-        for i in 0..<r.fdCount { FileDescriptor(receiveFDs[i]).close() }
-        guard !r.truncated,
-            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<r.length]), messageLength: r.length)
+        guard !r.truncated, !r.controlTruncated,
+            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<r.length]), messageLength: r.length),
+            Int(header.fdCount) == r.fdCount
         else {
+            // Only a broken broker sends these; never leak the fds that came with them.
+            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
             close()
             return nil
         }
@@ -442,6 +449,9 @@ public final class BinderConnection: @unchecked Sendable {
         parcel.replace(
             with: UnsafeRawBufferPointer(rebasing: receiveBuffer[FrameHeader.size..<dataEnd]),
             objectOffsets: UnsafeRawBufferPointer(rebasing: receiveBuffer[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
+        if r.fdCount > 0 {
+            parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: receiveFDs[$0]) })
+        }
         return Frame(header: header, parcel: parcel)
     }
 }

@@ -54,7 +54,8 @@ public final class IOURing {
     /// Multishot recvmsg into buffers of `group`, laid out by `template` (which must outlive the request).
     public func multishotReceiveMessage(fd: Int32, template: ReceiveTemplate, group: UInt16, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_recvmsg_multishot(s, fd, template.header, 0)
+        // Received fds are close-on-exec from the start.
+        io_uring_prep_recvmsg_multishot(s, fd, template.header, UInt32(bitPattern: CURING_MSG_CMSG_CLOEXEC))
         s.pointee.flags |= CURING_IOSQE_BUFFER_SELECT
         s.pointee.buf_group = group
         io_uring_sqe_set_data64(s, userData)
@@ -67,11 +68,17 @@ public final class IOURing {
         io_uring_sqe_set_data64(s, userData)
     }
 
-    /// Sends a message described by `msghdr` (iovecs and SCM_RIGHTS), all of which must stay valid
-    /// until the completion.
-    public func sendMessage(fd: Int32, msghdr: UnsafePointer<msghdr>, userData: UInt64) {
+    /// Sends `message` (its bytes and SCM_RIGHTS fds), which must stay untouched until the completion.
+    public func send(fd: Int32, message: OutgoingMessage, userData: UInt64) {
         let s = sqe()
-        io_uring_prep_sendmsg(s, fd, msghdr, UInt32(CBINDER_MSG_NOSIGNAL))
+        io_uring_prep_sendmsg(s, fd, message.header, UInt32(CBINDER_MSG_NOSIGNAL))
+        io_uring_sqe_set_data64(s, userData)
+    }
+
+    /// Closes `fd` asynchronously, with the next submission (no system call of its own).
+    public func close(fd: Int32, userData: UInt64) {
+        let s = sqe()
+        io_uring_prep_close(s, fd)
         io_uring_sqe_set_data64(s, userData)
     }
 
@@ -241,6 +248,47 @@ public final class ReceiveTemplate {
     /// Bytes each provided buffer needs in front of the payload: the `io_uring_recvmsg_out` header
     /// and the control area.
     public var overhead: Int { MemoryLayout<io_uring_recvmsg_out>.size + header.pointee.msg_controllen }
+}
+
+/// A message with SCM_RIGHTS fds for `IOURing.send(fd:message:)`: the msghdr, its iovec and the
+/// control area, allocated once and reused. It owns the fds it carries until `takeFDs`.
+public final class OutgoingMessage {
+    let header: UnsafeMutablePointer<msghdr>
+    private let iov: UnsafeMutablePointer<iovec>
+    private let control: UnsafeMutableRawPointer
+    private let fdStorage: UnsafeMutablePointer<Int32>
+    public let maxFDs: Int
+    public private(set) var fdCount = 0
+
+    public init(maxFDs: Int) {
+        self.maxFDs = maxFDs
+        header = .allocate(capacity: 1)
+        iov = .allocate(capacity: 1)
+        control = .allocate(byteCount: Int(curing_cmsg_space(UInt32(maxFDs * MemoryLayout<Int32>.size))), alignment: 8)
+        fdStorage = .allocate(capacity: maxFDs)
+    }
+
+    deinit {
+        header.deallocate()
+        iov.deallocate()
+        control.deallocate()
+        fdStorage.deallocate()
+    }
+
+    /// Describes `length` bytes at `buffer` (valid until the send completes) and the first
+    /// `count` fds of `fds` (at most `maxFDs`), whose ownership passes to this message.
+    public func prepare(buffer: UnsafeRawPointer, length: Int, fds: UnsafeBufferPointer<Int32>) {
+        precondition(fds.count <= maxFDs)
+        fdCount = fds.count
+        if let base = fds.baseAddress { fdStorage.update(from: base, count: fds.count) }
+        curing_fill_message(header, iov, buffer, length, control, fdStorage, Int32(fds.count))
+    }
+
+    /// Hands the fds back to the caller (to close) and forgets them.
+    public func takeFDs(_ body: (Int32) -> Void) {
+        for i in 0..<fdCount { body(fdStorage[i]) }
+        fdCount = 0
+    }
 }
 
 extension SystemError {
