@@ -53,8 +53,14 @@ public final class BinderConnection: @unchecked Sendable {
     private var poolThreads = 0
     private let maxPoolThreads: Int
     // Owned by whichever thread holds the reader role:
-    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
+    /// The kernel writes each frame's body (parcel data, then object offsets) straight into this
+    /// array's storage. A large parcel takes the array itself (no copy) and a new one replaces it;
+    /// a small one is copied out, which is cheaper than allocating.
+    private var bodyBuffer: [UInt8]
     private let receiveFDs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+    /// Parcels at least this large are handed the receive array instead of a copy.
+    static let adoptThreshold = 16 * 1024
 
     /// Connects and performs the handshake.
     /// - Parameters:
@@ -69,29 +75,40 @@ public final class BinderConnection: @unchecked Sendable {
         maxPoolThreads = max(1, threadPoolSize)
         var hello = Parcel()
         Hello(maxFrameSize: maxFrameSize).write(to: &hello)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(maxFrameSize), alignment: 16)
+        bodyBuffer = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
         do {
             try Self.sendFrame(fd: fd, header: FrameHeader(command: .hello), parcel: hello)
-            let r = try SeqPacket.receive(fd, into: buffer, fds: receiveFDs)
-            guard r.length > 0 else { throw StatusCode.deadObject }
-            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: buffer[0..<r.length]), messageLength: r.length)
+            let (headerBuffer, receiveFDs) = (self.headerBuffer, self.receiveFDs)
+            var body = bodyBuffer
+            let r = try body.withUnsafeMutableBytes { body in
+                try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
+            }
+            bodyBuffer = body
+            guard r.length >= FrameHeader.size else { throw StatusCode.deadObject }
+            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
+            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length)
             guard header.command == .welcome else { throw StatusCode.badType }
-            var p = Parcel(bytes: Array(buffer[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]))
+            var p = Parcel(bytes: Array(body[0..<Int(header.dataLength)]))
             welcome = try Welcome.read(from: &p)
             guard welcome.major == Hello.protocolMajor else { throw StatusCode.badType }
         } catch {
-            buffer.deallocate()
+            headerBuffer.deallocate()
             receiveFDs.deallocate()
             SeqPacket.shutdown(fd)
             FileDescriptor(fd).close()
             throw error
         }
-        receiveBuffer = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(welcome.maxFrameSize)])
+    }
+
+    /// Room for the body of the largest frame this end accepts, uninitialised (the kernel fills it).
+    private static func makeBodyBuffer(maxFrameSize: UInt32) -> [UInt8] {
+        let capacity = Int(maxFrameSize) - FrameHeader.size
+        return [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
     }
 
     deinit {
         FileDescriptor(fd).close()
-        receiveBuffer.deallocate()
+        headerBuffer.deallocate()
         receiveFDs.deallocate()
     }
 
@@ -434,9 +451,12 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
-        guard let r = try? SeqPacket.receive(fd, into: receiveBuffer, fds: receiveFDs), r.length > 0 else { return nil }
+        let received = bodyBuffer.withUnsafeMutableBytes { body in
+            try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
+        }
+        guard let r = received, r.length > 0 else { return nil }
         guard !r.truncated, !r.controlTruncated,
-            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<r.length]), messageLength: r.length),
+            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
             Int(header.fdCount) == r.fdCount
         else {
             // Only a broken broker sends these; never leak the fds that came with them.
@@ -444,11 +464,23 @@ public final class BinderConnection: @unchecked Sendable {
             close()
             return nil
         }
-        let dataEnd = FrameHeader.size + Int(header.dataLength)
+        let dataLength = Int(header.dataLength)
         var parcel = Parcel()
-        parcel.replace(
-            with: UnsafeRawBufferPointer(rebasing: receiveBuffer[FrameHeader.size..<dataEnd]),
-            objectOffsets: UnsafeRawBufferPointer(rebasing: receiveBuffer[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
+        if dataLength >= Self.adoptThreshold {
+            let offsets = bodyBuffer.withUnsafeBytes { body in
+                (0..<Int(header.objectCount)).map { UInt32(littleEndian: body.loadUnaligned(fromByteOffset: dataLength + 4 * $0, as: UInt32.self)) }
+            }
+            var bytes = bodyBuffer
+            bodyBuffer = Self.makeBodyBuffer(maxFrameSize: welcome.maxFrameSize)
+            bytes.removeLast(bytes.count - dataLength)  // uniquely referenced: no copy
+            parcel = Parcel(bytes: bytes, objectOffsets: offsets)
+        } else {
+            bodyBuffer.withUnsafeBytes { body in
+                parcel.replace(
+                    with: UnsafeRawBufferPointer(rebasing: body[0..<dataLength]),
+                    objectOffsets: UnsafeRawBufferPointer(rebasing: body[dataLength..<dataLength + 4 * Int(header.objectCount)]))
+            }
+        }
         if r.fdCount > 0 {
             parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: receiveFDs[$0]) })
         }

@@ -62,8 +62,6 @@ public final class BrokerServer {
     private let signalFD: Int32
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
-    /// A receive buffer came back since a connection starved (ENOBUFS): worth re-arming.
-    private var bufferReturned = false
     private var running = true
 
     private let fdScratch = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
@@ -121,6 +119,7 @@ public final class BrokerServer {
                 var out = Outbox(server: self)
                 core.expireTimers(now: monotonicNanos(), out: &out)
             }
+            buffers.replenish()
             rearmStarved()
         }
         shutdown()
@@ -189,6 +188,7 @@ public final class BrokerServer {
 
     private func received(id: UInt32, result: Int32, flags: UInt32) {
         let bufferID = IOURing.bufferID(flags: flags)
+        if let bufferID { buffers.taken(bufferID) }
         guard let peer = peers[id] else {
             if let bufferID { recycle(bufferID) }
             return
@@ -241,8 +241,7 @@ public final class BrokerServer {
     }
 
     private func rearmStarved() {
-        guard !needsRearm.isEmpty, bufferReturned else { return }
-        bufferReturned = false
+        guard !needsRearm.isEmpty, buffers.hasPosted else { return }
         for peer in needsRearm where peers[peer.id.raw] === peer && !peer.receiving && !peer.closing {
             armReceive(peer)
         }
@@ -305,10 +304,7 @@ public final class BrokerServer {
         while let item = peer.queue.popFirst() { release(item) }
     }
 
-    private func recycle(_ id: UInt16) {
-        buffers.recycle(id)
-        bufferReturned = true
-    }
+    private func recycle(_ id: UInt16) { buffers.recycle(id) }
 
     private func release(_ item: Outgoing) {
         switch item {

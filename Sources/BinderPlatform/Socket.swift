@@ -159,5 +159,20 @@ public enum SeqPacket {
             controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
     }
 
+    /// Receives one message scattered over `header` (filled first) and `body`, and its fds into
+    /// `fds`. Blocking. Length 0 means the peer closed.
+    public static func receive(
+        _ fd: Int32, header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>
+    ) throws(SystemError) -> Received {
+        var nfds: Int32 = 0
+        var flags: Int32 = 0
+        let n = cbinder_recv2_fds(
+            fd, header.baseAddress, header.count, body.baseAddress, body.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
+        _ = try checkNegErrno("recvmsg", n)
+        return Received(
+            length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,
+            controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
+    }
+
     public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(CBINDER_SHUT_RDWR)) }
 }

@@ -155,3 +155,62 @@ struct FileDescriptorTests {
         #expect(try echo.transact(code: 1, data: Parcel()) == Parcel())
     }
 }
+
+@Suite("Large frames and back-pressure through a real binderd")
+struct BackPressureTests {
+    @Test("a large parcel (taken without a copy on receipt) keeps its data, objects and fds")
+    func largeParcel() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        let service = EchoService()
+        try server.serviceManager.addService("echo", service)
+        let client = try broker.connect()
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (r, w) = try ProcessControl.pipe()
+        defer { ProcessControl.closeFD(r) }
+        var data = Parcel()
+        data.write(bytes: (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        data.write(fileDescriptor: ParcelFileDescriptor(adopting: w))
+        data.write(object: client.publish(service))
+        var reply = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)
+        #expect(reply.bytes.count == data.bytes.count)
+        #expect(try reply.readBytes() == (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        #expect(try reply.readFileDescriptor() != nil)
+        #expect(try reply.readObject() == client.publish(service))
+    }
+
+    @Test("one-way frames to a receiver that stops reading queue up and then all arrive, in order, with few buffers")
+    func backPressure() throws {
+        let broker = try TestBroker(extraArguments: ["--buffers", "8"])
+        // A raw "service" that registers and then reads nothing until the sender is blocked.
+        let raw = try RawClient(path: broker.socketPath)
+        var add = Parcel()
+        add.write("slow")
+        add.write(object: .local(1))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.addService.rawValue), add)
+        #expect(try raw.receive()?.0.status == .ok)
+
+        let client = try broker.connect()
+        let slow = try #require(try client.serviceManager.getService("slow"))
+        let total = 200
+        let sent = Latch()
+        startThread(name: "sender") {
+            for i in 0..<total {
+                var p = Parcel()
+                p.write(Int32(i))
+                p.write(bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 4096))
+                _ = try? slow.transact(code: 1, data: p, flags: .oneWay)
+            }
+            sent.signal()
+        }
+        #expect(!sent.wait(seconds: 1), "the sender should be blocked: nobody reads")
+        for i in 0..<total {
+            let (header, parcel) = try #require(try raw.receive())
+            var p = parcel
+            #expect(header.command == .transaction && header.flags.contains(.oneWay))
+            #expect(try p.read(Int32.self) == Int32(i))
+        }
+        #expect(sent.wait())
+        #expect(try client.serviceManager.listServices() == ["slow"])
+    }
+}
