@@ -26,12 +26,13 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order and colours; unknown mechanisms go last, in a neutral colour.
-ORDER = ["seqpacket", "c_relay", "routed", "dbus"]
+ORDER = ["seqpacket", "c_relay", "routed", "routed_1fd", "dbus"]
 COLOURS = {
     "seqpacket": "#4e79a7",
     "c_relay": "#f28e2b",
     "routed": "#59a14f",
     "dbus": "#e15759",
+    "routed_1fd": "#8cd17d",
 }
 OTHER_COLOURS = ["#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 DESCRIPTIONS = {
@@ -39,10 +40,13 @@ DESCRIPTIONS = {
     "c_relay": "one-thread C epoll relay between client and server",
     "routed": "ours: client -> binderd -> service -> binderd -> client",
     "dbus": "sd-bus method call through dbus-broker",
+    "routed_1fd": "ours, routed, one fd in each request (SCM_RIGHTS client -> binderd -> service; the service closes it)",
 }
 
 # (numerator, denominator) p50 ratios to report when both are present.
 RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("dbus", "routed")]
+# (minuend, subtrahend) p50 differences in µs: what a feature adds to a call.
+DIFFERENCES = [("routed_1fd", "routed")]
 
 
 def load(path):
@@ -92,6 +96,17 @@ def fmt_ratio(num, den):
     if num is None or den is None or den["p50_us"] <= 0:
         return "-"
     return f"{num['p50_us'] / den['p50_us']:.2f}x"
+
+
+def difference_rows(results):
+    """Rows of (size, "a - b", µs) for each DIFFERENCES pair measured at the same size."""
+    rows = []
+    for size in sorted({s for _, s in results}):
+        for a, b in DIFFERENCES:
+            ra, rb = results.get((a, size)), results.get((b, size))
+            if ra and rb:
+                rows.append([fmt_size(size), f"{a} - {b}", f"{ra['p50_us'] - rb['p50_us']:+.2f}"])
+    return rows
 
 
 def build_tables(results):
@@ -276,12 +291,19 @@ def main():
             print()
             print("p50 ratios (numerator p50 / denominator p50):")
             print(text_table(ratio_header, ratio_rows))
+        diffs = difference_rows(results)
+        if diffs:
+            print()
+            print("p50 differences (what the feature adds per call):")
+            print(text_table(["size", "difference", "µs"], diffs))
         print()
 
         svg_name = "latency.svg" if len(by_placement) == 1 else f"latency-{place}.svg"
         md += [f"# {title}", "", md_table(HEADER, rows), ""]
         if ratio_rows:
             md += ["## p50 ratios", "", md_table(ratio_header, ratio_rows), ""]
+        if diffs:
+            md += ["## p50 differences", "", md_table(["size", "difference", "µs"], diffs), ""]
         md += ["## Mechanisms", ""]
         md += [f"- `{n}`: {DESCRIPTIONS.get(n, '(no description)')}"
                for n in mechanism_order({n for n, _ in results})]

@@ -174,6 +174,11 @@ for size in $SIZES; do
     fi
     run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
         "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
+    if [[ $size == "${SIZES%% *}" ]]; then
+        # What one fd adds to a call, at the smallest size, right after the plain run.
+        run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+            "$BIN_DIR/binder" bench --mode routed --fds 1 --size "$size" "${common[@]}" --json
+    fi
 done
 
 echo >&2

@@ -9,6 +9,7 @@ import BinderWire
 /// | 2    | whoami: replies `i32 pid, i32 uid, i32 container` of the caller      |
 /// | 3    | fail: replies with the transport status given as the request's i32   |
 /// | 4    | writeFD: takes an fd and bytes, writes the bytes through the fd, replies i32 count |
+/// | 5    | sink fds: like echo, but the reply carries no fds (the request's are closed) |
 ///
 /// It accepts fds, so echo (code 1) also returns the fds of the request.
 public final class EchoService: BinderObject {
@@ -17,6 +18,7 @@ public final class EchoService: BinderObject {
         case whoAmI = 2
         case fail = 3
         case writeFD = 4
+        case echoDroppingFDs = 5
     }
     public init() {}
 
@@ -32,6 +34,8 @@ public final class EchoService: BinderObject {
             reply.write(context.caller.container)
         case .fail:
             throw StatusCode(rawValue: try data.read(Int32.self))
+        case .echoDroppingFDs:
+            reply = Parcel(bytes: data.bytes, objectOffsets: data.objectOffsets)
         case .writeFD:
             guard let fd = try data.readFileDescriptor() else { throw StatusCode.unexpectedNull }
             let bytes = try data.readBytes() ?? []

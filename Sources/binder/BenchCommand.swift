@@ -21,12 +21,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Parcel size in bytes (4…65536).") var size: Int = 32
     @Option(help: "Seconds to measure, after a short warm-up.") var seconds: Double = 3
     @Option(help: "CPU placement: same, cross or any.") var pin: Pin = .same
+    @Option(help: "File descriptors to carry in every request (0…16); the echo service closes them and replies without.") var fds: Int = 0
     @Option(help: "Call this already-registered echo service instead of starting one.") var service: String?
     @Flag(help: "Print one JSON line instead of a table.") var json = false
 
     func validate() throws {
         guard (4...65536).contains(size) else { throw ValidationError("--size must be between 4 and 65536") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+        guard (0...16).contains(fds) else { throw ValidationError("--fds must be between 0 and 16") }
         if pin != .any && CPUAffinity.cpuCount < 2 && pin == .cross {
             throw ValidationError("--pin cross needs two CPUs")
         }
@@ -57,18 +59,27 @@ struct BenchCommand: ParsableCommand {
             serverCPU = ["--cpu", "0"]
         case .any: break
         }
-        let name = service ?? "bench.echo.\(ProcessControl.currentPID)"
+        let serviceName = service ?? "bench.echo.\(ProcessControl.currentPID)"
         if service == nil {
             let exe = ProcessControl.executableDirectory() + "/binder"
-            echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", name, "--quiet"] + serverCPU)
+            echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", serviceName, "--quiet"] + serverCPU)
         }
-        guard let echo = try brokerCall("waitForService", { try sm.waitForService(name, timeout: .seconds(10)) }) else {
-            throw CLIFailure("echo service '\(name)' did not register within 10 s")
+        guard let echo = try brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) }) else {
+            throw CLIFailure("echo service '\(serviceName)' did not register within 10 s")
         }
         var data = Parcel()
         let payload = [UInt8](repeating: 0x5A, count: size)
         payload.withUnsafeBytes { data.writeRaw($0) }
-        let code = EchoService.Code.echo.rawValue
+        if fds > 0 {
+            // Read ends of one pipe, duplicated: cheap fds whose round trip costs what any fd's does.
+            let (r, w) = try ProcessControl.pipe()
+            ProcessControl.closeFD(w)
+            let first = ParcelFileDescriptor(adopting: r)
+            data.write(fileDescriptor: first)
+            for _ in 1..<max(fds, 1) { data.write(fileDescriptor: try ParcelFileDescriptor(duplicating: r)) }
+        }
+        let name = fds == 0 ? mode.rawValue : "\(mode.rawValue)_\(fds)fd"
+        let code = (fds == 0 ? EchoService.Code.echo : EchoService.Code.echoDroppingFDs).rawValue
 
         // Warm-up: fault in buffers, settle caches and the scheduler.
         let warmEnd = monotonicNanos() + 250_000_000
@@ -87,7 +98,7 @@ struct BenchCommand: ParsableCommand {
             samples.append(now - t0)
             if reply.count != data.count { throw CLIFailure("echo returned \(reply.count) bytes for \(data.count)") }
             if !json && now >= nextProgress {
-                ProcessControl.printError("  \(mode.rawValue) \(size) B: \(samples.count) calls…")
+                ProcessControl.printError("  \(name) \(size) B: \(samples.count) calls…")
                 nextProgress += 1_000_000_000
             }
         }
@@ -100,10 +111,10 @@ struct BenchCommand: ParsableCommand {
         let opsPerSecond = (Double(samples.count) / elapsed).rounded()
         if json {
             print(
-                "{\"name\":\"\(mode.rawValue)\",\"size\":\(size),\"p50_us\":\(r2(pct(0.5))),\"p99_us\":\(r2(pct(0.99))),"
+                "{\"name\":\"\(name)\",\"size\":\(size),\"p50_us\":\(r2(pct(0.5))),\"p99_us\":\(r2(pct(0.99))),"
                     + "\"p999_us\":\(r2(pct(0.999))),\"ops_per_s\":\(Int(opsPerSecond)),\"placement\":\"\(pin.rawValue)\"}")
         } else {
-            print("\(mode.rawValue), \(size) B parcels, placement \(pin.rawValue), \(samples.count) calls in \(r2(elapsed)) s")
+            print("\(name), \(size) B parcels, placement \(pin.rawValue), \(samples.count) calls in \(r2(elapsed)) s")
             print("  p50 \(r2(pct(0.5))) µs   p99 \(r2(pct(0.99))) µs   p99.9 \(r2(pct(0.999))) µs   \(Int(opsPerSecond)) calls/s")
         }
     }
