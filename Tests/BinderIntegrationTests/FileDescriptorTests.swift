@@ -130,6 +130,9 @@ struct FileDescriptorTests {
             data.write(fileDescriptor: pipes[0].write)
             try echo.transact(code: EchoService.Code.echo.rawValue, data: data, flags: .oneWay)
         }
+        // The broker sends to a connection one frame at a time, in order: once a two-way call to
+        // the same service is answered, every one-way frame before it has been sent.
+        _ = try echo.transact(code: EchoService.Code.echo.rawValue, data: Parcel())
         // A client that sends more fds than the broker's control area holds is disconnected.
         let raw = try RawClient(path: broker.socketPath)
         let many = [Int32](repeating: pipes[1].write.fd, count: 20)
