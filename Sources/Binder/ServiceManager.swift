@@ -79,6 +79,36 @@ public struct ServiceManager: Sendable {
         }
     }
 
+    // MARK: The named-fd registry (WIRE.md §7.4)
+
+    /// Asks the broker for a channel to the process that owns `target`. Returns the name of this
+    /// process's end, to `claimChannel`; the target's channel listener hears the name of its end.
+    /// - Throws: `ServiceError` `.unsupportedOperation` when the target process registered no
+    ///   channel listener, `.illegalArgument` for a local object; `DEAD_OBJECT` when it has gone.
+    public func requestChannel(to target: BinderProxy) throws -> String {
+        guard let handle = target.handle else {
+            throw ServiceError(.illegalArgument, "a channel needs an object of another process")
+        }
+        var reply = try call(.requestChannel) { $0.write(object: .handle(handle)) }
+        return try reply.readNonNullString()
+    }
+
+    /// Claims a channel end by name: its fd, and who is at the other end.
+    /// - Throws: `PERMISSION_DENIED` when the end was made for another process; `ServiceError`
+    ///   `.illegalState` when it was already claimed, has expired, or never existed.
+    public func claimChannel(_ name: String) throws -> (ParcelFileDescriptor, ChannelEnd) {
+        var reply = try call(.claimChannel) { $0.write(name) }
+        guard let fd = try reply.readFileDescriptor() else { throw StatusCode.badValue }
+        return (fd, try ChannelEnd.read(from: &reply))
+    }
+
+    /// Makes `listener` this process's channel listener: the broker calls it (one-way) for every
+    /// channel another process requests to one of this process's objects.
+    public func registerChannelListener(_ listener: ChannelListener) throws {
+        let ref = connection.publish(listener)
+        _ = try call(.registerChannelListener) { $0.write(object: ref) }
+    }
+
     /// The broker's state: connections, services, counters (what `binder status` prints).
     public func status() throws -> BrokerStatus {
         var reply = try call(.getStatus)
@@ -99,5 +129,28 @@ public final class ServiceNotification: BinderObject {
         let name = try data.readNonNullString()
         let proxy = try context.connection.proxy(for: try data.readObject())
         handler(name, proxy)
+    }
+}
+
+
+/// A channel another process asked for, as the broker told it (`IChannelListener`).
+public struct ChannelRequest: Sendable, Equatable {
+    /// The name of this process's end in the broker's registry.
+    public var endName: String
+    /// The requester, as the broker stamped it.
+    public var requester: CallerIdentity
+    /// This process's cookie for the object the channel is for.
+    public var cookie: UInt64
+}
+
+/// An `IChannelListener`: hands each channel request to `handler` (on a pool thread).
+public final class ChannelListener: BinderObject {
+    let handler: @Sendable (ChannelRequest) -> Void
+    public init(_ handler: @escaping @Sendable (ChannelRequest) -> Void) { self.handler = handler }
+    public func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
+        guard code == ChannelListenerCode.onChannelRequested.rawValue else { throw StatusCode.unknownTransaction }
+        let name = try data.readNonNullString()
+        let requester = CallerIdentity(pid: try data.read(), uid: try data.read(), container: try data.read())
+        handler(ChannelRequest(endName: name, requester: requester, cookie: try data.read()))
     }
 }

@@ -8,6 +8,8 @@ public struct BrokerConfig: Sendable {
     /// The broker's own identity, stamped on the transactions it originates (notifications).
     public var brokerPID: Int32 = 0
     public var brokerUID: UInt32 = 0
+    /// How long an unclaimed channel end stays in the named-fd registry.
+    public var channelTimeToLiveNanos: UInt64 = 10_000_000_000
     public init() {}
 }
 
@@ -76,6 +78,7 @@ public final class BrokerCore {
     var pending: [UInt64: PendingCall] = [:]
     var nextTransactionID: UInt64 = 1
     var registry = ServiceRegistry()
+    var channels = ChannelRegistry()
 
     // Counters for `binder status`.
     var transactionCount: UInt64 = 0
@@ -118,6 +121,7 @@ public final class BrokerCore {
             nodes.removeValue(forKey: node)
         }
         registry.connectionClosed(id, deadNodes: deadNodes)
+        for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
     }
 
     // MARK: Frames
@@ -389,6 +393,12 @@ public final class BrokerCore {
                 return BrokerStatus.Service(
                     name: name, connection: owner?.id.raw ?? 0, pid: owner?.identity.pid ?? 0, uid: entry.uid,
                     container: owner?.identity.container ?? 0)
-            })
+            },
+            channelEnds: channels.ends.values.sorted { $0.name < $1.name }.map { e in
+                BrokerStatus.RegistryEntry(
+                    name: e.name, connection: e.party.raw, pid: connections[e.party]?.identity.pid ?? 0, peerPID: e.peer.pid,
+                    expiresInMillis: e.deadline > now ? (e.deadline - now) / 1_000_000 : 0)
+            },
+            channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired)
     }
 }

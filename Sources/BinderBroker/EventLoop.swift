@@ -32,6 +32,8 @@ public final class BrokerServer {
         case receivedWithFDs(UInt16, OutgoingMessage)
         /// A frame the broker built.
         case built(UnsafeMutableRawPointer, Int)
+        /// A frame the broker built, with fds (a claimed channel end).
+        case builtWithFDs(UnsafeMutableRawPointer, OutgoingMessage)
     }
 
     private final class Peer {
@@ -280,6 +282,7 @@ public final class BrokerServer {
         case .received(_, let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
         case .receivedWithFDs(_, let message): ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
         case .built(let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
+        case .builtWithFDs(_, let message): ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
         }
     }
 
@@ -316,6 +319,10 @@ public final class BrokerServer {
             message.takeFDs { ring.close(fd: $0, userData: Self.userData(.close)) }
             freeMessages.append(message)
         case .built(let p, _): p.deallocate()
+        case .builtWithFDs(let p, let message):
+            p.deallocate()
+            message.takeFDs { ring.close(fd: $0, userData: Self.userData(.close)) }
+            freeMessages.append(message)
         }
     }
 
@@ -325,6 +332,31 @@ public final class BrokerServer {
         let p = UnsafeMutableRawPointer.allocate(byteCount: length, alignment: 8)
         parcel.encodeFrame(header: header, into: p)
         enqueue(.built(p, length), to: peer)
+    }
+
+    fileprivate func sendBuilt(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
+        guard let peer = peers[id.raw], !peer.closing else { return FileDescriptor.close(fd) }
+        let h = header.describing(parcel)
+        var withFD = h
+        withFD.fdCount = 1
+        let p = UnsafeMutableRawPointer.allocate(byteCount: h.frameLength, alignment: 8)
+        parcel.encodeFrame(header: withFD, into: p)
+        withFD.encode(into: p)  // encodeFrame describes the parcel, which holds no fds itself
+        let message = freeMessages.popLast() ?? OutgoingMessage(maxFDs: Int(options.config.maxFDs))
+        withUnsafePointer(to: fd) { message.prepare(buffer: p, length: h.frameLength, fds: UnsafeBufferPointer(start: $0, count: 1)) }
+        enqueue(.builtWithFDs(p, message), to: peer)
+    }
+
+    fileprivate func makeChannelPair() -> (Int32, Int32)? {
+        do {
+            let pair = try SeqPacket.pair()
+            SeqPacket.setBufferSizes(pair.0, bytes: Int32(options.config.maxFrameSize) * 2)
+            SeqPacket.setBufferSizes(pair.1, bytes: Int32(options.config.maxFrameSize) * 2)
+            return pair
+        } catch {
+            logger.warning("socketpair failed", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     fileprivate func disconnect(_ id: ConnectionID, reason: String) {
@@ -352,5 +384,10 @@ public final class BrokerServer {
         mutating func forwardCurrentFrame(to id: ConnectionID) { forwardTarget = id }
         mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) { server.sendBuilt(to: id, header: header, parcel: parcel) }
         mutating func disconnect(_ id: ConnectionID, reason: String) { server.disconnect(id, reason: reason) }
+        mutating func makeChannelPair() -> (Int32, Int32)? { server.makeChannelPair() }
+        mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
+            server.sendBuilt(to: id, header: header, parcel: parcel, passing: fd)
+        }
+        mutating func close(fd: Int32) { FileDescriptor.close(fd) }
     }
 }

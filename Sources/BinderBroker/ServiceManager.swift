@@ -3,10 +3,15 @@ import BinderWire
 /// The service manager: the broker's own object at handle 0 (`Protocols/binder/IServiceManager.aidl`).
 extension BrokerCore {
     /// The earliest moment `expireTimers` has work to do.
-    public var nextDeadline: UInt64? { registry.nextDeadline }
+    public var nextDeadline: UInt64? {
+        guard let c = channels.nextDeadline else { return registry.nextDeadline }
+        return min(c, registry.nextDeadline ?? c)
+    }
 
-    /// Answers `waitForService` callers whose time-out has passed, with a null binder.
+    /// Answers `waitForService` callers whose time-out has passed, with a null binder, and closes
+    /// channel ends that expired unclaimed.
     public func expireTimers<O: BrokerOutbox>(now: UInt64, out: inout O) {
+        expireChannels(now: now, out: &out)
         for w in registry.takeExpired(now: now) {
             guard let waiter = connections[w.connection] else { continue }
             replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
@@ -92,6 +97,13 @@ extension BrokerCore {
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
                     registry.waiters.append(.init(connection: conn.id, transactionID: txid, name: name, deadline: deadline))
+                }
+            case .requestChannel, .claimChannel, .registerChannelListener:
+                guard !oneWay else { return }
+                switch code {
+                case .requestChannel: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
+                case .claimChannel: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
+                default: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
                 }
             case .getStatus:
                 let snapshot = status(now: now)

@@ -106,6 +106,13 @@ public enum SeqPacket {
         return try result.get()
     }
 
+    /// A connected pair of SEQPACKET sockets, close-on-exec.
+    public static func pair() throws(SystemError) -> (Int32, Int32) {
+        var sv: [Int32] = [-1, -1]
+        _ = try checkNegErrno("socketpair", cbinder_seqpacket_pair(&sv))
+        return (sv[0], sv[1])
+    }
+
     /// Sets SO_SNDBUF and SO_RCVBUF so messages of `bytes` fit (capped by the system maximum).
     public static func setBufferSizes(_ fd: Int32, bytes: Int32) {
         var v = bytes

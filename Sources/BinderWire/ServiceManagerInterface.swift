@@ -9,6 +9,14 @@ public enum ServiceManagerCode: UInt32, Sendable, CaseIterable {
     case unregisterForNotifications = 6
     case waitForService = 7
     case getStatus = 8
+    /// `String requestChannel(IBinder target)`: makes a channel to the process that owns `target`;
+    /// returns the name of the caller's end (the target's listener is told the name of its end).
+    case requestChannel = 9
+    /// `ChannelEnd claimChannel(String name)`: the end's fd plus who is at the other end.
+    case claimChannel = 10
+    /// `void registerChannelListener(IChannelListener listener)`: where this process hears of
+    /// channels other processes request to its objects (one per connection; a new one replaces it).
+    case registerChannelListener = 11
 }
 
 public enum ServiceManagerInterface {
@@ -32,6 +40,54 @@ public enum ServiceManagerInterface {
 public enum ServiceCallbackCode: UInt32, Sendable {
     /// `oneway void onRegistration(String name, IBinder binder)`
     case onRegistration = 1
+}
+
+/// `IChannelListener` (`Protocols/binder/IChannelListener.aidl`), which the broker calls one-way.
+public enum ChannelListenerCode: UInt32, Sendable {
+    /// `oneway void onChannelRequested(String endName, int pid, int uid, int container, long cookie)`:
+    /// a process (identity as the broker stamped it) wants a channel to the object `cookie`.
+    case onChannelRequested = 1
+}
+
+/// The reply of `claimChannel`: the claimed end and who is at the other end.
+public struct ChannelEnd: Sendable, Equatable {
+    /// The peer's identity, as the broker recorded it at accept.
+    public var peerPID: Int32
+    public var peerUID: UInt32
+    public var peerContainer: UInt32
+    /// The owner's cookie of the target object (the `target` of frames sent on the channel).
+    public var cookie: UInt64
+    /// The largest frame the peer accepts, and the most fds.
+    public var peerMaxFrameSize: UInt32
+    public var peerMaxFDs: UInt32
+    public init(peerPID: Int32, peerUID: UInt32, peerContainer: UInt32, cookie: UInt64, peerMaxFrameSize: UInt32, peerMaxFDs: UInt32) {
+        self.peerPID = peerPID
+        self.peerUID = peerUID
+        self.peerContainer = peerContainer
+        self.cookie = cookie
+        self.peerMaxFrameSize = peerMaxFrameSize
+        self.peerMaxFDs = peerMaxFDs
+    }
+
+    /// After the fd slot: the fields in declaration order, as a parcelable.
+    public func write(to p: inout Parcel) {
+        p.writeParcelable { p in
+            p.write(peerPID)
+            p.write(peerUID)
+            p.write(peerContainer)
+            p.write(cookie)
+            p.write(peerMaxFrameSize)
+            p.write(peerMaxFDs)
+        }
+    }
+
+    public static func read(from p: inout Parcel) throws(StatusCode) -> ChannelEnd {
+        try p.readParcelable { p throws(StatusCode) in
+            ChannelEnd(
+                peerPID: try p.read(), peerUID: try p.read(), peerContainer: try p.read(), cookie: try p.read(),
+                peerMaxFrameSize: try p.read(), peerMaxFDs: try p.read())
+        }
+    }
 }
 
 /// What `binder status` shows: the `BrokerStatus` parcelable of `getStatus`.
@@ -82,8 +138,35 @@ public struct BrokerStatus: Equatable, Sendable {
     public var pendingTransactions: UInt32
     public var connections: [Connection]
     public var services: [Service]
+    /// Unclaimed entries of the named-fd registry.
+    public var channelEnds: [RegistryEntry]
+    public var channelsCreated: UInt64
+    public var channelEndsClaimed: UInt64
+    public var channelEndsExpired: UInt64
 
-    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service]) {
+    /// One unclaimed channel end.
+    public struct RegistryEntry: Equatable, Sendable {
+        public var name: String
+        /// The connection (and its pid) the end was made for: only it may claim the end.
+        public var connection: UInt32
+        public var pid: Int32
+        /// The pid at the other end.
+        public var peerPID: Int32
+        public var expiresInMillis: UInt64
+        public init(name: String, connection: UInt32, pid: Int32, peerPID: Int32, expiresInMillis: UInt64) {
+            self.name = name
+            self.connection = connection
+            self.pid = pid
+            self.peerPID = peerPID
+            self.expiresInMillis = expiresInMillis
+        }
+    }
+
+    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0) {
+        self.channelEnds = channelEnds
+        self.channelsCreated = channelsCreated
+        self.channelEndsClaimed = channelEndsClaimed
+        self.channelEndsExpired = channelEndsExpired
         self.brokerPID = brokerPID
         self.uptimeMillis = uptimeMillis
         self.transactions = transactions
@@ -128,6 +211,18 @@ public struct BrokerStatus: Equatable, Sendable {
                     p.write(s.container)
                 }
             }
+            p.write(array: channelEnds) { p, e in
+                p.writeParcelable { p in
+                    p.write(e.name)
+                    p.write(e.connection)
+                    p.write(e.pid)
+                    p.write(e.peerPID)
+                    p.write(e.expiresInMillis)
+                }
+            }
+            p.write(channelsCreated)
+            p.write(channelEndsClaimed)
+            p.write(channelEndsExpired)
         }
     }
 
@@ -149,7 +244,13 @@ public struct BrokerStatus: Equatable, Sendable {
                     try p.readParcelable { p throws(StatusCode) in
                         Service(name: try p.readNonNullString(), connection: try p.read(), pid: try p.read(), uid: try p.read(), container: try p.read())
                     }
-                } ?? [])
+                } ?? [],
+                channelEnds: try p.readArray { p throws(StatusCode) in
+                    try p.readParcelable { p throws(StatusCode) in
+                        RegistryEntry(name: try p.readNonNullString(), connection: try p.read(), pid: try p.read(), peerPID: try p.read(), expiresInMillis: try p.read())
+                    }
+                } ?? [],
+                channelsCreated: try p.read(), channelEndsClaimed: try p.read(), channelEndsExpired: try p.read())
         }
     }
 }

@@ -135,6 +135,10 @@ int cbinder_seqpacket_socket(void) {
 }
 
 
+int cbinder_seqpacket_pair(int sv[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0 ? 0 : -errno;
+}
+
 int cbinder_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
 
 int cbinder_spawnattr_init_clean(posix_spawnattr_t *attr) {

@@ -4,7 +4,7 @@ import BinderWire
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show the broker's connections, services and counters.")
+        commandName: "status", abstract: "Show the broker's connections, services, channel registry and counters.")
 
     func run() throws {
         let c = try connectToBroker()
@@ -29,6 +29,16 @@ struct StatusCommand: ParsableCommand {
         var srows = [["NAME", "CONN", "PID", "UID", "CONTAINER"]]
         for x in s.services { srows.append([x.name, "\(x.connection)", "\(x.pid)", "\(x.uid)", "\(x.container)"]) }
         print(indent(table(srows)))
+        print("")
+        print("CHANNEL REGISTRY (\(s.channelEnds.count) unclaimed; created \(s.channelsCreated), ends claimed \(s.channelEndsClaimed), "
+            + "expired \(s.channelEndsExpired))")
+        if !s.channelEnds.isEmpty {
+            var crows = [["NAME", "FOR CONN", "FOR PID", "PEER PID", "EXPIRES IN"]]
+            for e in s.channelEnds {
+                crows.append([e.name, "\(e.connection)", "\(e.pid)", "\(e.peerPID)", formatDuration(e.expiresInMillis)])
+            }
+            print(indent(table(crows)))
+        }
     }
 }
 

@@ -18,6 +18,9 @@ struct BinderD: ParsableCommand {
     @Option(help: "Receive buffers shared by all connections (a power of two, 8…4096).")
     var buffers: Int = 128
 
+    @Option(help: "Seconds an unclaimed channel end stays in the named-fd registry before it is closed (0.001…3600).")
+    var channelTTL: Double = 10
+
     @Option(help: "Write READY and a newline to this inherited fd once listening, then close it.")
     var readyFD: Int32?
 
@@ -27,6 +30,7 @@ struct BinderD: ParsableCommand {
     func validate() throws {
         guard (4096...4 * 1024 * 1024).contains(maxFrame) else { throw ValidationError("--max-frame must be between 4096 and 4194304") }
         guard (8...4096).contains(buffers), buffers & (buffers - 1) == 0 else { throw ValidationError("--buffers must be a power of two between 8 and 4096") }
+        guard channelTTL >= 0.001, channelTTL <= 3600 else { throw ValidationError("--channel-ttl must be between 0.001 and 3600 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
@@ -41,6 +45,7 @@ struct BinderD: ParsableCommand {
         var options = BrokerServer.Options(runtimeDirectory: dir)
         options.config.maxFrameSize = maxFrame
         options.receiveBuffers = buffers
+        options.config.channelTimeToLiveNanos = UInt64(channelTTL * 1e9)
         do {
             let server = try BrokerServer(options: options, logger: logger)
             if let readyFD { ProcessControl.notifyReady(fd: readyFD) }

@@ -25,6 +25,24 @@ struct RecordingOutbox: BrokerOutbox {
         sent.append(Sent(to: id, header: header.describing(parcel), parcel: parcel))
     }
     mutating func disconnect(_ id: ConnectionID, reason: String) { disconnects.append((id, reason)) }
+
+    /// Fake fd numbers handed out for channel pairs, those passed in frames, and those closed.
+    var nextFakeFD: Int32 = 1000
+    var refusePairs = false
+    var passed: [(ConnectionID, Int32)] = []
+    var closed: [Int32] = []
+    mutating func makeChannelPair() -> (Int32, Int32)? {
+        if refusePairs { return nil }
+        defer { nextFakeFD += 2 }
+        return (nextFakeFD, nextFakeFD + 1)
+    }
+    mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
+        var h = header.describing(parcel)
+        h.fdCount = 1
+        sent.append(Sent(to: id, header: h, parcel: parcel))
+        passed.append((id, fd))
+    }
+    mutating func close(fd: Int32) { closed.append(fd) }
 }
 
 /// A broker core plus helpers that speak to it as connected clients would.
@@ -34,9 +52,10 @@ final class CoreHarness {
     var now: UInt64 = 1_000_000_000
     private var nextTx: UInt64 = 100
 
-    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) {
+    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000) {
         var config = BrokerConfig()
         config.maxFrameSize = maxFrameSize
+        config.channelTimeToLiveNanos = channelTTLNanos
         config.brokerPID = 1
         core = BrokerCore(config: config, now: now)
     }

@@ -1,0 +1,13 @@
+package binder;
+
+/**
+ * Hears of channels other processes request to this process's objects (WIRE.md §7.4).
+ * Registered with IServiceManager.registerChannelListener; the broker calls it.
+ */
+oneway interface IChannelListener {
+    /**
+     * A process (identity as the broker recorded it) asked for a channel to the object `cookie`;
+     * claim this process's end with IServiceManager.claimChannel(endName).
+     */
+    void onChannelRequested(@utf8InCpp String endName, int pid, int uid, int container, long cookie);
+}

@@ -1,0 +1,86 @@
+import BinderWire
+import Testing
+
+@testable import BinderBroker
+
+@Suite("Named-fd registry: channel ends, claims and expiry")
+struct ChannelRegistryTests {
+    /// Service on connection 1 with a channel listener (cookie 50), client on 2 holding `ref`.
+    func setUp(ttlMillis: UInt64 = 1000) throws -> (CoreHarness, ConnectionID, ConnectionID, ObjectRef) {
+        let h = CoreHarness(channelTTLNanos: ttlMillis * 1_000_000)
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 7)
+        var reply = h.callServiceManager(from: service, .registerChannelListener) { $0.write(object: .local(50)) }!.parcel
+        try reply.readException()
+        return (h, service, client, ref)
+    }
+
+    func request(_ h: CoreHarness, from client: ConnectionID, _ ref: ObjectRef) throws -> String {
+        var reply = h.callServiceManager(from: client, .requestChannel) { $0.write(object: ref) }!.parcel
+        try reply.readException()
+        return try reply.readNonNullString()
+    }
+
+    @Test("a request files two ends, answers the requester's name and tells the target's listener, stamped")
+    func requestFilesTwoEnds() throws {
+        let (h, service, client, ref) = try setUp()
+        let name = try request(h, from: client, ref)
+        #expect(name == "channel-1-requester")
+        let call = try #require(h.out.sent.last)
+        #expect(call.to == service && call.header.target == 50 && call.header.flags.contains(.oneWay))
+        #expect(call.header.code == ChannelListenerCode.onChannelRequested.rawValue)
+        var p = call.parcel
+        #expect(try p.readNonNullString() == "channel-1-target")
+        #expect(try p.read(Int32.self) == 200)  // the client's pid (connection 2 → pid 200)
+        _ = try p.read(UInt32.self)
+        _ = try p.read(UInt32.self)
+        #expect(try p.read(UInt64.self) == 7)
+        #expect(h.core.status(now: h.now).channelEnds.map(\.name) == ["channel-1-requester", "channel-1-target"])
+    }
+
+    @Test("only the party an end was made for may claim it, and only once")
+    func claimRules() throws {
+        let (h, service, client, ref) = try setUp()
+        let name = try request(h, from: client, ref)
+        let stranger = h.connect(3)
+        #expect(h.callServiceManager(from: stranger, .claimChannel) { $0.write(name) }!.header.status == .permissionDenied)
+        #expect(h.callServiceManager(from: service, .claimChannel) { $0.write(name) }!.header.status == .permissionDenied)
+        let claim = try #require(h.callServiceManager(from: client, .claimChannel) { $0.write(name) })
+        #expect(claim.header.status == .ok && claim.header.fdCount == 1)
+        #expect(h.out.passed.map(\.0) == [client] && h.out.passed.map(\.1) == [1000])
+        var p = claim.parcel
+        try p.readException()
+        #expect(try p.read(Int32.self) == 0)
+        let end = try ChannelEnd.read(from: &p)
+        #expect(end.peerPID == 100 && end.cookie == 7)
+        var again = h.callServiceManager(from: client, .claimChannel) { $0.write(name) }!.parcel
+        #expect(throws: ServiceError.self) { try again.readException() }
+    }
+
+    @Test("an unclaimed end expires and is closed; a closed connection's ends are closed")
+    func expiryAndDeath() throws {
+        let (h, service, client, ref) = try setUp(ttlMillis: 100)
+        _ = try request(h, from: client, ref)
+        _ = h.callServiceManager(from: service, .claimChannel) { $0.write("channel-1-target") }
+        #expect(h.core.nextDeadline == h.now + 100_000_000)
+        h.now += 100_000_000
+        h.core.expireTimers(now: h.now, out: &h.out)
+        #expect(h.out.closed == [1000])
+        #expect(h.core.status(now: h.now).channelEndsExpired == 1 && h.core.status(now: h.now).channelEnds.isEmpty)
+
+        _ = try request(h, from: client, ref)
+        h.core.connectionClosed(service, out: &h.out)
+        #expect(h.out.closed == [1000, 1003])
+        #expect(h.core.status(now: h.now).channelEnds.map(\.name) == ["channel-2-requester"])
+    }
+
+    @Test("a target process without a listener, or a local object, cannot be asked for a channel")
+    func refusedRequests() throws {
+        let h = CoreHarness()
+        let (_, client, ref) = try h.serviceAndClient("svc", cookie: 7)
+        var reply = h.callServiceManager(from: client, .requestChannel) { $0.write(object: ref) }!.parcel
+        #expect(throws: ServiceError(.unsupportedOperation, "the target process (pid 100) does not accept channels")) { try reply.readException() }
+        reply = h.callServiceManager(from: client, .requestChannel) { $0.write(object: .local(9)) }!.parcel
+        #expect(throws: ServiceError.self) { try reply.readException() }
+        #expect(h.out.closed.isEmpty && h.out.nextFakeFD == 1000)
+    }
+}
