@@ -5,10 +5,14 @@ import binder.IServiceCallback;
 
 /**
  * The service manager: the broker's own object, at handle 0 in every process.
- * Hand-implemented in Sources/BinderBroker/ServiceManager.swift (codes in
- * Sources/BinderWire/ServiceManagerInterface.swift) until binder-aidl generates them.
- * Wire details: Protocols/WIRE.md §7.
+ * Served by hand in the broker (Sources/BinderBroker/ServiceManager.swift, codes in
+ * Sources/BinderWire/ServiceManagerInterface.swift); clients call it through the generated
+ * IServiceManager.Proxy (Sources/Binder/Generated). Wire details: Protocols/WIRE.md §7.
+ *
+ * No interface token (@SwiftNoInterfaceToken): the broker's wire (WIRE.md §7, golden vectors in
+ * §9) predates it, and look-ups are on every client's start-up path.
  */
+@SwiftNoInterfaceToken
 interface IServiceManager {
     /** The service registered as `name`, or null. Never waits. */
     @nullable IBinder getService(@utf8InCpp String name);
