@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "binder",
             dependencies: [
-                "Binder", "BinderWire", "BinderPlatform",
+                "Binder", "BinderWire", "BinderPlatform", "BinderTestTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,12 +77,15 @@ let package = Package(
         ),
         .target(name: "BinderTestTypes", dependencies: ["Binder", "BinderWire"]),
         .target(name: "NetdFixtureGenerated", dependencies: ["Binder", "BinderWire"], path: "Tests/NetdFixtureGenerated"),
-        .testTarget(name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire"]),
+        .testTarget(
+            name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire"]),
         .testTarget(
             name: "BinderIntegrationTests",
-            dependencies: ["Binder", "BinderWire", "BinderPlatform", "binderd", "binder"]
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -258,3 +258,11 @@ extension Array: AIDLValue where Element: AIDLValue {
         parcel.write(array: self) { p, e in e.write(to: &p, connection: connection) }
     }
 }
+
+extension BinderConnection {
+    /// A binder for a local object, to pass where AIDL expects an `IBinder`; other processes
+    /// receive a handle to it, this process gets the object back.
+    public func binder(for object: any BinderObject) -> BinderProxy {
+        BinderProxy(local: object, connection: self)
+    }
+}

@@ -242,6 +242,9 @@ struct SwiftEmitter {
         case .enumerator(let d, let name, _): return "\(d.localName).\(Self.identifier(name))"
         case .array(let items):
             let e = t.isArray ? t.elementType() : t
+            if isByteArray(t) {  // byte[] is [UInt8]: negative bytes are written as their bit pattern
+                return "[" + items.map { "\(UInt8(truncatingIfNeeded: $0.integerValue ?? 0))" }.joined(separator: ", ") + "]"
+            }
             return "[" + items.map { literal($0, e) }.joined(separator: ", ") + "]"
         }
     }
@@ -354,7 +357,8 @@ struct SwiftEmitter {
                 return "\(Self.identifier(f.name)): \(e.swiftType(t)) = \(e.defaultValue(t, f.evaluatedDefault))"
             }
             if !params.isEmpty {
-                e.block("public init(\(params.joined(separator: ", ")))") { e in
+                let list = params.count > 3 ? "\n" + params.map { String(repeating: "    ", count: e.indent + 1) + $0 }.joined(separator: ",\n") + "\n" + String(repeating: "    ", count: e.indent) : params.joined(separator: ", ")
+                e.block("public init(\(list))") { e in
                     for f in d.fields { e.line("self.\(Self.identifier(f.name)) = \(Self.identifier(f.name))") }
                 }
             }
