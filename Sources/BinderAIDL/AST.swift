@@ -171,6 +171,7 @@ final class Constant {
     weak var owner: Declaration?
     var evaluated: ConstValue?
     var evaluating = false
+    var failed = false
     init(name: String, type: TypeRef, value: Expr, doc: String?, location: SourceLocation) {
         self.name = name
         self.type = type
@@ -188,6 +189,7 @@ final class Enumerator {
     weak var owner: Declaration?
     var evaluated: Int64?
     var evaluating = false
+    var failed = false
     init(name: String, value: Expr?, doc: String?, location: SourceLocation) {
         self.name = name
         self.value = value

@@ -281,24 +281,42 @@ extension Resolver {
     func constantValue(_ c: Constant, at: SourceLocation?) throws(Diagnostic) -> ConstValue {
         if let v = c.evaluated { return v }
         if c.evaluating { throw error(at ?? c.location, "circular reference to constant '\(c.name)'") }
+        if c.failed { throw Diagnostic(c.location, "") }
         c.evaluating = true
         defer { c.evaluating = false }
         guard let owner = c.owner, let document = owner.document ?? root(of: owner).document else {
             throw error(c.location, "internal error: constant without a declaration")
         }
         if c.type.resolved == nil { resolve(c.type, scope: owner, document: document, allowVoid: false) }
-        let raw = try evaluate(c.value, scope: owner, document: document)
-        let v = try convert(raw, to: c.type, at: c.value.location)
-        c.evaluated = v
-        return v
+        do {
+            let raw = try evaluate(c.value, scope: owner, document: document)
+            let v = try convert(raw, to: c.type, at: c.value.location)
+            c.evaluated = v
+            return v
+        } catch {
+            c.failed = true
+            throw error
+        }
     }
 
     func enumeratorValue(_ e: Enumerator, at: SourceLocation?) throws(Diagnostic) -> ConstValue {
         guard let owner = e.owner else { throw error(e.location, "internal error: enumerator without an enum") }
         if let v = e.evaluated { return .enumerator(owner, e.name, v) }
         if e.evaluating { throw error(at ?? e.location, "circular reference to enumerator '\(e.name)'") }
+        if e.failed { throw Diagnostic(e.location, "") }
         e.evaluating = true
         defer { e.evaluating = false }
+        do {
+            let v = try evaluateEnumerator(e, owner: owner)
+            e.evaluated = v
+            return .enumerator(owner, e.name, v)
+        } catch {
+            e.failed = true
+            throw error
+        }
+    }
+
+    private func evaluateEnumerator(_ e: Enumerator, owner: Declaration) throws(Diagnostic) -> Int64 {
         guard let document = root(of: owner).document else { throw error(e.location, "internal error") }
         let value: Int64
         if let expr = e.value {
@@ -308,7 +326,7 @@ extension Resolver {
             }
             value = v
         } else if let i = owner.enumerators.firstIndex(where: { $0 === e }), i > 0 {
-            guard case .enumerator(_, _, let previous) = try enumeratorValue(owner.enumerators[i - 1], at: e.location) else { value = 0; return .integer(0, .int) }
+            guard case .enumerator(_, _, let previous) = try enumeratorValue(owner.enumerators[i - 1], at: e.location) else { return 0 }
             value = previous + 1
         } else {
             value = 0
@@ -316,8 +334,7 @@ extension Resolver {
         guard owner.backing.fits(value) else {
             throw error(e.value?.location ?? e.location, "enumerator '\(e.name)' = \(value) does not fit the backing type '\(owner.backing)'")
         }
-        e.evaluated = value
-        return .enumerator(owner, e.name, value)
+        return value
     }
 
     /// Converts an evaluated value to a declared type, checking kind and range.

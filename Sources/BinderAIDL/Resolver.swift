@@ -19,7 +19,8 @@ final class Resolver {
     }
 
     func report(_ d: Diagnostic) {
-        if !diagnostics.contains(d) { diagnostics.append(d) }
+        // An empty message stands for an error already reported (a constant that failed before).
+        if !d.message.isEmpty && !diagnostics.contains(d) { diagnostics.append(d) }
     }
 
     func root(of d: Declaration) -> Declaration {
@@ -274,7 +275,6 @@ final class Resolver {
         checkAnnotations(d.annotations)
         for n in d.nested { check(n, document: document) }
         checkUnique(d.constants.map { ($0.name, $0.location) } + d.fields.map { ($0.name, $0.location) }, "member", name: \.0, location: \.1)
-        checkUnique(d.nested, "nested type", name: \.name, location: \.location)
         for c in d.constants {
             resolve(c.type, scope: d, document: document, allowVoid: false)
             guard c.type.resolved != nil else { continue }
