@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire"]),
         .testTarget(
             name: "BinderIntegrationTests",
-            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder"]
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl"]
         ),
     ],
     swiftLanguageModes: [.v6]
