@@ -29,4 +29,7 @@ interface IEcho {
 
     /** code 3: fails with the transport status given (the reply carries no parcel). */
     void fail(int status);
+
+    /** code 4: writes `bytes` through `fd` and returns how many it wrote. */
+    int writeFD(in ParcelFileDescriptor fd, in byte[] bytes);
 }

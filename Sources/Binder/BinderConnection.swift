@@ -53,8 +53,14 @@ public final class BinderConnection: @unchecked Sendable {
     private var poolThreads = 0
     private let maxPoolThreads: Int
     // Owned by whichever thread holds the reader role:
-    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
+    /// The kernel writes each frame's body (parcel data, then object offsets) straight into this
+    /// array's storage. A large parcel takes the array itself (no copy) and a new one replaces it;
+    /// a small one is copied out, which is cheaper than allocating.
+    private var bodyBuffer: [UInt8]
     private let receiveFDs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+    /// Parcels at least this large are handed the receive array instead of a copy.
+    static let adoptThreshold = 16 * 1024
 
     /// Connects and performs the handshake.
     /// - Parameters:
@@ -69,29 +75,40 @@ public final class BinderConnection: @unchecked Sendable {
         maxPoolThreads = max(1, threadPoolSize)
         var hello = Parcel()
         Hello(maxFrameSize: maxFrameSize).write(to: &hello)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(maxFrameSize), alignment: 16)
+        bodyBuffer = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
         do {
             try Self.sendFrame(fd: fd, header: FrameHeader(command: .hello), parcel: hello)
-            let r = try SeqPacket.receive(fd, into: buffer, fds: receiveFDs)
-            guard r.length > 0 else { throw StatusCode.deadObject }
-            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: buffer[0..<r.length]), messageLength: r.length)
+            let (headerBuffer, receiveFDs) = (self.headerBuffer, self.receiveFDs)
+            var body = bodyBuffer
+            let r = try body.withUnsafeMutableBytes { body in
+                try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
+            }
+            bodyBuffer = body
+            guard r.length >= FrameHeader.size else { throw StatusCode.deadObject }
+            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
+            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length)
             guard header.command == .welcome else { throw StatusCode.badType }
-            var p = Parcel(bytes: Array(buffer[FrameHeader.size..<FrameHeader.size + Int(header.dataLength)]))
+            var p = Parcel(bytes: Array(body[0..<Int(header.dataLength)]))
             welcome = try Welcome.read(from: &p)
             guard welcome.major == Hello.protocolMajor else { throw StatusCode.badType }
         } catch {
-            buffer.deallocate()
+            headerBuffer.deallocate()
             receiveFDs.deallocate()
             SeqPacket.shutdown(fd)
             FileDescriptor(fd).close()
             throw error
         }
-        receiveBuffer = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(welcome.maxFrameSize)])
+    }
+
+    /// Room for the body of the largest frame this end accepts, uninitialised (the kernel fills it).
+    private static func makeBodyBuffer(maxFrameSize: UInt32) -> [UInt8] {
+        let capacity = Int(maxFrameSize) - FrameHeader.size
+        return [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
     }
 
     deinit {
         FileDescriptor(fd).close()
-        receiveBuffer.deallocate()
+        headerBuffer.deallocate()
         receiveFDs.deallocate()
     }
 
@@ -120,7 +137,7 @@ public final class BinderConnection: @unchecked Sendable {
         if !oneWay { waiting.insert(txid) }
         lock.unlock()
         do throws(StatusCode) {
-            try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
+            try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
         } catch {
             lock.withLock { _ = waiting.remove(txid) }
             throw error
@@ -147,7 +164,7 @@ public final class BinderConnection: @unchecked Sendable {
                 asyncWaiters[txid] = continuation
                 lock.unlock()
                 do throws(StatusCode) {
-                    try send(FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: UInt64(handle), code: code), data)
+                    try send(FrameHeader(command: .transaction, flags: flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
                 } catch {
                     if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }
@@ -160,13 +177,15 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     /// Sends a frame after checking it against the negotiated limits: a frame the broker would
-    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects) instead of
-    /// getting the whole connection dropped.
+    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects or fds)
+    /// instead of getting the whole connection dropped.
     private func send(_ header: FrameHeader, _ parcel: Parcel) throws(StatusCode) {
         guard FrameHeader.size + parcel.count + 4 * parcel.objectOffsets.count <= Int(welcome.maxFrameSize) else {
             throw .failedTransaction
         }
-        guard parcel.objectOffsets.count <= Limits.maxObjects else { throw .badValue }
+        guard parcel.objectOffsets.count <= Limits.maxObjects, parcel.fileDescriptors.count <= Int(welcome.maxFDs) else {
+            throw .badValue
+        }
         do {
             try Self.sendFrame(fd: fd, header: header, parcel: parcel)
         } catch {
@@ -202,18 +221,22 @@ public final class BinderConnection: @unchecked Sendable {
         return (.ok, reply)
     }
 
-    /// Sends one frame: header, parcel bytes, object offsets (one `sendmsg`, no copies).
+    /// Sends one frame: header, parcel bytes, object offsets and the parcel's fds as SCM_RIGHTS
+    /// (one `sendmsg`, no copies). The parcel keeps its fds; the kernel gives the receiver its own.
     static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
         let header = header.describing(parcel)
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
             header.encode(into: h.baseAddress!)
             return parcel.bytes.withUnsafeBytes { data in
-                if parcel.objectOffsets.isEmpty {
+                if parcel.objectOffsets.isEmpty && parcel.fileDescriptors.isEmpty {
                     return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, empty)
                 }
                 let offsets = parcel.objectOffsets.map(\.littleEndian)
-                return offsets.withUnsafeBytes { o in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o) }
+                let fds = parcel.fileDescriptors.map(\.fd)
+                return offsets.withUnsafeBytes { o in
+                    fds.withUnsafeBufferPointer { f in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o, fds: f) }
+                }
             }
         }
         if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
@@ -233,7 +256,7 @@ public final class BinderConnection: @unchecked Sendable {
             return c
         }
         startPoolIfNeeded()
-        return .local(cookie)
+        return ObjectRef(kind: .local, id: cookie, flags: object.acceptsFileDescriptors ? ObjectRef.acceptsFDs : 0)
     }
 
     /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
@@ -428,20 +451,39 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
-        guard let r = try? SeqPacket.receive(fd, into: receiveBuffer, fds: receiveFDs), r.length > 0 else { return nil }
-        // This version carries no fds; never leak ones that arrive.
-        for i in 0..<r.fdCount { FileDescriptor(receiveFDs[i]).close() }
-        guard !r.truncated,
-            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<r.length]), messageLength: r.length)
+        let received = bodyBuffer.withUnsafeMutableBytes { body in
+            try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
+        }
+        guard let r = received, r.length > 0 else { return nil }
+        guard !r.truncated, !r.controlTruncated,
+            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
+            Int(header.fdCount) == r.fdCount
         else {
+            // Only a broken broker sends these; never leak the fds that came with them.
+            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
             close()
             return nil
         }
-        let dataEnd = FrameHeader.size + Int(header.dataLength)
+        let dataLength = Int(header.dataLength)
         var parcel = Parcel()
-        parcel.replace(
-            with: UnsafeRawBufferPointer(rebasing: receiveBuffer[FrameHeader.size..<dataEnd]),
-            objectOffsets: UnsafeRawBufferPointer(rebasing: receiveBuffer[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
+        if dataLength >= Self.adoptThreshold {
+            let offsets = bodyBuffer.withUnsafeBytes { body in
+                (0..<Int(header.objectCount)).map { UInt32(littleEndian: body.loadUnaligned(fromByteOffset: dataLength + 4 * $0, as: UInt32.self)) }
+            }
+            var bytes = bodyBuffer
+            bodyBuffer = Self.makeBodyBuffer(maxFrameSize: welcome.maxFrameSize)
+            bytes.removeLast(bytes.count - dataLength)  // uniquely referenced: no copy
+            parcel = Parcel(bytes: bytes, objectOffsets: offsets)
+        } else {
+            bodyBuffer.withUnsafeBytes { body in
+                parcel.replace(
+                    with: UnsafeRawBufferPointer(rebasing: body[0..<dataLength]),
+                    objectOffsets: UnsafeRawBufferPointer(rebasing: body[dataLength..<dataLength + 4 * Int(header.objectCount)]))
+            }
+        }
+        if r.fdCount > 0 {
+            parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: receiveFDs[$0]) })
+        }
         return Frame(header: header, parcel: parcel)
     }
 }

@@ -36,6 +36,15 @@ public struct TransactionContext: Sendable {
 /// as an AIDL exception header.
 public protocol BinderObject: AnyObject, Sendable {
     func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws
+
+    /// Whether calls to this object may carry file descriptors. An object must opt in (as with
+    /// Binder's `FLAT_BINDER_FLAG_ACCEPTS_FDS`): the broker refuses a call that carries fds to an
+    /// object that did not with `FDS_NOT_ALLOWED` and closes the fds. Default: false.
+    var acceptsFileDescriptors: Bool { get }
+}
+
+extension BinderObject {
+    public var acceptsFileDescriptors: Bool { false }
 }
 
 /// A reference to an object: what `getService` returns. Usually the object lives in another

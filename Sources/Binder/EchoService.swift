@@ -1,3 +1,4 @@
+import BinderPlatform
 import BinderWire
 
 /// The built-in echo service behind `binder echo serve`, used by tests, the demo and the benchmarks
@@ -8,16 +9,22 @@ import BinderWire
 /// | 1    | echo: the reply is the request parcel, unchanged                              |
 /// | 2    | whoAmI: `i32 0` (no exception), then the caller's `IEcho.Identity` parcelable |
 /// | 3    | fail: replies with the transport status given as the request's i32           |
+/// | 4    | writeFD: writes the bytes through the fd, replies `i32 0`, then i32 count     |
+///
+/// It accepts fds, so echo (code 1) also returns the fds of the request.
 public final class EchoService: BinderObject {
     public enum Code: UInt32 {
         case echo = 1
         case whoAmI = 2
         case fail = 3
+        case writeFD = 4
     }
 
     private let stub = IEcho.Stub(Implementation())
 
     public init() {}
+
+    public var acceptsFileDescriptors: Bool { true }
 
     public func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
         // Code 1 is the benchmarks' hot path and stays by hand: the reply is the request parcel
@@ -40,5 +47,10 @@ public final class EchoService: BinderObject {
         }
 
         func fail(status: Int32) throws { throw StatusCode(rawValue: status) }
+
+        func writeFD(fd: ParcelFileDescriptor, bytes: [UInt8]) throws -> Int32 {
+            try bytes.withUnsafeBytes { raw in try FileDescriptor.writeAll(fd.fd, raw) }
+            return Int32(bytes.count)
+        }
     }
 }

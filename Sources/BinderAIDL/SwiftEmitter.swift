@@ -315,6 +315,25 @@ struct SwiftEmitter {
         }
     }
 
+    // MARK: File descriptors
+
+    /// Whether values of this type can carry fds (the Stub must then opt in to receiving them).
+    private func carriesFileDescriptors(_ t: TypeRef, _ seen: inout Set<ObjectIdentifier>) -> Bool {
+        if t.arguments.contains(where: { carriesFileDescriptors($0, &seen) }) { return true }
+        switch t.resolved {
+        case .fileDescriptor?, .parcelFileDescriptor?: return true
+        case .declaration(let d)? where d.kind == .parcelable || d.kind == .union:
+            guard seen.insert(ObjectIdentifier(d)).inserted else { return false }
+            return d.fields.contains { carriesFileDescriptors($0.type, &seen) }
+        default: return false
+        }
+    }
+
+    private func acceptsFileDescriptors(_ d: Declaration) -> Bool {
+        var seen: Set<ObjectIdentifier> = []
+        return d.methods.contains { m in m.parameters.contains { carriesFileDescriptors($0.type, &seen) } }
+    }
+
     // MARK: Constants
 
     private mutating func constants(_ d: Declaration) {
@@ -587,6 +606,10 @@ struct SwiftEmitter {
         block("public final class Stub: BinderObject") { e in
             e.line("public let impl: any Interface")
             e.line("public init(_ impl: any Interface) { self.impl = impl }")
+            if e.acceptsFileDescriptors(d) {
+                e.line("/// Requests of this interface carry file descriptors.")
+                e.line("public var acceptsFileDescriptors: Bool { true }")
+            }
             e.line()
             e.block("public func onTransact(code _code: UInt32, data _data: inout Parcel, reply _reply: inout Parcel, context _context: TransactionContext) throws") { e in
                 e.block("if _code == AIDLTransaction.interface") { e in

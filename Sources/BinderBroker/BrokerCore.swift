@@ -28,6 +28,8 @@ public final class BrokerCore {
         let identity: PeerIdentity
         var greeted = false
         var maxFrameSize: UInt32 = 0
+        /// The most fds this connection takes in one frame (negotiated at hello).
+        var maxFDs: UInt32 = 0
         /// Handle → node, and node → handle (so the same object always gets the same handle).
         var handles: [UInt32: NodeID] = [:]
         var handleOfNode: [NodeID: UInt32] = [:]
@@ -56,12 +58,16 @@ public final class BrokerCore {
     struct Node {
         let owner: ConnectionID
         let cookie: UInt64
+        /// The owner opted in to transactions that carry fds (`ObjectRef.acceptsFDs`).
+        let acceptsFDs: Bool
     }
 
     struct PendingCall {
         let caller: ConnectionID
         let callerTransactionID: UInt64
         let callee: ConnectionID
+        /// The caller accepts fds in the reply (`TransactionFlags.acceptFDs`).
+        let acceptsFDs: Bool
     }
 
     var connections: [ConnectionID: Connection] = [:]
@@ -120,8 +126,8 @@ public final class BrokerCore {
     /// place and handed to `out.forwardCurrentFrame`.
     ///
     /// - Parameters:
-    ///   - fdCount: fds that arrived with the message (the event loop has already closed them;
-    ///     this version of the broker does not carry fds).
+    ///   - fdCount: fds that arrived with the message, or -1 when the control data was truncated.
+    ///     They travel on with the frame when it is forwarded; otherwise the event loop closes them.
     ///   - truncated: the message was larger than a receive buffer.
     public func handleFrame<O: BrokerOutbox>(
         from id: ConnectionID, frame: UnsafeMutableRawBufferPointer, fdCount: Int, truncated: Bool, now: UInt64, out: inout O
@@ -135,6 +141,9 @@ public final class BrokerCore {
             header = try FrameHeader.decode(from: UnsafeRawBufferPointer(frame), messageLength: frame.count)
         } catch {
             return malformed(conn, error.description, out: &out)
+        }
+        if fdCount < 0 {
+            return malformed(conn, "ancillary data truncated (MSG_CTRUNC): more than \(config.maxFDs) fds or a foreign control message", out: &out)
         }
         guard Int(header.fdCount) == fdCount else {
             return malformed(conn, "header announces \(header.fdCount) fds but \(fdCount) arrived", out: &out)
@@ -185,8 +194,9 @@ public final class BrokerCore {
         }
         conn.greeted = true
         conn.maxFrameSize = min(hello.maxFrameSize, config.maxFrameSize)
+        conn.maxFDs = min(hello.maxFDs, config.maxFDs)
         let welcome = Welcome(
-            maxFrameSize: conn.maxFrameSize, maxFDs: min(hello.maxFDs, config.maxFDs), connectionID: conn.id.raw,
+            maxFrameSize: conn.maxFrameSize, maxFDs: conn.maxFDs, connectionID: conn.id.raw,
             pid: UInt32(bitPattern: conn.identity.pid), uid: conn.identity.uid, gid: conn.identity.gid,
             container: conn.identity.container)
         scratch.removeAll()
@@ -224,15 +234,18 @@ public final class BrokerCore {
             if !oneWay { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out) }
         }
         if header.sender != .none { return fail(.permissionDenied, &out) }
-        if header.fdCount > 0 { return fail(.fdsNotAllowed, &out) }
         guard header.target <= UInt64(UInt32.max) else { return fail(.badValue, &out) }
         let handle = UInt32(header.target)
         if handle == ServiceManagerInterface.handle {
+            if header.fdCount > 0 { return fail(.fdsNotAllowed, &out) }
             return serviceManagerTransaction(from: conn, header: header, frame: frame, now: now, out: &out)
         }
         guard let nodeID = conn.handles[handle] else { return fail(.badValue, &out) }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else {
             return fail(.deadObject, &out)
+        }
+        if header.fdCount > 0 && (!node.acceptsFDs || UInt32(header.fdCount) > owner.maxFDs) {
+            return fail(.fdsNotAllowed, &out)
         }
         if frame.count > Int(owner.maxFrameSize) { return fail(.failedTransaction, &out) }
         if let status = translateObjects(from: conn, to: owner, header: header, frame: frame) {
@@ -247,7 +260,9 @@ public final class BrokerCore {
             let txid = nextTransactionID
             nextTransactionID += 1
             forwarded.transactionID = txid
-            pending[txid] = PendingCall(caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id)
+            pending[txid] = PendingCall(
+                caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id,
+                acceptsFDs: header.flags.contains(.acceptFDs))
         }
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1
@@ -266,7 +281,7 @@ public final class BrokerCore {
         pending.removeValue(forKey: txid)
         guard let caller = connections[call.caller] else { return }
         replyCount += 1
-        if header.fdCount > 0 {
+        if header.fdCount > 0 && (!call.acceptsFDs || UInt32(header.fdCount) > caller.maxFDs) {
             return sendStatusReply(to: caller.id, transactionID: call.callerTransactionID, status: .fdsNotAllowed, out: &out)
         }
         if frame.count > Int(caller.maxFrameSize) {
@@ -312,7 +327,7 @@ public final class BrokerCore {
             if let n = conn.nodesByCookie[ref.id] { return n }
             let n = NodeID(raw: nextNode)
             nextNode += 1
-            nodes[n] = Node(owner: conn.id, cookie: ref.id)
+            nodes[n] = Node(owner: conn.id, cookie: ref.id, acceptsFDs: ref.flags & ObjectRef.acceptsFDs != 0)
             conn.nodesByCookie[ref.id] = n
             return n
         case .handle:

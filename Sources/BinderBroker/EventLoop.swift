@@ -20,7 +20,7 @@ public final class BrokerServer {
     }
 
     private enum Op: UInt64 {
-        case accept = 1, receive, send, signal, cancel
+        case accept = 1, receive, send, signal, cancel, close
     }
 
     private static func userData(_ op: Op, _ id: UInt32 = 0) -> UInt64 { op.rawValue << 56 | UInt64(id) }
@@ -28,6 +28,8 @@ public final class BrokerServer {
     private enum Outgoing {
         /// A receive buffer holding a forwarded frame.
         case received(UInt16, UnsafeRawPointer, Int)
+        /// A receive buffer holding a forwarded frame, with the fds that arrived with it.
+        case receivedWithFDs(UInt16, OutgoingMessage)
         /// A frame the broker built.
         case built(UnsafeMutableRawPointer, Int)
     }
@@ -60,11 +62,11 @@ public final class BrokerServer {
     private let signalFD: Int32
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
-    /// A receive buffer came back since a connection starved (ENOBUFS): worth re-arming.
-    private var bufferReturned = false
     private var running = true
 
     private let fdScratch = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+    /// Reusable SCM_RIGHTS messages for forwarding frames that carry fds.
+    private var freeMessages: [OutgoingMessage] = []
 
     /// Sets up the ring, the buffers and the listening socket. Call on the thread that will `run()`.
     /// - Throws: `SystemError` when the runtime directory, socket or ring cannot be set up.
@@ -117,6 +119,7 @@ public final class BrokerServer {
                 var out = Outbox(server: self)
                 core.expireTimers(now: monotonicNanos(), out: &out)
             }
+            buffers.replenish()
             rearmStarved()
         }
         shutdown()
@@ -146,6 +149,8 @@ public final class BrokerServer {
             let signo = result > 0 ? signalBuffer.load(as: UInt32.self) : 0
             logger.info("signal received", metadata: ["signal": "\(signo)"])
             running = false
+        case .close:
+            if result < 0 { logger.warning("close failed", metadata: ["error": "\(SystemError("close", -result))"]) }
         case .cancel, .none: break
         }
     }
@@ -183,6 +188,7 @@ public final class BrokerServer {
 
     private func received(id: UInt32, result: Int32, flags: UInt32) {
         let bufferID = IOURing.bufferID(flags: flags)
+        if let bufferID { buffers.taken(bufferID) }
         guard let peer = peers[id] else {
             if let bufferID { recycle(bufferID) }
             return
@@ -212,23 +218,30 @@ public final class BrokerServer {
             return
         }
         if !more { armReceive(peer) }
-        // This version carries no fds: close any that arrived and let the core refuse the frame.
+        // fds travel on with the frame when the core forwards it (the broker's copies are closed once
+        // the send completes); otherwise they are closed here.
         let fdCount = message.takeFDs(into: fdScratch)
-        for i in 0..<fdCount { FileDescriptor.close(fdScratch[i]) }
         var out = Outbox(server: self)
         core.handleFrame(
             from: peer.id, frame: message.payload, fdCount: message.controlTruncated ? -1 : fdCount,
             truncated: message.truncated, now: monotonicNanos(), out: &out)
         if let target = out.forwardTarget, let to = peers[target.raw], !to.closing {
-            enqueue(.received(bufferID, UnsafeRawPointer(message.payload.baseAddress!), message.payload.count), to: to)
+            let frame = UnsafeRawPointer(message.payload.baseAddress!)
+            if fdCount == 0 {
+                enqueue(.received(bufferID, frame, message.payload.count), to: to)
+            } else {
+                let outgoing = freeMessages.popLast() ?? OutgoingMessage(maxFDs: Int(options.config.maxFDs))
+                outgoing.prepare(buffer: frame, length: message.payload.count, fds: UnsafeBufferPointer(rebasing: fdScratch[0..<fdCount]))
+                enqueue(.receivedWithFDs(bufferID, outgoing), to: to)
+            }
         } else {
             recycle(bufferID)
+            for i in 0..<fdCount { FileDescriptor.close(fdScratch[i]) }
         }
     }
 
     private func rearmStarved() {
-        guard !needsRearm.isEmpty, bufferReturned else { return }
-        bufferReturned = false
+        guard !needsRearm.isEmpty, buffers.hasPosted else { return }
         for peer in needsRearm where peers[peer.id.raw] === peer && !peer.receiving && !peer.closing {
             armReceive(peer)
         }
@@ -265,6 +278,7 @@ public final class BrokerServer {
         peer.sending = true
         switch item {
         case .received(_, let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
+        case .receivedWithFDs(_, let message): ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
         case .built(let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
         }
     }
@@ -290,14 +304,17 @@ public final class BrokerServer {
         while let item = peer.queue.popFirst() { release(item) }
     }
 
-    private func recycle(_ id: UInt16) {
-        buffers.recycle(id)
-        bufferReturned = true
-    }
+    private func recycle(_ id: UInt16) { buffers.recycle(id) }
 
     private func release(_ item: Outgoing) {
         switch item {
         case .received(let bufferID, _, _): recycle(bufferID)
+        case .receivedWithFDs(let bufferID, let message):
+            // The kernel holds its own references to the files once the send completed (or the
+            // receiver got nothing): the broker's copies go, closed through the ring.
+            recycle(bufferID)
+            message.takeFDs { ring.close(fd: $0, userData: Self.userData(.close)) }
+            freeMessages.append(message)
         case .built(let p, _): p.deallocate()
         }
     }

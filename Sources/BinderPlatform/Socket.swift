@@ -16,6 +16,33 @@ public final class FileDescriptor: @unchecked Sendable {
 
     /// Closes a raw fd this code owns.
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Writes all of `bytes` to `fd` (blocking).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = try retrying("write") { Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }
+            done += n
+        }
+    }
+
+    /// A new close-on-exec fd for the same open file.
+    public static func duplicate(_ fd: Int32) throws(SystemError) -> Int32 {
+        try retrying("fcntl F_DUPFD_CLOEXEC") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
+    /// How many fds this process has open (the entries of /proc/self/fd, less the one listing it).
+    public static func openCount(pid: Int32? = nil) -> Int {
+        let path = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
+        guard let dir = opendir(path) else { return -1 }
+        defer { closedir(dir) }
+        var n = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { n += 1 }
+        }
+        return pid == nil ? n - 1 : n
+    }
 }
 
 /// The credentials the kernel recorded for a Unix-socket peer (`SO_PEERCRED`).
@@ -108,9 +135,10 @@ public enum SeqPacket {
     /// Sends one message made of up to three parts (blocking). Returns the byte count or `-errno`
     /// rather than throwing, for use inside non-throwing buffer closures.
     public static func sendReturningErrno(
-        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer
+        _ fd: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer,
+        fds: UnsafeBufferPointer<Int32> = UnsafeBufferPointer(start: nil, count: 0)
     ) -> Int {
-        cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, nil, 0, 0)
+        cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, fds.baseAddress, Int32(fds.count), 0)
     }
 
     public struct Received {
@@ -125,6 +153,21 @@ public enum SeqPacket {
         var nfds: Int32 = 0
         var flags: Int32 = 0
         let n = cbinder_recv_fds(fd, buffer.baseAddress, buffer.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
+        _ = try checkNegErrno("recvmsg", n)
+        return Received(
+            length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,
+            controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
+    }
+
+    /// Receives one message scattered over `header` (filled first) and `body`, and its fds into
+    /// `fds`. Blocking. Length 0 means the peer closed.
+    public static func receive(
+        _ fd: Int32, header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>
+    ) throws(SystemError) -> Received {
+        var nfds: Int32 = 0
+        var flags: Int32 = 0
+        let n = cbinder_recv2_fds(
+            fd, header.baseAddress, header.count, body.baseAddress, body.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
         _ = try checkNegErrno("recvmsg", n)
         return Received(
             length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,

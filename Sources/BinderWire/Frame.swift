@@ -142,7 +142,8 @@ public struct TransactionFlags: OptionSet, Sendable, Hashable {
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// No reply is expected; calls to one object are delivered in order.
     public static let oneWay = TransactionFlags(rawValue: 0x0001)
-    /// The sender accepts file descriptors in the reply (reserved for fd passing).
+    /// The caller accepts file descriptors in the reply (the runtime sets it on every two-way call).
+    /// A reply with fds to a call without it reaches the caller as `FDS_NOT_ALLOWED`.
     public static let acceptFDs = TransactionFlags(rawValue: 0x0010)
     public static let known: TransactionFlags = [.oneWay, .acceptFDs]
 }
@@ -180,6 +181,7 @@ extension FrameHeader {
         var h = self
         h.dataLength = UInt32(parcel.count)
         h.objectCount = UInt16(parcel.objectOffsets.count)
+        h.fdCount = UInt16(truncatingIfNeeded: parcel.fileDescriptors.count)
         return h
     }
 }

@@ -19,24 +19,36 @@ public struct Parcel: Sendable, Equatable {
     public private(set) var bytes: [UInt8]
     /// Byte offsets of object references, in write order (sent after the data, see WIRE.md §3).
     public private(set) var objectOffsets: [UInt32]
+    /// The fds the parcel carries, in SCM_RIGHTS order; the parcel's fd slots index this array.
+    /// Each owner keeps its fd open for as long as the parcel (or anyone else) holds it.
+    public private(set) var fileDescriptors: [any FileDescriptorOwner]
     /// Where the next read starts.
     public var readPosition: Int = 0
 
     public init() {
         bytes = []
         objectOffsets = []
+        fileDescriptors = []
     }
 
     /// A parcel over received bytes. `bytes.count` must be a multiple of 4.
-    public init(bytes: [UInt8], objectOffsets: [UInt32] = []) {
+    public init(bytes: [UInt8], objectOffsets: [UInt32] = [], fileDescriptors: [any FileDescriptorOwner] = []) {
         self.bytes = bytes
         self.objectOffsets = objectOffsets
+        self.fileDescriptors = fileDescriptors
     }
 
     public init(reservingCapacity capacity: Int) {
         bytes = []
         bytes.reserveCapacity(capacity)
         objectOffsets = []
+        fileDescriptors = []
+    }
+
+    /// Same bytes, object offsets and fd numbers (fd owners are compared by the fd they hold).
+    public static func == (a: Parcel, b: Parcel) -> Bool {
+        a.bytes == b.bytes && a.objectOffsets == b.objectOffsets && a.readPosition == b.readPosition
+            && a.fileDescriptors.map(\.fd) == b.fileDescriptors.map(\.fd)
     }
 
     public var count: Int { bytes.count }
@@ -46,6 +58,7 @@ public struct Parcel: Sendable, Equatable {
     public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         objectOffsets.removeAll(keepingCapacity: true)
+        if !fileDescriptors.isEmpty { fileDescriptors.removeAll() }
         readPosition = 0
     }
 
@@ -59,7 +72,13 @@ public struct Parcel: Sendable, Equatable {
             objectOffsets.append(UInt32(littleEndian: offsets.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
             i += 4
         }
+        if !fileDescriptors.isEmpty { fileDescriptors.removeAll() }
         readPosition = 0
+    }
+
+    /// Attaches the fds that arrived with the received message this parcel was filled from.
+    public mutating func attach(receivedFileDescriptors owners: [any FileDescriptorOwner]) {
+        fileDescriptors = owners
     }
 
     // MARK: Writing
@@ -142,8 +161,14 @@ public struct Parcel: Sendable, Equatable {
         object.append(to: &bytes)
     }
 
-    /// Writes a file-descriptor slot: the index of the fd in the frame's SCM_RIGHTS array (-1 = none).
-    public mutating func write(fileDescriptorIndex index: Int32) { appendLE(index) }
+    /// Writes a file-descriptor slot and attaches the fd: the slot holds its index in the frame's
+    /// SCM_RIGHTS array (-1 = null). The owner stays referenced, so the fd stays open, until the
+    /// parcel is sent or dropped; the receiver gets its own copy of the fd.
+    public mutating func write(fileDescriptorOwner owner: (any FileDescriptorOwner)?) {
+        guard let owner else { return appendLE(Int32(-1)) }
+        appendLE(Int32(fileDescriptors.count))
+        fileDescriptors.append(owner)
+    }
 
     // MARK: Reading
 
@@ -253,7 +278,20 @@ public struct Parcel: Sendable, Equatable {
         return try ObjectRef.load(from: bytes, at: at)
     }
 
-    public mutating func readFileDescriptorIndex() throws(StatusCode) -> Int32 { try read(Int32.self) }
+    /// Reads a file-descriptor slot: the attached fd it names, or nil for -1. An index with no
+    /// attached fd is `BAD_VALUE`.
+    public mutating func readFileDescriptorOwner() throws(StatusCode) -> (any FileDescriptorOwner)? {
+        let index = try read(Int32.self)
+        if index == -1 { return nil }
+        guard index >= 0, Int(index) < fileDescriptors.count else { throw .badValue }
+        return fileDescriptors[Int(index)]
+    }
+}
+
+/// Something that holds an open fd for a parcel. The `Binder` module's `ParcelFileDescriptor` is
+/// the one the runtime uses; this protocol keeps the wire module free of system calls.
+public protocol FileDescriptorOwner: AnyObject, Sendable {
+    var fd: Int32 { get }
 }
 
 /// An object reference inside a parcel (16 bytes, WIRE.md §4.3).
@@ -270,6 +308,9 @@ public struct ObjectRef: Equatable, Hashable, Sendable {
         case handle = 2
     }
     public static let size = 16
+    /// Flag of a `.local` entry: the object accepts transactions that carry fds (Binder's
+    /// FLAT_BINDER_FLAG_ACCEPTS_FDS). The broker records it when it first sees the object.
+    public static let acceptsFDs: UInt32 = 0x100
     public var kind: Kind
     public var flags: UInt32
     public var id: UInt64

@@ -7,6 +7,7 @@
 #include <linux/io_uring.h>
 #include <liburing.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <unistd.h>
 
 // CMSG_* are macros Swift cannot import: walk the control data of a multishot recvmsg
@@ -36,4 +37,26 @@ static const unsigned int CURING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRU
 static const unsigned int CURING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
 
 static inline unsigned int curing_cmsg_space(unsigned int bytes) { return CMSG_SPACE(bytes); }
+
+// Points `msgh` at one iovec and, when nfds > 0, an SCM_RIGHTS control message in `control`
+// (which must hold CMSG_SPACE(nfds * sizeof(int)) bytes).
+static inline void curing_fill_message(struct msghdr *msgh, struct iovec *iov, const void *buf, size_t len,
+                                       void *control, const int *fds, int nfds) {
+    memset(msgh, 0, sizeof *msgh);
+    iov->iov_base = (void *)buf;
+    iov->iov_len = len;
+    msgh->msg_iov = iov;
+    msgh->msg_iovlen = 1;
+    if (nfds <= 0) return;
+    memset(control, 0, CMSG_SPACE(sizeof(int) * nfds));
+    msgh->msg_control = control;
+    msgh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(msgh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+}
+
+static const int CURING_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
 #endif

@@ -172,14 +172,53 @@ struct BrokerCoreTests {
         #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .badValue)
     }
 
-    @Test("frames carrying fds are refused with FDS_NOT_ALLOWED in this version")
-    func fdsRefused() throws {
+    @Test("fds to an object that accepts them are forwarded with the frame")
+    func fdsForwardedToAcceptingObject() throws {
         let h = CoreHarness()
-        let client = h.connect(2)
-        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 3, target: 0, code: 4, fdCount: 1), fdCount: 1)
-        #expect(h.out.sent.last!.header.status == .fdsNotAllowed)
-        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 4, target: 0, code: 4, fdCount: 2), fdCount: 1)
-        #expect(h.out.disconnects.first?.1.contains("fds") == true)
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 7, acceptsFDs: true)
+        h.deliver(from: client, FrameHeader(command: .transaction, flags: .acceptFDs, transactionID: 3, target: ref.id, code: 1, fdCount: 2), fdCount: 2)
+        let forwarded = h.out.sent.last!
+        #expect(forwarded.to == service && forwarded.header.command == .transaction)
+        #expect(forwarded.header.fdCount == 2 && forwarded.header.target == 7)
+    }
+
+    @Test("fds to an object that did not opt in, or to the service manager, get FDS_NOT_ALLOWED and go nowhere")
+    func fdsRefusedWithoutOptIn() throws {
+        let h = CoreHarness()
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 7, acceptsFDs: false)
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 3, target: ref.id, code: 1, fdCount: 1), fdCount: 1)
+        #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .fdsNotAllowed)
+        #expect(!h.out.sent.contains { $0.to == service && $0.header.command == .transaction })
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 4, target: 0, code: 4, fdCount: 1), fdCount: 1)
+        #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .fdsNotAllowed)
+        #expect(h.out.disconnects.isEmpty)
+    }
+
+    @Test("a reply with fds reaches a caller that accepts fds; a caller that did not gets FDS_NOT_ALLOWED")
+    func fdsInReplies() throws {
+        let h = CoreHarness()
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 7)
+        for accepts in [true, false] {
+            h.deliver(from: client, FrameHeader(command: .transaction, flags: accepts ? .acceptFDs : [], transactionID: 3, target: ref.id, code: 1))
+            let call = h.out.sent.last!
+            #expect(call.to == service)
+            h.deliver(from: service, FrameHeader(command: .reply, transactionID: call.header.transactionID, fdCount: 1), fdCount: 1)
+            let reply = h.out.sent.last!
+            #expect(reply.to == client && reply.header.transactionID == 3)
+            #expect(reply.header.status == (accepts ? .ok : .fdsNotAllowed))
+            #expect(reply.header.fdCount == (accepts ? 1 : 0))
+        }
+    }
+
+    @Test("an fd count that differs from the fds that arrived, or truncated control data, disconnects the sender")
+    func fdAccounting() throws {
+        for arrived in [1, -1] {
+            let h = CoreHarness()
+            let (_, client, ref) = try h.serviceAndClient("svc", cookie: 7, acceptsFDs: true)
+            h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 4, target: ref.id, code: 1, fdCount: 2), fdCount: arrived)
+            #expect(h.out.disconnects.map(\.0) == [client])
+            #expect(h.out.disconnects.first!.1.contains(arrived < 0 ? "MSG_CTRUNC" : "fds"))
+        }
     }
 
     @Test("malformed frames disconnect only their sender", arguments: ["garbage", "truncated", "oversized", "badOffset", "hello"])

@@ -56,8 +56,13 @@ final class CoreHarness {
 
     static func frame(_ header: FrameHeader, _ parcel: Parcel) -> [UInt8] { parcel.frameBytes(header: header) }
 
+    /// Delivers a frame; `header.fdCount` is kept as given (the core only sees the count, never fds),
+    /// and `fdCount` is how many fds "arrived" with it (-1: the control data was truncated).
     func deliver(from id: ConnectionID, _ header: FrameHeader, _ parcel: Parcel = Parcel(), fdCount: Int = 0) {
-        deliverRaw(from: id, CoreHarness.frame(header, parcel), fdCount: fdCount)
+        var bytes = CoreHarness.frame(header, parcel)
+        bytes[32] = UInt8(truncatingIfNeeded: header.fdCount)
+        bytes[33] = UInt8(truncatingIfNeeded: header.fdCount >> 8)
+        deliverRaw(from: id, bytes, fdCount: fdCount)
     }
 
     func deliverRaw(from id: ConnectionID, _ bytes: [UInt8], fdCount: Int = 0, truncated: Bool = false) {
@@ -79,18 +84,18 @@ final class CoreHarness {
         return out.sent[before...].first { $0.to == id && $0.header.command == .reply && $0.header.transactionID == nextTx }
     }
 
-    func addService(_ name: String, from id: ConnectionID, cookie: UInt64) -> RecordingOutbox.Sent? {
+    func addService(_ name: String, from id: ConnectionID, cookie: UInt64, acceptsFDs: Bool = false) -> RecordingOutbox.Sent? {
         callServiceManager(from: id, .addService) { p in
             p.write(name)
-            p.write(object: .local(cookie))
+            p.write(object: ObjectRef(kind: .local, id: cookie, flags: acceptsFDs ? ObjectRef.acceptsFDs : 0))
         }
     }
 
     /// Connection 1 registers `name`, connection 2 looks it up: (service, client, client's reference).
-    func serviceAndClient(_ name: String = "svc", cookie: UInt64 = 1) throws -> (ConnectionID, ConnectionID, ObjectRef) {
+    func serviceAndClient(_ name: String = "svc", cookie: UInt64 = 1, acceptsFDs: Bool = false) throws -> (ConnectionID, ConnectionID, ObjectRef) {
         let service = connect(1)
         let client = connect(2)
-        _ = addService(name, from: service, cookie: cookie)
+        _ = addService(name, from: service, cookie: cookie, acceptsFDs: acceptsFDs)
         return (service, client, try getService(name, from: client))
     }
 

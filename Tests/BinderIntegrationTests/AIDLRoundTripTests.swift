@@ -197,13 +197,19 @@ struct AIDLRoundTripTests {
         await #expect(throws: ServiceError.self) { try await t.throwServiceSpecific(code: 1, message: "x") }
     }
 
-    @Test("file descriptors round trip", .disabled("TODO: enable when fd passing (ParcelFileDescriptor) lands on main"))
+    @Test("file descriptors round trip: the service gets its own fd for the same file, and so do we")
     func fileDescriptors() throws {
         let s = try Setup()
-        let pipe = try ProcessControl.pipe()
-        defer { ProcessControl.closeFD(pipe.write) }
-        let fd = ParcelFileDescriptor(adopting: pipe.read)
-        let back = try #require(try s.types.repeatFd(fd: fd))
-        #expect(back.fd >= 0)
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let readEnd = ParcelFileDescriptor(adopting: fds[0])
+        let writeEnd = ParcelFileDescriptor(adopting: fds[1])
+        let back = try #require(try s.types.repeatFd(fd: writeEnd))
+        #expect(back.fd != writeEnd.fd)
+        #expect(Glibc.write(back.fd, "fd!", 3) == 3)
+        var buffer = [UInt8](repeating: 0, count: 3)
+        #expect(Glibc.read(readEnd.fd, &buffer, 3) == 3)
+        #expect(buffer == Array("fd!".utf8))
+        #expect(try s.types.repeatFd(fd: nil) == nil)
     }
 }

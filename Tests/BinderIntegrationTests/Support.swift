@@ -105,13 +105,15 @@ final class RawClient {
     }
     deinit { FileDescriptor(fd).close() }
 
-    func send(_ header: FrameHeader, _ parcel: Parcel = Parcel()) throws {
-        try sendRaw(parcel.frameBytes(header: header))
+    func send(_ header: FrameHeader, _ parcel: Parcel = Parcel(), fds: [Int32] = []) throws {
+        var bytes = parcel.frameBytes(header: header)
+        bytes[32] = UInt8(fds.count)  // the header announces the fds that travel alongside
+        try sendRaw(bytes, fds: fds)
     }
 
-    func sendRaw(_ bytes: [UInt8]) throws {
+    func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) throws {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        let n = bytes.withUnsafeBytes { SeqPacket.sendReturningErrno(fd, $0, empty, empty) }
+        let n = bytes.withUnsafeBytes { b in fds.withUnsafeBufferPointer { SeqPacket.sendReturningErrno(fd, b, empty, empty, fds: $0) } }
         if n < 0 { throw SystemError("sendmsg", Int32(-n)) }
     }
 

@@ -2122,6 +2122,8 @@ public enum INetd {
     public final class Stub: BinderObject {
         public let impl: any Interface
         public init(_ impl: any Interface) { self.impl = impl }
+        /// Requests of this interface carry file descriptors.
+        public var acceptsFileDescriptors: Bool { true }
 
         public func onTransact(code _code: UInt32, data _data: inout Parcel, reply _reply: inout Parcel, context _context: TransactionContext) throws {
             if _code == AIDLTransaction.interface {

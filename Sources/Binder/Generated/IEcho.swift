@@ -18,6 +18,7 @@ public enum IEcho {
         case echo = 1
         case whoAmI = 2
         case fail = 3
+        case writeFD = 4
     }
 
     /// What an `IEcho` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -29,6 +30,8 @@ public enum IEcho {
         func whoAmI() throws -> IEcho.Identity
         /// code 3: fails with the transport status given (the reply carries no parcel).
         func fail(status: Int32) throws
+        /// code 4: writes `bytes` through `fd` and returns how many it wrote.
+        func writeFD(fd: ParcelFileDescriptor, bytes: [UInt8]) throws -> Int32
     }
 
     /// Calls a remote `IEcho` through its binder. Every method has a blocking and an async form.
@@ -83,12 +86,34 @@ public enum IEcho {
             var _reply = try await self.binder.transact(code: IEcho.Code.fail.rawValue, data: _data)
             try _reply.readException()
         }
+
+        /// code 4: writes `bytes` through `fd` and returns how many it wrote.
+        public func writeFD(fd: ParcelFileDescriptor, bytes: [UInt8]) throws -> Int32 {
+            var _data = Parcel()
+            _data.write(fileDescriptor: fd)
+            _data.write(bytes: bytes)
+            var _reply = try self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.read(Int32.self)
+        }
+
+        /// code 4: writes `bytes` through `fd` and returns how many it wrote.
+        public func writeFD(fd: ParcelFileDescriptor, bytes: [UInt8]) async throws -> Int32 {
+            var _data = Parcel()
+            _data.write(fileDescriptor: fd)
+            _data.write(bytes: bytes)
+            var _reply = try await self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.read(Int32.self)
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
     public final class Stub: BinderObject {
         public let impl: any Interface
         public init(_ impl: any Interface) { self.impl = impl }
+        /// Requests of this interface carry file descriptors.
+        public var acceptsFileDescriptors: Bool { true }
 
         public func onTransact(code _code: UInt32, data _data: inout Parcel, reply _reply: inout Parcel, context _context: TransactionContext) throws {
             if _code == AIDLTransaction.interface {
@@ -109,6 +134,12 @@ public enum IEcho {
                     let status = try _data.read(Int32.self)
                     try self.impl.fail(status: status)
                     _reply.writeNoException()
+                case .writeFD:
+                    let fd = try _data.readNonNullFileDescriptor()
+                    let bytes = try _data.readNonNullBytes()
+                    let _result = try self.impl.writeFD(fd: fd, bytes: bytes)
+                    _reply.writeNoException()
+                    _reply.write(_result)
                 }
             }
         }

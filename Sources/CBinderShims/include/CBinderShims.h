@@ -42,6 +42,8 @@ ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t 
 /// recvmsg into one buffer, collecting up to `maxfds` SCM_RIGHTS fds (close-on-exec) into `fds`.
 /// Returns the message length or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC).
 ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *msg_flags);
+// recvmsg scattering the message over two buffers (a frame header, then the body), with fds.
+ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags);
 /// pthread_setname_np.
 int cbinder_set_thread_name(unsigned long thread, const char *name);
 /// pipe2(O_CLOEXEC). Returns 0 or -errno.

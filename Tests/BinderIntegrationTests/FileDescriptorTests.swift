@@ -1,0 +1,216 @@
+import Binder
+import BinderPlatform
+import BinderWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pipe whose ends close when it goes.
+private final class Pipe {
+    let read: ParcelFileDescriptor
+    let write: ParcelFileDescriptor
+    init() throws {
+        let (r, w) = try ProcessControl.pipe()
+        read = ParcelFileDescriptor(adopting: r)
+        write = ParcelFileDescriptor(adopting: w)
+    }
+
+    /// Reads exactly `count` bytes, or fewer if every write end closes; fails after 10 s.
+    func readBytes(_ count: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while out.count < count {
+            guard waitReadable() else { throw TestFailure("pipe read timed out") }
+            var chunk = [UInt8](repeating: 0, count: count - out.count)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(read.fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+
+    /// True once the read end reports end of file: every copy of the write end, in every
+    /// process, is closed. Waits (poll, not sleep) up to 10 s.
+    func seesEndOfFile() -> Bool {
+        guard waitReadable() else { return false }
+        var b: UInt8 = 0
+        return Glibc.read(read.fd, &b, 1) == 0
+    }
+
+    private func waitReadable() -> Bool {
+        var p = pollfd(fd: read.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 10_000) == 1
+    }
+}
+
+private func isCloseOnExec(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 }
+
+@Suite("File descriptors through a real binderd")
+struct FileDescriptorTests {
+    @Test("fd round trip: the service writes through the fd it received, the caller reads through the original")
+    func roundTrip() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        try server.serviceManager.addService("echo", EchoService())
+        let client = try broker.connect()
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        let pipe = try Pipe()
+
+        #expect(try IEcho.Proxy(echo).writeFD(fd: pipe.write, bytes: Array("through the broker".utf8)) == 18)
+        #expect(try pipe.readBytes(18) == Array("through the broker".utf8))
+
+        var data = Parcel()
+        data.write(fileDescriptor: pipe.write)
+        data.write(bytes: Array("through the broker".utf8))
+
+        // Echo returns the request's fds: the caller gets a fresh close-on-exec fd for the same pipe.
+        var echoed = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)
+        let back = try #require(try echoed.readFileDescriptor())
+        #expect(back.fd != pipe.write.fd)
+        #expect(isCloseOnExec(back.fd))
+        _ = try "and back".utf8.withContiguousStorageIfAvailable { try FileDescriptor.writeAll(back.fd, UnsafeRawBufferPointer($0)) }
+        #expect(try pipe.readBytes(8) == Array("and back".utf8))
+
+        // Every other copy was closed: once ours go, the pipe reports end of file.
+        back.close()
+        pipe.write.close()
+        data = Parcel()
+        echoed = Parcel()
+        #expect(pipe.seesEndOfFile(), "a copy of the write end is still open somewhere")
+    }
+
+    @Test("fds to an object that did not opt in get FDS_NOT_ALLOWED; the broker closes its copies")
+    func refusedWithoutOptIn() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        try server.serviceManager.addService("plain", RecordingService(expect: 1))
+        let client = try broker.connect()
+        let plain = try #require(try client.serviceManager.getService("plain"))
+        let pipe = try Pipe()
+        var data = Parcel()
+        data.write(Int32(1))
+        data.write(fileDescriptor: pipe.write)
+        #expect(throws: StatusCode.fdsNotAllowed) { try plain.transact(code: 1, data: data) }
+        #expect(throws: StatusCode.fdsNotAllowed) {
+            try client.transact(handle: 0, code: ServiceManagerCode.listServices.rawValue, data: data)
+        }
+        // The connection stays usable, and no copy of the fd survives anywhere.
+        #expect(try client.serviceManager.listServices() == ["plain"])
+        pipe.write.close()
+        data = Parcel()
+        #expect(pipe.seesEndOfFile(), "the broker kept a refused fd open")
+    }
+
+    @Test("the broker's open fds are back to their count after fd traffic, refused calls and a disconnect")
+    func noLeaksInBroker() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        try server.serviceManager.addService("echo", EchoService())
+        try server.serviceManager.addService("plain", RecordingService(expect: 1000))
+        let client = try broker.connect()
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        let plain = try #require(try client.serviceManager.getService("plain"))
+        _ = try client.serviceManager.listServices()
+        let before = FileDescriptor.openCount(pid: broker.pid)
+        #expect(before > 0)
+
+        let pipes = try (0..<3).map { _ in try Pipe() }
+        for round in 0..<50 {
+            var data = Parcel()
+            data.write(Int32(round))
+            for p in pipes { data.write(fileDescriptor: p.write) }
+            let reply = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)
+            #expect(reply.fileDescriptors.count == 3)
+            #expect(throws: StatusCode.fdsNotAllowed) { try plain.transact(code: 1, data: data) }
+        }
+        // One-way calls with fds to an object that accepts them.
+        for _ in 0..<20 {
+            var data = Parcel()
+            data.write(fileDescriptor: pipes[0].write)
+            try echo.transact(code: EchoService.Code.echo.rawValue, data: data, flags: .oneWay)
+        }
+        // A client that sends more fds than the broker's control area holds is disconnected.
+        let raw = try RawClient(path: broker.socketPath)
+        let many = [Int32](repeating: pipes[1].write.fd, count: 20)
+        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4), fds: many)
+        #expect(try raw.receive() == nil, "MSG_CTRUNC must disconnect the sender")
+
+        // A round trip through the broker's loop settles its asynchronous closes.
+        _ = try client.serviceManager.listServices()
+        #expect(FileDescriptor.openCount(pid: broker.pid) == before)
+    }
+
+    @Test("a parcel with more fds than negotiated fails locally with BAD_VALUE")
+    func tooManyFDsFailsLocally() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        try server.serviceManager.addService("echo", EchoService())
+        let client = try broker.connect()
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        let pipe = try Pipe()
+        var data = Parcel()
+        for _ in 0...Int(client.welcome.maxFDs) { data.write(fileDescriptor: pipe.write) }
+        #expect(throws: StatusCode.badValue) { try echo.transact(code: 1, data: data) }
+        #expect(try echo.transact(code: 1, data: Parcel()) == Parcel())
+    }
+}
+
+@Suite("Large frames and back-pressure through a real binderd")
+struct BackPressureTests {
+    @Test("a large parcel (taken without a copy on receipt) keeps its data, objects and fds")
+    func largeParcel() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        let service = EchoService()
+        try server.serviceManager.addService("echo", service)
+        let client = try broker.connect()
+        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (r, w) = try ProcessControl.pipe()
+        defer { ProcessControl.closeFD(r) }
+        var data = Parcel()
+        data.write(bytes: (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        data.write(fileDescriptor: ParcelFileDescriptor(adopting: w))
+        data.write(object: client.publish(service))
+        var reply = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)
+        #expect(reply.bytes.count == data.bytes.count)
+        #expect(try reply.readBytes() == (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        #expect(try reply.readFileDescriptor() != nil)
+        #expect(try reply.readObject() == client.publish(service))
+    }
+
+    @Test("one-way frames to a receiver that stops reading queue up and then all arrive, in order, with few buffers")
+    func backPressure() throws {
+        let broker = try TestBroker(extraArguments: ["--buffers", "8"])
+        // A raw "service" that registers and then reads nothing until the sender is blocked.
+        let raw = try RawClient(path: broker.socketPath)
+        var add = Parcel()
+        add.write("slow")
+        add.write(object: .local(1))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.addService.rawValue), add)
+        #expect(try raw.receive()?.0.status == .ok)
+
+        let client = try broker.connect()
+        let slow = try #require(try client.serviceManager.getService("slow"))
+        let total = 200
+        let sent = Latch()
+        startThread(name: "sender") {
+            for i in 0..<total {
+                var p = Parcel()
+                p.write(Int32(i))
+                p.write(bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 4096))
+                _ = try? slow.transact(code: 1, data: p, flags: .oneWay)
+            }
+            sent.signal()
+        }
+        #expect(!sent.wait(seconds: 1), "the sender should be blocked: nobody reads")
+        for i in 0..<total {
+            let (header, parcel) = try #require(try raw.receive())
+            var p = parcel
+            #expect(header.command == .transaction && header.flags.contains(.oneWay))
+            #expect(try p.read(Int32.self) == Int32(i))
+        }
+        #expect(sent.wait())
+        #expect(try client.serviceManager.listServices() == ["slow"])
+    }
+}
