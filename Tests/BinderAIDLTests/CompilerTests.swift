@@ -31,6 +31,9 @@ struct CompilerTests {
                 const char C = 'x';
                 const double D = 1.0 / 4;
                 const float F = 2.5f;
+                const int SHR = -16 >> 2;
+                const int NESTED_GENERIC_OK = 1;
+                void f(in Map<String, List<List<String>>> m);
             }
             """, extra: [("p/Other.aidl", "package p; parcelable Other { const int VALUE = 41; const String NAME = \"c\"; }")])
         for line in [
@@ -41,6 +44,7 @@ struct CompilerTests {
             "public static let TERNARY: Int32 = 20", "public static let LOGIC: Bool = true",
             "public static let JOINED: String = \"abc\"", "public static let FROM_OTHER: Int32 = 40",
             "public static let C: UInt16 = 120", "public static let D: Double = 0.25", "public static let F: Float = 2.5",
+            "public static let SHR: Int32 = -4", "func f(m: [String: [[String]]]) throws",
         ] {
             #expect(out.contains(line), "missing: \(line)")
         }
@@ -52,6 +56,21 @@ struct CompilerTests {
         #expect(implicit.contains("case a = 1") && implicit.contains("case b = 2"))
         let explicit = try swift("package p; interface IFoo { void a() = 10; void b() = 0; }")
         #expect(explicit.contains("case a = 11") && explicit.contains("case b = 1"))
+    }
+
+    @Test("generated codes and descriptors agree with the hand-written broker side (wire compatibility)")
+    func wireCompatibility() {
+        let sm: [(IServiceManager.Code, ServiceManagerCode)] = [
+            (.getService, .getService), (.checkService, .checkService), (.addService, .addService),
+            (.listServices, .listServices), (.registerForNotifications, .registerForNotifications),
+            (.unregisterForNotifications, .unregisterForNotifications), (.waitForService, .waitForService),
+            (.getStatus, .getStatus),
+        ]
+        for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
+        #expect(sm.count == ServiceManagerCode.allCases.count)
+        #expect(IServiceManager.descriptor == ServiceManagerInterface.descriptor)
+        #expect(IServiceCallback.Code.onRegistration.rawValue == ServiceCallbackCode.onRegistration.rawValue)
+        #expect(IEcho.Code.echo.rawValue == EchoService.Code.echo.rawValue && IEcho.Code.writeFD.rawValue == EchoService.Code.writeFD.rawValue)
     }
 
     @Test("doc comments carry over; the header names the source; nested types and descriptors")

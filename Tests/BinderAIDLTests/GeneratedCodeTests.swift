@@ -30,8 +30,8 @@ struct GeneratedCodeTests {
         let committed = listDirectory(repositoryRoot + "/" + set.output).filter { $0.hasSuffix(".swift") }
         #expect(committed == outputs.map(\.fileName).sorted(), "generated files added or removed: run `make aidl`")
         for o in outputs {
-            let onDisk = readText(repositoryRoot + "/" + set.output + "/" + o.fileName)
-            #expect(onDisk == o.contents, "\(set.output)/\(o.fileName) is stale: run `make aidl`")
+            let fresh = readText(repositoryRoot + "/" + set.output + "/" + o.fileName) == o.contents
+            #expect(fresh, "\(set.output)/\(o.fileName) is stale: run `make aidl`")
         }
     }
 }
