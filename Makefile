@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: deps bench-deps build release test demo bench micro-bench clean
+.PHONY: deps bench-deps build release test demo bench micro-bench aidl clean
 
 # Debian packages the build and the benchmarks need (liburing for the broker; dbus-broker and
 # libsystemd for the D-Bus baseline). Installed only when missing; needs root or sudo.
@@ -36,6 +36,17 @@ release: deps
 test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Regenerates the committed Swift for every .aidl file (BinderAIDLTests fails when one is stale):
+# the project's interfaces (module Binder), the round-trip test interface (BinderTestTypes) and
+# the netd fixture (NetdFixtureGenerated, which exists to prove the generated Swift builds).
+AIDL := .build/debug/binder-aidl
+NETD_FIXTURE := Tests/BinderAIDLTests/Fixtures/netd
+aidl:
+	$(SWIFT) build --product binder-aidl
+	$(AIDL) -I Protocols --module Binder --out Sources/Binder/Generated Protocols/binder/*.aidl
+	$(AIDL) -I Protocols --module BinderTestTypes --out Sources/BinderTestTypes/Generated Protocols/binder/test/*.aidl
+	$(AIDL) -I $(NETD_FIXTURE) --module NetdFixtureGenerated --out Tests/NetdFixtureGenerated $$(find $(NETD_FIXTURE) -name '*.aidl' | LC_ALL=C sort)
 
 # Starts a broker in a temporary runtime directory, registers the echo service, lists, calls and
 # measures it, shows `binder status`, then shuts everything down.

@@ -63,15 +63,29 @@ let package = Package(
         .executableTarget(
             name: "binder",
             dependencies: [
-                "Binder", "BinderWire", "BinderPlatform",
+                "Binder", "BinderWire", "BinderPlatform", "BinderTestTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // AIDL → Swift (issue 3): the compiler library (pure, no runtime dependency) and its thin CLI;
+        // the round-trip test interface (served by `binder test-types serve`); the compiled netd
+        // fixture, which exists to prove the generated Swift builds.
+        .target(name: "BinderAIDL"),
+        .executableTarget(
+            name: "binder-aidl",
+            dependencies: ["BinderAIDL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(name: "BinderTestTypes", dependencies: ["Binder", "BinderWire"]),
+        .target(name: "NetdFixtureGenerated", dependencies: ["Binder", "BinderWire"], path: "Tests/NetdFixtureGenerated"),
+        .testTarget(
+            name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire"]),
         .testTarget(
             name: "BinderIntegrationTests",
-            dependencies: ["Binder", "BinderWire", "BinderPlatform", "binderd", "binder"]
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -29,8 +29,8 @@ step binder service list
 "$bin/binder" service list
 step binder service call demo.echo 1 i32 42 s "hello binder" --reply i32,s
 "$bin/binder" service call demo.echo 1 i32 42 s "hello binder" --reply i32,s
-step binder service call demo.echo 2 --reply i32,i32,i32   "# whoami: the caller's pid, uid, container as the broker stamped them"
-"$bin/binder" service call demo.echo 2 --reply i32,i32,i32
+step binder service call demo.echo 2 --reply i32,i32,i32,i32,i32   "# whoAmI: no exception (0), an IEcho.Identity parcelable of 16 bytes: pid, uid, container as the broker stamped them"
+"$bin/binder" service call demo.echo 2 --reply i32,i32,i32,i32,i32
 step binder status
 "$bin/binder" status
 step binder bench --mode routed --size 32 --seconds 2 --pin same

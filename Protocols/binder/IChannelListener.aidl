@@ -2,8 +2,10 @@ package binder;
 
 /**
  * Hears of channels other processes request to this process's objects (WIRE.md §7.4).
- * Registered with IServiceManager.registerChannelListener; the broker calls it.
+ * Registered with IServiceManager.registerChannelListener; the broker calls it, one-way.
+ * No interface token: the broker's hand-written sender writes none (see IServiceManager).
  */
+@SwiftNoInterfaceToken
 oneway interface IChannelListener {
     /**
      * A process (identity as the broker recorded it) asked for a channel to the object `cookie`;

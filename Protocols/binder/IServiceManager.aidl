@@ -5,10 +5,14 @@ import binder.IServiceCallback;
 
 /**
  * The service manager: the broker's own object, at handle 0 in every process.
- * Hand-implemented in Sources/BinderBroker/ServiceManager.swift (codes in
- * Sources/BinderWire/ServiceManagerInterface.swift) until binder-aidl generates them.
- * Wire details: Protocols/WIRE.md §7.
+ * Served by hand in the broker (Sources/BinderBroker/ServiceManager.swift, codes in
+ * Sources/BinderWire/ServiceManagerInterface.swift); clients call it through the generated
+ * IServiceManager.Proxy (Sources/Binder/Generated). Wire details: Protocols/WIRE.md §7.
+ *
+ * No interface token (@SwiftNoInterfaceToken): the broker's wire (WIRE.md §7, golden vectors in
+ * §9) predates it, and look-ups are on every client's start-up path.
  */
+@SwiftNoInterfaceToken
 interface IServiceManager {
     /** The service registered as `name`, or null. Never waits. */
     @nullable IBinder getService(@utf8InCpp String name);
@@ -38,4 +42,20 @@ interface IServiceManager {
 
     /** What `binder status` shows. */
     BrokerStatus getStatus();
+
+    /**
+     * The named-fd registry (WIRE.md §7.4): makes a socket pair to the process that owns `target`,
+     * files both ends, and returns the name of the caller's end; the owner's channel listener is
+     * told the name of its end.
+     */
+    @utf8InCpp String requestChannel(IBinder target);
+
+    /**
+     * Claims a channel end made for the calling connection: returns its fd, and in `end` who is
+     * at the other end. Anyone else gets PERMISSION_DENIED; a claimed or expired end EX_ILLEGAL_STATE.
+     */
+    ParcelFileDescriptor claimChannel(@utf8InCpp String name, out ChannelEnd end);
+
+    /** Where this process hears of channels requested to its objects (one per connection). */
+    void registerChannelListener(IChannelListener listener);
 }

@@ -60,7 +60,7 @@ public struct ChannelEnd: Sendable, Equatable {
     /// The largest frame the peer accepts, and the most fds.
     public var peerMaxFrameSize: UInt32
     public var peerMaxFDs: UInt32
-    public init(peerPID: Int32, peerUID: UInt32, peerContainer: UInt32, cookie: UInt64, peerMaxFrameSize: UInt32, peerMaxFDs: UInt32) {
+    public init(peerPID: Int32 = 0, peerUID: UInt32 = 0, peerContainer: UInt32 = 0, cookie: UInt64 = 0, peerMaxFrameSize: UInt32 = 0, peerMaxFDs: UInt32 = 0) {
         self.peerPID = peerPID
         self.peerUID = peerUID
         self.peerContainer = peerContainer

@@ -21,10 +21,8 @@ struct BrokerIntegrationTests {
         data.write(Int64(-7))
         let reply = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)
         #expect(reply == data)
-        var who = try echo.transact(code: EchoService.Code.whoAmI.rawValue)
-        #expect(try who.read(Int32.self) == getpid())
-        #expect(try who.read(UInt32.self) == getuid())
-        #expect(try who.read(UInt32.self) == 0)
+        let who = try IEcho.Proxy(echo).whoAmI()  // through the generated proxy and stub
+        #expect(who == IEcho.Identity(pid: getpid(), uid: Int32(bitPattern: getuid()), container: 0))
         #expect(client.welcome.pid == UInt32(getpid()))
         #expect(throws: StatusCode.unknownTransaction) { try echo.transact(code: 99) }
         #expect(try client.serviceManager.listServices() == ["echo"])
@@ -219,8 +217,7 @@ struct BrokerIntegrationTests {
         try c.serviceManager.addService("mine", EchoService())
         let proxy = try #require(try c.serviceManager.getService("mine"))
         #expect(proxy.isLocal)
-        var who = try proxy.transact(code: EchoService.Code.whoAmI.rawValue)
-        #expect(try who.read(Int32.self) == getpid())
+        #expect(try IEcho.Proxy(proxy).whoAmI().pid == getpid())
     }
 
     @Test("another uid cannot take a registered name")

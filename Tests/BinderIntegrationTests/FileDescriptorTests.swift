@@ -57,12 +57,12 @@ struct FileDescriptorTests {
         let echo = try #require(try client.serviceManager.getService("echo"))
         let pipe = try Pipe()
 
+        #expect(try IEcho.Proxy(echo).writeFD(fd: pipe.write, bytes: Array("through the broker".utf8)) == 18)
+        #expect(try pipe.readBytes(18) == Array("through the broker".utf8))
+
         var data = Parcel()
         data.write(fileDescriptor: pipe.write)
         data.write(bytes: Array("through the broker".utf8))
-        var reply = try echo.transact(code: EchoService.Code.writeFD.rawValue, data: data)
-        #expect(try reply.read(Int32.self) == 18)
-        #expect(try pipe.readBytes(18) == Array("through the broker".utf8))
 
         // Echo returns the request's fds: the caller gets a fresh close-on-exec fd for the same pipe.
         var echoed = try echo.transact(code: EchoService.Code.echo.rawValue, data: data)

@@ -1,0 +1,71 @@
+import BinderAIDL
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The repository root, found from this file's path (Tests/BinderAIDLTests/Support.swift).
+let repositoryRoot: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+}()
+
+func readText(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        bytes.append(contentsOf: chunk[0..<n])
+        if n < chunk.count { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Names in a directory (not recursive), sorted.
+func listDirectory(_ path: String) -> [String] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
+
+/// `.aidl` files under `dir` (relative to the repository root), recursively, in byte order.
+func aidlFiles(under dir: String, recursive: Bool) -> [String] {
+    var out: [String] = []
+    for name in listDirectory(repositoryRoot + "/" + dir) {
+        let path = dir + "/" + name
+        if name.hasSuffix(".aidl") {
+            out.append(path)
+        } else if recursive, !name.contains("."), !listDirectory(repositoryRoot + "/" + path).isEmpty {
+            out += aidlFiles(under: path, recursive: true)
+        }
+    }
+    return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+}
+
+/// A compiler whose imports come from directories under the repository root.
+func compiler(module: String?, roots: [String]) -> AIDLCompiler {
+    AIDLCompiler(moduleName: module) { relative in
+        for root in roots {
+            let path = root + "/" + relative
+            if let text = readText(repositoryRoot + "/" + path) { return SourceFile(path: path, text: text) }
+        }
+        return nil
+    }
+}
+
+/// Compiles in-memory files (path → text); the first is the input, all can be imported.
+func compile(_ files: [(String, String)], module: String? = nil) throws(CompileErrors) -> [AIDLCompiler.Output] {
+    let table = Dictionary(uniqueKeysWithValues: files)
+    let c = AIDLCompiler(moduleName: module) { relative in table[relative].map { SourceFile(path: relative, text: $0) } }
+    return try c.compile([SourceFile(path: files[0].0, text: files[0].1)])
+}
