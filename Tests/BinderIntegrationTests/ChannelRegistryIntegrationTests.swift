@@ -12,6 +12,10 @@ private final class RequestBox: @unchecked Sendable {
     private let lock = ConditionLock()
     private var requests: [ChannelRequest] = []
     let arrived = Latch()
+    /// Registers a channel listener on `connection` that files requests here.
+    init(listeningOn connection: BinderConnection) throws {
+        try connection.serviceManager.registerChannelListener(ChannelListener { [unowned self] in self.add($0) })
+    }
     func add(_ r: ChannelRequest) {
         lock.withLock { requests.append(r) }
         arrived.signal()
@@ -45,12 +49,8 @@ struct ChannelRegistryIntegrationTests {
     @Test("both parties claim their ends by name, learn each other's identity, and talk over the pair")
     func requestAndClaim() throws {
         let broker = try TestBroker()
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let box = RequestBox()
-        try server.serviceManager.registerChannelListener(ChannelListener { box.add($0) })
-        let client = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (server, client, echo) = try broker.echoPair()
+        let box = try RequestBox(listeningOn: server)
 
         let mine = try client.serviceManager.requestChannel(to: echo)
         #expect(mine == "channel-1-requester")
@@ -80,13 +80,9 @@ struct ChannelRegistryIntegrationTests {
     @Test("a stranger gets PERMISSION_DENIED, a second claim fails, and an unclaimed end expires and closes")
     func claimRulesAndExpiry() throws {
         let broker = try TestBroker(extraArguments: ["--channel-ttl", "0.2"])
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let box = RequestBox()
-        try server.serviceManager.registerChannelListener(ChannelListener { box.add($0) })
-        let client = try broker.connect()
+        let (server, client, echo) = try broker.echoPair()
+        let box = try RequestBox(listeningOn: server)
         let stranger = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
         let before = FileDescriptor.openCount(pid: broker.pid)
 
         let mine = try client.serviceManager.requestChannel(to: echo)
@@ -107,12 +103,8 @@ struct ChannelRegistryIntegrationTests {
     @Test("when a party's connection closes, its unclaimed end closes and the other party sees the hang-up")
     func partyDies() throws {
         let broker = try TestBroker()
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let box = RequestBox()
-        try server.serviceManager.registerChannelListener(ChannelListener { box.add($0) })
-        let client = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (server, client, echo) = try broker.echoPair()
+        let box = try RequestBox(listeningOn: server)
         _ = try client.serviceManager.requestChannel(to: echo)
         #expect(box.arrived.wait())
         let (fd, _) = try server.serviceManager.claimChannel(try #require(box.first).endName)
@@ -124,10 +116,7 @@ struct ChannelRegistryIntegrationTests {
     @Test("asking for a channel to a process without a listener is UNSUPPORTED_OPERATION")
     func noListener() throws {
         let broker = try TestBroker()
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let client = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (_, client, echo) = try broker.echoPair()
         #expect(throws: ServiceError.self) { try client.serviceManager.requestChannel(to: echo) }
         #expect(try client.serviceManager.status().channelsCreated == 0)
     }

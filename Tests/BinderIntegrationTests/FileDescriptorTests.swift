@@ -51,10 +51,7 @@ struct FileDescriptorTests {
     @Test("fd round trip: the service writes through the fd it received, the caller reads through the original")
     func roundTrip() throws {
         let broker = try TestBroker()
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let client = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (_, _, echo) = try broker.echoPair()
         let pipe = try Pipe()
 
         #expect(try IEcho.Proxy(echo).writeFD(fd: pipe.write, bytes: Array("through the broker".utf8)) == 18)
@@ -147,10 +144,7 @@ struct FileDescriptorTests {
     @Test("a parcel with more fds than negotiated fails locally with BAD_VALUE")
     func tooManyFDsFailsLocally() throws {
         let broker = try TestBroker()
-        let server = try broker.connect()
-        try server.serviceManager.addService("echo", EchoService())
-        let client = try broker.connect()
-        let echo = try #require(try client.serviceManager.getService("echo"))
+        let (_, client, echo) = try broker.echoPair()
         let pipe = try Pipe()
         var data = Parcel()
         for _ in 0...Int(client.welcome.maxFDs) { data.write(fileDescriptor: pipe.write) }

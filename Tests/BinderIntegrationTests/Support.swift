@@ -44,6 +44,15 @@ final class TestBroker: @unchecked Sendable {
         try BinderConnection(path: socketPath, threadPoolSize: threads)
     }
 
+    /// A service connection serving `EchoService` as "echo", and a client connection holding a proxy to it.
+    func echoPair() throws -> (server: BinderConnection, client: BinderConnection, echo: BinderProxy) {
+        let server = try connect()
+        try server.serviceManager.addService("echo", EchoService())
+        let client = try connect()
+        guard let echo = try client.serviceManager.getService("echo") else { throw TestFailure("echo did not register") }
+        return (server, client, echo)
+    }
+
     /// SIGTERM, then the exit status.
     @discardableResult
     func stop() -> Int32 {
