@@ -75,15 +75,14 @@ public final class BinderConnection: @unchecked Sendable {
         maxPoolThreads = max(1, threadPoolSize)
         var hello = Parcel()
         Hello(maxFrameSize: maxFrameSize).write(to: &hello)
-        bodyBuffer = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
+        // Filled before `self` is whole, so through locals; it becomes `bodyBuffer` (not copied).
+        var body = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
         do {
             try Self.sendFrame(fd: fd, header: FrameHeader(command: .hello), parcel: hello)
             let (headerBuffer, receiveFDs) = (self.headerBuffer, self.receiveFDs)
-            var body = bodyBuffer
             let r = try body.withUnsafeMutableBytes { body in
                 try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
             }
-            bodyBuffer = body
             guard r.length >= FrameHeader.size else { throw StatusCode.deadObject }
             for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
             let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length)
@@ -91,11 +90,12 @@ public final class BinderConnection: @unchecked Sendable {
             var p = Parcel(bytes: Array(body[0..<Int(header.dataLength)]))
             welcome = try Welcome.read(from: &p)
             guard welcome.major == Hello.protocolMajor else { throw StatusCode.badType }
+            bodyBuffer = body
         } catch {
             headerBuffer.deallocate()
             receiveFDs.deallocate()
             SeqPacket.shutdown(fd)
-            FileDescriptor(fd).close()
+            FileDescriptor.close(fd)
             throw error
         }
     }
@@ -107,7 +107,7 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     deinit {
-        FileDescriptor(fd).close()
+        FileDescriptor.close(fd)
         headerBuffer.deallocate()
         receiveFDs.deallocate()
     }

@@ -313,6 +313,7 @@ public final class BrokerCore {
     func sendBuilt<O: BrokerOutbox>(to conn: Connection, header: FrameHeader, out: inout O) {
         let length = FrameHeader.size + scratch.count + 4 * scratch.objectOffsets.count
         guard length <= Int(conn.maxFrameSize) else {
+            for f in scratch.fileDescriptors { out.close(fd: f.fd) }
             if header.command == .reply { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: .failedTransaction, out: &out) }
             return
         }

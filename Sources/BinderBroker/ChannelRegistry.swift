@@ -56,7 +56,7 @@ extension BrokerCore {
     func registerChannelListener<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, out: inout O) throws(StatusCode) {
         let ref = try request.readObject()
         guard ref.kind == .local, let found = node(for: ref, writtenBy: conn), let node = found else {
-            return failSM(conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
+            return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
         }
         channels.listeners[conn.id] = node
         replyOK(to: conn, transactionID: txid, out: &out) { _ in }
@@ -67,14 +67,14 @@ extension BrokerCore {
     func requestChannel<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, now: UInt64, out: inout O) throws(StatusCode) {
         let ref = try request.readObject()
         guard ref.kind == .handle, let found = node(for: ref, writtenBy: conn), let nodeID = found else {
-            return failSM(conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
+            return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
         }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else { throw .deadObject }
         guard let listenerNode = channels.listeners[owner.id], let listener = nodes[listenerNode] else {
-            return failSM(conn, txid, ServiceError(.unsupportedOperation, "the target process (pid \(owner.identity.pid)) does not accept channels"), &out)
+            return fail(false, conn, txid, ServiceError(.unsupportedOperation, "the target process (pid \(owner.identity.pid)) does not accept channels"), &out)
         }
         guard let (requesterFD, targetFD) = out.makeChannelPair() else {
-            return failSM(conn, txid, ServiceError(.illegalState, "the broker could not make a socket pair"), &out)
+            return fail(false, conn, txid, ServiceError(.illegalState, "the broker could not make a socket pair"), &out)
         }
         let serial = channels.nextSerial
         channels.nextSerial += 1
@@ -96,17 +96,14 @@ extension BrokerCore {
         scratch.write(conn.identity.uid)
         scratch.write(conn.identity.container)
         scratch.write(node.cookie)
-        owner.transactionsReceived += 1
-        sendBuilt(to: owner, header: FrameHeader(
-            command: .transaction, flags: .oneWay, target: listener.cookie, code: ChannelListenerCode.onChannelRequested.rawValue,
-            sender: SenderStamp(pid: UInt32(bitPattern: config.brokerPID), uid: config.brokerUID, container: 0)), out: &out)
+        callBack(listener, owner: owner, code: ChannelListenerCode.onChannelRequested.rawValue, out: &out)
     }
 
     /// `claimChannel(String name)`: hands the end's fd to the party it was made for.
     func claimChannel<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, out: inout O) throws(StatusCode) {
         let name = try request.readNonNullString()
         guard let end = channels.ends[name] else {
-            return failSM(conn, txid, ServiceError(.illegalState, "no unclaimed channel end '\(name)': it was claimed, has expired, or never existed"), &out)
+            return fail(false, conn, txid, ServiceError(.illegalState, "no unclaimed channel end '\(name)': it was claimed, has expired, or never existed"), &out)
         }
         guard end.party == conn.id else { throw .permissionDenied }
         channels.ends.removeValue(forKey: name)
@@ -115,21 +112,21 @@ extension BrokerCore {
         let info = ChannelEnd(
             peerPID: end.peer.pid, peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,
             peerMaxFrameSize: peer?.maxFrameSize ?? Limits.minimumFrameSize, peerMaxFDs: peer?.maxFDs ?? 0)
-        scratch.removeAll()
-        scratch.writeNoException()
-        scratch.write(Int32(0))  // fd slot: the frame's only fd
-        info.write(to: &scratch)
-        out.send(to: conn.id, header: FrameHeader(command: .reply, transactionID: txid), parcel: scratch, passing: end.fd)
+        replyOK(to: conn, transactionID: txid, out: &out) { p in
+            p.write(fileDescriptorOwner: RawFD(end.fd))
+            info.write(to: &p)
+        }
     }
 
     /// Closes channel ends that expired unclaimed.
     func expireChannels<O: BrokerOutbox>(now: UInt64, out: inout O) {
         for end in channels.takeExpired(now: now) { out.close(fd: end.fd) }
     }
+}
 
-    func failSM<O: BrokerOutbox>(_ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
-        scratch.removeAll()
-        scratch.writeException(error)
-        sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: txid), out: &out)
-    }
+/// An fd the core hands to the event loop inside a built frame. The core never closes fds itself:
+/// the event loop owns the fds of every frame the broker builds (see `BrokerOutbox.send`).
+final class RawFD: FileDescriptorOwner {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
 }

@@ -25,15 +25,19 @@ public final class BrokerServer {
 
     private static func userData(_ op: Op, _ id: UInt32 = 0) -> UInt64 { op.rawValue << 56 | UInt64(id) }
 
-    private enum Outgoing {
-        /// A receive buffer holding a forwarded frame.
-        case received(UInt16, UnsafeRawPointer, Int)
-        /// A receive buffer holding a forwarded frame, with the fds that arrived with it.
-        case receivedWithFDs(UInt16, OutgoingMessage)
-        /// A frame the broker built.
-        case built(UnsafeMutableRawPointer, Int)
-        /// A frame the broker built, with fds (a claimed channel end).
-        case builtWithFDs(UnsafeMutableRawPointer, OutgoingMessage)
+    /// A frame queued for a peer: its bytes, and the `SCM_RIGHTS` message when it carries fds.
+    private struct Outgoing {
+        enum Storage {
+            /// A receive buffer holding a forwarded frame.
+            case received(UInt16)
+            /// A frame the broker built (heap).
+            case built(UnsafeMutableRawPointer)
+        }
+        let storage: Storage
+        let bytes: UnsafeRawPointer
+        let length: Int
+        /// The fds that travel with the frame (the broker's copies, closed once it is sent).
+        let fds: OutgoingMessage?
     }
 
     private final class Peer {
@@ -105,8 +109,10 @@ public final class BrokerServer {
         ring.multishotAccept(fd: listenFD, userData: Self.userData(.accept))
         ring.read(fd: signalFD, buffer: signalBuffer, length: signalInfoSize, userData: Self.userData(.signal))
         while running {
+            // Deadlines made while handling this batch are later than now; the next turn waits for them.
+            let deadline = core.nextDeadline
             var timeout: UInt64? = nil
-            if let deadline = core.nextDeadline {
+            if let deadline {
                 let now = monotonicNanos()
                 timeout = deadline > now ? deadline - now : 0
             }
@@ -117,9 +123,12 @@ public final class BrokerServer {
             ring.drainCompletions { userData, result, flags in
                 self.complete(userData: userData, result: result, flags: flags)
             }
-            if core.nextDeadline != nil {
-                var out = Outbox(server: self)
-                core.expireTimers(now: monotonicNanos(), out: &out)
+            if let deadline {
+                let now = monotonicNanos()
+                if now >= deadline {
+                    var out = Outbox(server: self)
+                    core.expireTimers(now: now, out: &out)
+                }
             }
             buffers.replenish()
             rearmStarved()
@@ -229,13 +238,10 @@ public final class BrokerServer {
             truncated: message.truncated, now: monotonicNanos(), out: &out)
         if let target = out.forwardTarget, let to = peers[target.raw], !to.closing {
             let frame = UnsafeRawPointer(message.payload.baseAddress!)
-            if fdCount == 0 {
-                enqueue(.received(bufferID, frame, message.payload.count), to: to)
-            } else {
-                let outgoing = freeMessages.popLast() ?? OutgoingMessage(maxFDs: Int(options.config.maxFDs))
-                outgoing.prepare(buffer: frame, length: message.payload.count, fds: UnsafeBufferPointer(rebasing: fdScratch[0..<fdCount]))
-                enqueue(.receivedWithFDs(bufferID, outgoing), to: to)
-            }
+            let length = message.payload.count
+            enqueue(Outgoing(
+                storage: .received(bufferID), bytes: frame, length: length,
+                fds: fdMessage(frame, length, UnsafeBufferPointer(rebasing: fdScratch[0..<fdCount]))), to: to)
         } else {
             recycle(bufferID)
             for i in 0..<fdCount { FileDescriptor.close(fdScratch[i]) }
@@ -278,11 +284,10 @@ public final class BrokerServer {
     private func startSend(_ peer: Peer) {
         guard let item = peer.queue.first else { return }
         peer.sending = true
-        switch item {
-        case .received(_, let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
-        case .receivedWithFDs(_, let message): ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
-        case .built(let p, let n): ring.send(fd: peer.fd, buffer: p, length: n, userData: Self.userData(.send, peer.id.raw))
-        case .builtWithFDs(_, let message): ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
+        if let message = item.fds {
+            ring.send(fd: peer.fd, message: message, userData: Self.userData(.send, peer.id.raw))
+        } else {
+            ring.send(fd: peer.fd, buffer: item.bytes, length: item.length, userData: Self.userData(.send, peer.id.raw))
         }
     }
 
@@ -310,41 +315,36 @@ public final class BrokerServer {
     private func recycle(_ id: UInt16) { buffers.recycle(id) }
 
     private func release(_ item: Outgoing) {
-        switch item {
-        case .received(let bufferID, _, _): recycle(bufferID)
-        case .receivedWithFDs(let bufferID, let message):
+        switch item.storage {
+        case .received(let bufferID): recycle(bufferID)
+        case .built(let p): p.deallocate()
+        }
+        if let message = item.fds {
             // The kernel holds its own references to the files once the send completed (or the
             // receiver got nothing): the broker's copies go, closed through the ring.
-            recycle(bufferID)
-            message.takeFDs { ring.close(fd: $0, userData: Self.userData(.close)) }
-            freeMessages.append(message)
-        case .built(let p, _): p.deallocate()
-        case .builtWithFDs(let p, let message):
-            p.deallocate()
             message.takeFDs { ring.close(fd: $0, userData: Self.userData(.close)) }
             freeMessages.append(message)
         }
     }
 
+    /// An `SCM_RIGHTS` message for a frame at `bytes` carrying `fds` (whose ownership it takes);
+    /// nil when there are none.
+    private func fdMessage(_ bytes: UnsafeRawPointer, _ length: Int, _ fds: UnsafeBufferPointer<Int32>) -> OutgoingMessage? {
+        guard !fds.isEmpty else { return nil }
+        let message = freeMessages.popLast() ?? OutgoingMessage(maxFDs: Int(options.config.maxFDs))
+        message.prepare(buffer: bytes, length: length, fds: fds)
+        return message
+    }
+
+    /// Queues a frame the broker built; its parcel's fds become the event loop's (see `BrokerOutbox.send`).
     fileprivate func sendBuilt(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
-        guard let peer = peers[id.raw], !peer.closing else { return }
+        let fds = parcel.fileDescriptors.map(\.fd)
+        guard let peer = peers[id.raw], !peer.closing else { return fds.forEach(FileDescriptor.close) }
         let length = header.describing(parcel).frameLength
         let p = UnsafeMutableRawPointer.allocate(byteCount: length, alignment: 8)
         parcel.encodeFrame(header: header, into: p)
-        enqueue(.built(p, length), to: peer)
-    }
-
-    fileprivate func sendBuilt(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
-        guard let peer = peers[id.raw], !peer.closing else { return FileDescriptor.close(fd) }
-        let h = header.describing(parcel)
-        var withFD = h
-        withFD.fdCount = 1
-        let p = UnsafeMutableRawPointer.allocate(byteCount: h.frameLength, alignment: 8)
-        parcel.encodeFrame(header: withFD, into: p)
-        withFD.encode(into: p)  // encodeFrame describes the parcel, which holds no fds itself
-        let message = freeMessages.popLast() ?? OutgoingMessage(maxFDs: Int(options.config.maxFDs))
-        withUnsafePointer(to: fd) { message.prepare(buffer: p, length: h.frameLength, fds: UnsafeBufferPointer(start: $0, count: 1)) }
-        enqueue(.builtWithFDs(p, message), to: peer)
+        let message = fds.withUnsafeBufferPointer { fdMessage(p, length, $0) }
+        enqueue(Outgoing(storage: .built(p), bytes: p, length: length, fds: message), to: peer)
     }
 
     fileprivate func makeChannelPair() -> (Int32, Int32)? {
@@ -385,9 +385,6 @@ public final class BrokerServer {
         mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) { server.sendBuilt(to: id, header: header, parcel: parcel) }
         mutating func disconnect(_ id: ConnectionID, reason: String) { server.disconnect(id, reason: reason) }
         mutating func makeChannelPair() -> (Int32, Int32)? { server.makeChannelPair() }
-        mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
-            server.sendBuilt(to: id, header: header, parcel: parcel, passing: fd)
-        }
         mutating func close(fd: Int32) { FileDescriptor.close(fd) }
     }
 }

@@ -28,16 +28,14 @@ public struct PeerIdentity: Equatable, Sendable {
 public protocol BrokerOutbox {
     /// Sends the frame being handled, already rewritten in place, to `to`.
     mutating func forwardCurrentFrame(to: ConnectionID)
-    /// Sends a frame the broker built.
+    /// Sends a frame the broker built. The parcel's fds (a claimed channel end) become the event
+    /// loop's: it closes them once the send completes, or at once when the frame is dropped.
     mutating func send(to: ConnectionID, header: FrameHeader, parcel: Parcel)
     /// Closes a connection; the event loop then reports it back through `connectionClosed`.
     mutating func disconnect(_ id: ConnectionID, reason: String)
     /// A connected `SOCK_SEQPACKET` pair (close-on-exec) for the named-fd registry, or nil when the
     /// system refuses one (out of fds).
     mutating func makeChannelPair() -> (Int32, Int32)?
-    /// Sends a frame the broker built with `fd` as its one `SCM_RIGHTS` fd. The fd becomes the
-    /// send's: the event loop closes it once the send completes or the frame is dropped.
-    mutating func send(to: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32)
     /// Closes an fd the core owned (an expired or orphaned channel end).
     mutating func close(fd: Int32)
 }

@@ -98,13 +98,11 @@ extension BrokerCore {
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
                     registry.waiters.append(.init(connection: conn.id, transactionID: txid, name: name, deadline: deadline))
                 }
-            case .requestChannel, .claimChannel, .registerChannelListener:
-                guard !oneWay else { return }
-                switch code {
-                case .requestChannel: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
-                case .claimChannel: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
-                default: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
-                }
+            // The registry's calls make fds for their caller: one-way, they are ignored.
+            case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
+            case .claimChannel where !oneWay: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
+            case .registerChannelListener where !oneWay: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
+            case .requestChannel, .claimChannel, .registerChannelListener: return
             case .getStatus:
                 let snapshot = status(now: now)
                 reply(oneWay, conn, txid, &out) { p in snapshot.write(to: &p) }
@@ -118,7 +116,7 @@ extension BrokerCore {
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out, body) }
     }
 
-    private func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
+    func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
         guard !oneWay else { return }
         scratch.removeAll()
         scratch.writeException(error)
@@ -148,9 +146,15 @@ extension BrokerCore {
         scratch.removeAll()
         scratch.write(name)
         scratch.write(object: reference(to: service, for: owner))
+        callBack(callback, owner: owner, code: ServiceCallbackCode.onRegistration.rawValue, out: &out)
+    }
+
+    /// Sends `scratch` as a one-way call to a callback object (`node`, owned by `owner`), stamped
+    /// with the broker's own identity: how the broker calls listeners.
+    func callBack<O: BrokerOutbox>(_ node: Node, owner: Connection, code: UInt32, out: inout O) {
         owner.transactionsReceived += 1
         let header = FrameHeader(
-            command: .transaction, flags: .oneWay, target: callback.cookie, code: ServiceCallbackCode.onRegistration.rawValue,
+            command: .transaction, flags: .oneWay, target: node.cookie, code: code,
             sender: SenderStamp(pid: UInt32(bitPattern: config.brokerPID), uid: config.brokerUID, container: 0))
         sendBuilt(to: owner, header: header, out: &out)
     }

@@ -106,8 +106,6 @@ public enum ProcessControl {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public static func closeFD(_ fd: Int32) { Glibc.close(fd) }
-
     /// Writes "READY\n" to `fd` and closes it (a readiness notification a parent can block on).
     public static func notifyReady(fd: Int32) {
         _ = "READY\n".withCString { Glibc.write(fd, $0, 6) }

@@ -96,17 +96,17 @@ public final class IOURing {
         io_uring_sqe_set_data64(s, userData)
     }
 
-    /// Submits what is queued and waits for at least `count` completions, or until `timeoutNanos`
-    /// passes. EINTR and ETIME are not errors here: the caller simply looks at the completions.
-    public func submitAndWait(count: UInt32 = 1, timeoutNanos: UInt64?) throws(SystemError) {
+    /// Submits what is queued and waits for a completion, or until `timeoutNanos` passes.
+    /// EINTR and ETIME are not errors here: the caller simply looks at the completions.
+    public func submitAndWait(timeoutNanos: UInt64?) throws(SystemError) {
         var cqe: UnsafeMutablePointer<io_uring_cqe>? = nil
         let r: Int32
         if let timeoutNanos {
             timeout.tv_sec = Int64(timeoutNanos / 1_000_000_000)
             timeout.tv_nsec = Int64(timeoutNanos % 1_000_000_000)
-            r = io_uring_submit_and_wait_timeout(ring, &cqe, count, &timeout, nil)
+            r = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, nil)
         } else {
-            r = io_uring_submit_and_wait(ring, count)
+            r = io_uring_submit_and_wait(ring, 1)
         }
         if r < 0 && r != -EINTR && r != -ETIME && r != -EAGAIN && r != -EBUSY {
             throw SystemError("io_uring_submit_and_wait", -r)

@@ -3,17 +3,9 @@ import Glibc
 #endif
 import CBinderShims
 
-/// An owned file descriptor, closed on `close()` or deinit.
-public final class FileDescriptor: @unchecked Sendable {
-    // @unchecked: `raw` only changes in close(), which the owner calls once after all users stop.
-    public private(set) var raw: Int32
-    public init(_ raw: Int32) { self.raw = raw }
-    public func close() {
-        if raw >= 0 { _ = Glibc.close(raw) }
-        raw = -1
-    }
-    deinit { if raw >= 0 { _ = Glibc.close(raw) } }
-
+/// System calls on raw fds. Owning an fd is `ParcelFileDescriptor`'s job (module `Binder`), or the
+/// code that opened it; these helpers only act on fds.
+public enum FileDescriptor {
     /// Closes a raw fd this code owns.
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
@@ -157,13 +149,7 @@ public enum SeqPacket {
 
     /// Receives one message into `buffer`, and its fds into `fds`. Blocking. Length 0 means the peer closed.
     public static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>) throws(SystemError) -> Received {
-        var nfds: Int32 = 0
-        var flags: Int32 = 0
-        let n = cbinder_recv_fds(fd, buffer.baseAddress, buffer.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
-        _ = try checkNegErrno("recvmsg", n)
-        return Received(
-            length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,
-            controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
+        try receive(fd, header: buffer, body: UnsafeMutableRawBufferPointer(start: nil, count: 0), fds: fds)
     }
 
     /// Receives one message scattered over `header` (filled first) and `body`, and its fds into

@@ -96,10 +96,6 @@ ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t 
     return n < 0 ? -errno : n;
 }
 
-ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *msg_flags) {
-    return cbinder_recv2_fds(fd, buf, len, NULL, 0, fds, maxfds, nfds, msg_flags);
-}
-
 ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags) {
     struct iovec iov[2] = {{a, alen}, {b, blen}};
     char control[CMSG_SPACE(sizeof(int) * 64)];

@@ -73,10 +73,10 @@ struct BenchCommand: ParsableCommand {
         if fds > 0 {
             // Read ends of one pipe, duplicated: cheap fds whose round trip costs what any fd's does.
             let (r, w) = try ProcessControl.pipe()
-            ProcessControl.closeFD(w)
+            FileDescriptor.close(w)
             let first = ParcelFileDescriptor(adopting: r)
             data.write(fileDescriptor: first)
-            for _ in 1..<max(fds, 1) { data.write(fileDescriptor: try ParcelFileDescriptor(duplicating: r)) }
+            for _ in 1..<fds { data.write(fileDescriptor: try ParcelFileDescriptor(duplicating: r)) }
         }
         let name = fds == 0 ? mode.rawValue : "\(mode.rawValue)_\(fds)fd"
         let code = (fds == 0 ? EchoService.Code.echo : EchoService.Code.echoDroppingFDs).rawValue

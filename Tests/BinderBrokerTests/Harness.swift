@@ -23,10 +23,11 @@ struct RecordingOutbox: BrokerOutbox {
     }
     mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel) {
         sent.append(Sent(to: id, header: header.describing(parcel), parcel: parcel))
+        passed += parcel.fileDescriptors.map { (id, $0.fd) }
     }
     mutating func disconnect(_ id: ConnectionID, reason: String) { disconnects.append((id, reason)) }
 
-    /// Fake fd numbers handed out for channel pairs, those passed in frames, and those closed.
+    /// Fake fd numbers handed out for channel pairs, those sent in built frames, and those closed.
     var nextFakeFD: Int32 = 1000
     var refusePairs = false
     var passed: [(ConnectionID, Int32)] = []
@@ -35,12 +36,6 @@ struct RecordingOutbox: BrokerOutbox {
         if refusePairs { return nil }
         defer { nextFakeFD += 2 }
         return (nextFakeFD, nextFakeFD + 1)
-    }
-    mutating func send(to id: ConnectionID, header: FrameHeader, parcel: Parcel, passing fd: Int32) {
-        var h = header.describing(parcel)
-        h.fdCount = 1
-        sent.append(Sent(to: id, header: h, parcel: parcel))
-        passed.append((id, fd))
     }
     mutating func close(fd: Int32) { closed.append(fd) }
 }

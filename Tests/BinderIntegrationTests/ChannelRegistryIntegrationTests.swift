@@ -25,10 +25,9 @@ private final class RequestBox: @unchecked Sendable {
 
 /// Waits (poll, up to 10 s) until `fd` reports end of file or a hang-up.
 private func seesHangUp(_ fd: Int32) -> Bool {
-    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    guard poll(&p, 1, 10_000) == 1 else { return false }
+    guard waitReadable(fd) else { return false }
     var b: UInt8 = 0
-    return p.revents & Int16(POLLHUP) != 0 || recv(fd, &b, 1, Int32(MSG_DONTWAIT)) == 0
+    return recv(fd, &b, 1, Int32(MSG_DONTWAIT)) == 0
 }
 
 private func sendBytes(_ fd: Int32, _ s: String) throws {

@@ -21,7 +21,7 @@ private final class Pipe {
     func readBytes(_ count: Int) throws -> [UInt8] {
         var out: [UInt8] = []
         while out.count < count {
-            guard waitReadable() else { throw TestFailure("pipe read timed out") }
+            guard waitReadable(read.fd) else { throw TestFailure("pipe read timed out") }
             var chunk = [UInt8](repeating: 0, count: count - out.count)
             let n = chunk.withUnsafeMutableBytes { Glibc.read(read.fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
@@ -33,14 +33,9 @@ private final class Pipe {
     /// True once the read end reports end of file: every copy of the write end, in every
     /// process, is closed. Waits (poll, not sleep) up to 10 s.
     func seesEndOfFile() -> Bool {
-        guard waitReadable() else { return false }
+        guard waitReadable(read.fd) else { return false }
         var b: UInt8 = 0
         return Glibc.read(read.fd, &b, 1) == 0
-    }
-
-    private func waitReadable() -> Bool {
-        var p = pollfd(fd: read.fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 10_000) == 1
     }
 }
 
@@ -164,7 +159,7 @@ struct BackPressureTests {
         let client = try broker.connect()
         let echo = try #require(try client.serviceManager.getService("echo"))
         let (r, w) = try ProcessControl.pipe()
-        defer { ProcessControl.closeFD(r) }
+        defer { FileDescriptor.close(r) }
         var data = Parcel()
         data.write(bytes: (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
         data.write(fileDescriptor: ParcelFileDescriptor(adopting: w))

@@ -30,9 +30,9 @@ final class TestBroker: @unchecked Sendable {
         let ready = try ProcessControl.pipe()
         pid = try ProcessControl.spawn(
             binDir + "/binderd", ["--runtime-dir", dir, "--ready-fd", "3", "--log-level", "error"] + extraArguments, passing: [(ready.write, 3)])
-        ProcessControl.closeFD(ready.write)
+        FileDescriptor.close(ready.write)
         let line = ProcessControl.read(ready.read, count: 6)
-        ProcessControl.closeFD(ready.read)
+        FileDescriptor.close(ready.read)
         guard line == Array("READY\n".utf8) else {
             ProcessControl.kill(pid, signal: SIGKILL)
             ProcessControl.wait(pid)
@@ -76,6 +76,12 @@ final class TestBroker: @unchecked Sendable {
     }
 }
 
+/// Waits (poll, not sleep) up to `seconds` for `fd` to become readable or hang up.
+func waitReadable(_ fd: Int32, seconds: Int32 = 10) -> Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, seconds * 1000) == 1
+}
+
 /// A one-shot event with a deadline (a count-down latch).
 final class Latch: @unchecked Sendable {
     private let lock = ConditionLock()
@@ -112,7 +118,7 @@ final class RawClient {
             guard try receive()?.0.command == .welcome else { throw TestFailure("no welcome") }
         }
     }
-    deinit { FileDescriptor(fd).close() }
+    deinit { FileDescriptor.close(fd) }
 
     func send(_ header: FrameHeader, _ parcel: Parcel = Parcel(), fds: [Int32] = []) throws {
         var bytes = parcel.frameBytes(header: header)

@@ -39,10 +39,9 @@ int cbinder_accept_cloexec(int fd);
 /// sendmsg of up to three iovecs plus optional SCM_RIGHTS fds. Returns bytes sent or -errno.
 ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t blen, const void *c,
                       size_t clen, const int *fds, int nfds, int flags);
-/// recvmsg into one buffer, collecting up to `maxfds` SCM_RIGHTS fds (close-on-exec) into `fds`.
-/// Returns the message length or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC).
-ssize_t cbinder_recv_fds(int fd, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *msg_flags);
-// recvmsg scattering the message over two buffers (a frame header, then the body), with fds.
+/// recvmsg scattered over two buffers (a frame header, then the body; `blen` 0 for one buffer),
+/// collecting up to `maxfds` SCM_RIGHTS fds (close-on-exec) into `fds`. Returns the message length
+/// or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC).
 ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags);
 /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). Returns 0 or -errno.
 int cbinder_seqpacket_pair(int sv[2]);
