@@ -55,6 +55,17 @@ extension Parcel {
 
     /// - Throws: `BAD_TYPE` when the request was written for another interface.
     public mutating func enforceInterface(_ descriptor: String) throws(StatusCode) {
+        // Every call of a Stub starts here: compare the token's bytes in place rather than decode
+        // a String (a heap allocation for a descriptor longer than 15 bytes). Anything else is
+        // decoded as before, so malformed tokens fail as `readString` does.
+        let start = readPosition
+        let length = try read(Int32.self)
+        let padded = (Int(length) + 3) & ~3
+        if length >= 0, remaining >= padded, bytes[readPosition..<readPosition + Int(length)].elementsEqual(descriptor.utf8) {
+            readPosition += padded
+            return
+        }
+        readPosition = start
         guard try readString() == descriptor else { throw .badType }
     }
 

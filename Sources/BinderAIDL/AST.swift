@@ -31,10 +31,8 @@ struct Expr {
     var location: SourceLocation
 }
 
-enum Primitive: String, CaseIterable {
+enum Primitive: String {
     case boolean, byte, char, int, long, float, double
-
-    var isIntegral: Bool { self == .byte || self == .int || self == .long || self == .char }
 }
 
 /// What a type name resolved to.
@@ -252,7 +250,6 @@ struct Import {
 final class Document {
     let file: SourceFile
     var package: String = ""
-    var packageLocation: SourceLocation?
     var imports: [Import] = []
     var declarations: [Declaration] = []
     init(file: SourceFile) { self.file = file }

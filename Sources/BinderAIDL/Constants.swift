@@ -32,17 +32,6 @@ enum ConstValue {
 }
 
 extension Primitive {
-    /// The width used for range checks and shifts.
-    var bitWidth: Int {
-        switch self {
-        case .boolean: 1
-        case .byte: 8
-        case .char: 16
-        case .int, .float: 32
-        case .long, .double: 64
-        }
-    }
-
     func fits(_ v: Int64) -> Bool {
         switch self {
         case .byte: v >= -128 && v <= 127
@@ -166,16 +155,9 @@ extension Resolver {
         }
         switch (lv, rv) {
         case (.string(let a), .string(let b)):
-            switch op {
-            case "+": return .string(a + b)
-            case "==": return .boolean(a == b)
-            case "!=": return .boolean(a != b)
-            case "<": return .boolean(a < b)
-            case ">": return .boolean(a > b)
-            case "<=": return .boolean(a <= b)
-            case ">=": return .boolean(a >= b)
-            default: throw mismatch()
-            }
+            if op == "+" { return .string(a + b) }
+            guard let c = comparison(op, a, b) else { throw mismatch() }
+            return c
         case (.boolean(let a), .boolean(let b)):
             switch op {
             case "&&": return .boolean(a && b)
@@ -199,13 +181,9 @@ extension Resolver {
             case "-": return .float(a - b, isFloat: isFloat)
             case "*": return .float(a * b, isFloat: isFloat)
             case "/": return .float(a / b, isFloat: isFloat)
-            case "==": return .boolean(a == b)
-            case "!=": return .boolean(a != b)
-            case "<": return .boolean(a < b)
-            case ">": return .boolean(a > b)
-            case "<=": return .boolean(a <= b)
-            case ">=": return .boolean(a >= b)
-            default: throw mismatch()
+            default:
+                guard let c = comparison(op, a, b) else { throw mismatch() }
+                return c
             }
         default:
             break
@@ -241,20 +219,26 @@ extension Resolver {
         case "<<", ">>":
             // Shifts keep the left operand's (promoted) type and wrap, as Java and C++ do.
             let shiftType = Primitive.promoted(ta, ta)
-            guard b >= 0, b < Int64(shiftType.bitWidth) else { throw error(at, "shift amount \(b) is out of range for '\(shiftType)'") }
+            guard b >= 0, b < (shiftType == .long ? 64 : 32) else { throw error(at, "shift amount \(b) is out of range for '\(shiftType)'") }
             if shiftType == .long { return .integer(op == "<<" ? a << b : a >> b, .long) }
             let x = Int32(truncatingIfNeeded: a)
             return .integer(Int64(op == "<<" ? x << Int32(b) : x >> Int32(b)), .int)
-        case "==": return .boolean(a == b)
-        case "!=": return .boolean(a != b)
-        case "<": return .boolean(a < b)
-        case ">": return .boolean(a > b)
-        case "<=": return .boolean(a <= b)
-        case ">=": return .boolean(a >= b)
-        case "&&", "||":
-            throw mismatch()
         default:
-            throw mismatch()
+            guard let c = comparison(op, a, b) else { throw mismatch() }
+            return c
+        }
+    }
+
+    /// `==`, `!=`, `<`, `>`, `<=` and `>=`; nil for any other operator.
+    private func comparison<T: Comparable>(_ op: String, _ a: T, _ b: T) -> ConstValue? {
+        switch op {
+        case "==": .boolean(a == b)
+        case "!=": .boolean(a != b)
+        case "<": .boolean(a < b)
+        case ">": .boolean(a > b)
+        case "<=": .boolean(a <= b)
+        case ">=": .boolean(a >= b)
+        default: nil
         }
     }
 

@@ -74,9 +74,7 @@ struct Parser {
         let doc = Document(file: file)
         if current.is("package") {
             next()
-            let (name, at) = try qualifiedName("a package name")
-            doc.package = name.joined(separator: ".")
-            doc.packageLocation = at
+            doc.package = try qualifiedName("a package name").0.joined(separator: ".")
             try expectSemicolon(after: "package declaration")
         }
         while current.is("import") {
@@ -205,14 +203,7 @@ struct Parser {
         d.constants.append(c)
     }
 
-    private func startsNestedDeclaration() -> Bool {
-        var k = 0
-        if peek(k).is("oneway") { k += 1 }
-        let t = peek(k)
-        return t.kind == .identifier && ["interface", "parcelable", "enum", "union"].contains(t.text)
-    }
-
-    private mutating func skipAnnotationsLookahead() -> Int {
+    private func skipAnnotationsLookahead() -> Int {
         // Index of the first token after leading annotations (used to classify a member).
         var k = 0
         while peek(k).is("@") {
@@ -229,21 +220,30 @@ struct Parser {
         return k
     }
 
+    /// Parses a nested declaration or a constant of `d` if one starts at the cursor. In an
+    /// interface `oneway` starts a method unless `interface` follows it.
+    private mutating func nestedOrConstant(_ d: Declaration, doc: String?) throws(Diagnostic) -> Bool {
+        let k = skipAnnotationsLookahead()
+        let t = peek(k)
+        if t.kind == .identifier,
+            ["interface", "parcelable", "enum", "union"].contains(t.text)
+                || (t.text == "oneway" && (d.kind != .interface || peek(k + 1).is("interface")))
+        {
+            d.nested.append(try declaration(parent: d))
+            return true
+        }
+        if current.is("const") {
+            try constant(d, doc: doc)
+            return true
+        }
+        return false
+    }
+
     private mutating func parcelableBody(_ d: Declaration) throws(Diagnostic) {
         while !accept("}") {
             if current.kind == .end { throw unexpected("'}'") }
             let doc = current.doc
-            let k = skipAnnotationsLookahead()
-            let t = peek(k)
-            if t.kind == .identifier && ["interface", "parcelable", "enum", "union", "oneway"].contains(t.text) {
-                let n = try declaration(parent: d)
-                d.nested.append(n)
-                continue
-            }
-            if current.is("const") {
-                try constant(d, doc: doc)
-                continue
-            }
+            if try nestedOrConstant(d, doc: doc) { continue }
             let annotations = try annotations()
             let type = try typeRef(annotations: annotations)
             let name = try identifier("a field name")
@@ -259,20 +259,7 @@ struct Parser {
         while !accept("}") {
             if current.kind == .end { throw unexpected("'}'") }
             let doc = current.doc
-            let k = skipAnnotationsLookahead()
-            let t = peek(k)
-            if t.kind == .identifier && ["interface", "parcelable", "enum", "union"].contains(t.text) {
-                d.nested.append(try declaration(parent: d))
-                continue
-            }
-            if t.is("oneway") && peek(k + 1).kind == .identifier && peek(k + 1).text == "interface" {
-                d.nested.append(try declaration(parent: d))
-                continue
-            }
-            if current.is("const") {
-                try constant(d, doc: doc)
-                continue
-            }
+            if try nestedOrConstant(d, doc: doc) { continue }
             let annotations = try annotations()
             var oneway = false
             if accept("oneway") { oneway = true }

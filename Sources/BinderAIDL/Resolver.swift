@@ -64,12 +64,10 @@ final class Resolver {
     }
 
     /// Loads `a/b/C.aidl` for a qualified name's prefix, once.
-    private func load(_ parts: ArraySlice<String>) -> Bool {
+    private func load(_ parts: ArraySlice<String>) {
         let path = parts.joined(separator: "/") + ".aidl"
-        guard !triedPaths.contains(path) else { return false }
-        triedPaths.insert(path)
-        guard let file = loader(path) else { return false }
-        return add(file) != nil
+        guard triedPaths.insert(path).inserted, let file = loader(path) else { return }
+        add(file)
     }
 
     /// The declaration with a fully qualified name, loading files through the import roots as needed.
@@ -78,10 +76,9 @@ final class Resolver {
         if let d = symbols[name] { return d }
         // Longest file prefix first: a.b.C.Inner may live in a/b/C.aidl.
         for k in stride(from: parts.count, through: 1, by: -1) {
-            if symbols[parts[0..<k].joined(separator: ".")] == nil { _ = load(parts[0..<k]) }
-            if let top = symbols[parts[0..<k].joined(separator: ".")] {
-                return descend(top, Array(parts[k...]))
-            }
+            let prefix = parts[0..<k].joined(separator: ".")
+            if symbols[prefix] == nil { load(parts[0..<k]) }
+            if let top = symbols[prefix] { return descend(top, Array(parts[k...])) }
         }
         return nil
     }

@@ -19,7 +19,12 @@ struct SwiftEmitter {
     }
 
     private mutating func block(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
-        line(opener + " {")
+        scope(opener + " {", body)
+    }
+
+    /// `opener` (which ends with its own `{`), the body indented, then `}`.
+    private mutating func scope(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
+        line(opener)
         indent += 1
         body(&self)
         indent -= 1
@@ -151,22 +156,37 @@ struct SwiftEmitter {
 
     private func closureType(_ t: TypeRef) -> String { "(p: inout Parcel) throws(StatusCode) -> \(swiftType(t))" }
 
+    /// A closure reading one `t` from its parcel argument `p` (array elements, map keys and values).
+    private func readClosure(_ t: TypeRef, _ c: String) -> String { "{ \(closureType(t)) in \(read(t, "p", c)) }" }
+
+    /// Reads `t`, a `T[]`, `T[N]` or `List<T>` whose elements are `e`.
+    private func readElements(_ e: TypeRef, of t: TypeRef, _ p: String, _ c: String) -> String {
+        let closure = readClosure(e, c)
+        if let n = t.fixedSizes.first {
+            return t.isNullable ? "try \(p).readFixedArray(count: \(n)) \(closure)" : "try \(p).readNonNullFixedArray(count: \(n)) \(closure)"
+        }
+        return t.isNullable ? "try \(p).readArray \(closure)" : "try \(p).readNonNullArray \(closure)"
+    }
+
+    /// Writes `v`, a `T[]`, `T[N]` or `List<T>` whose elements are `e`.
+    private func writeElements(_ e: TypeRef, _ v: String, _ p: String, _ c: String) -> String {
+        "\(p).write(array: \(v)) { p, e in \(write(e, "e", "p", c)) }"
+    }
+
+    /// The hand-written type of an unstructured parcelable has no connection parameter.
+    private func connectionArgument(_ t: TypeRef, _ c: String) -> String {
+        if case .declaration(let d)? = t.resolved, d.kind == .unstructuredParcelable { return "" }
+        return ", connection: \(c)"
+    }
+
     /// An expression reading `t` from parcel `p`; `c` is the connection expression.
     func read(_ t: TypeRef, _ p: String, _ c: String) -> String {
         let nullable = t.isNullable
-        if t.isArray {
-            let fixed = t.fixedSizes.first
-            if isByteArray(t) {
-                if let n = fixed { return nullable ? "try \(p).readFixedBytes(count: \(n))" : "try \(p).readNonNullFixedBytes(count: \(n))" }
-                return nullable ? "try \(p).readBytes()" : "try \(p).readNonNullBytes()"
-            }
-            let e = t.elementType()
-            let closure = "{ \(closureType(e)) in \(read(e, "p", c)) }"
-            if let n = fixed {
-                return nullable ? "try \(p).readFixedArray(count: \(n)) \(closure)" : "try \(p).readNonNullFixedArray(count: \(n)) \(closure)"
-            }
-            return nullable ? "try \(p).readArray \(closure)" : "try \(p).readNonNullArray \(closure)"
+        if isByteArray(t) {
+            if let n = t.fixedSizes.first { return nullable ? "try \(p).readFixedBytes(count: \(n))" : "try \(p).readNonNullFixedBytes(count: \(n))" }
+            return nullable ? "try \(p).readBytes()" : "try \(p).readNonNullBytes()"
         }
+        if t.isArray { return readElements(t.elementType(), of: t, p, c) }
         switch t.resolved {
         case .primitive(.boolean)?: return "try \(p).readBool()"
         case .primitive(.float)?: return "try \(p).readFloat()"
@@ -175,25 +195,17 @@ struct SwiftEmitter {
         case .string?: return nullable ? "try \(p).readString()" : "try \(p).readNonNullString()"
         case .binder?: return nullable ? "try \(p).readBinder(connection: \(c))" : "try \(p).readNonNullBinder(connection: \(c))"
         case .fileDescriptor?, .parcelFileDescriptor?: return nullable ? "try \(p).readFileDescriptor()" : "try \(p).readNonNullFileDescriptor()"
-        case .list?:
-            let e = t.arguments[0]
-            let closure = "{ \(closureType(e)) in \(read(e, "p", c)) }"
-            return nullable ? "try \(p).readArray \(closure)" : "try \(p).readNonNullArray \(closure)"
+        case .list?: return readElements(t.arguments[0], of: t, p, c)
         case .map?:
-            let k = t.arguments[0]
-            let v = t.arguments[1]
-            let args = "({ \(closureType(k)) in \(read(k, "p", c)) }, { \(closureType(v)) in \(read(v, "p", c)) })"
+            let args = "(\(readClosure(t.arguments[0], c)), \(readClosure(t.arguments[1], c)))"
             return nullable ? "try \(p).readMap\(args)" : "try \(p).readNonNullMap\(args)"
         case .declaration(let d)? where d.kind == .interface:
             let make = "\(d.localName).Proxy.init"
             return nullable ? "try \(p).readInterface(connection: \(c), \(make))" : "try \(p).readNonNullInterface(connection: \(c), \(make))"
-        case .declaration(let d)? where d.kind == .unstructuredParcelable:
-            let one = "try \(typeName(d)).read(from: &\(nullable ? "p" : p))"
-            return nullable ? "try \(p).readNullable { \(closureType(t.nonNullable())) in \(one) }" : one
         case .declaration?, .typeParameter?:
-            let name = swiftType(t.nonNullable())
-            let one = "try \(name).read(from: &\(nullable ? "p" : p), connection: \(c))"
-            return nullable ? "try \(p).readNullable { \(closureType(t.nonNullable())) in \(one) }" : one
+            let value = t.nonNullable()
+            let one = "try \(swiftType(value)).read(from: &\(nullable ? "p" : p)\(connectionArgument(t, c)))"
+            return nullable ? "try \(p).readNullable { \(closureType(value)) in \(one) }" : one
         case .void?, nil:
             return "()"
         }
@@ -202,25 +214,20 @@ struct SwiftEmitter {
     /// A statement writing value `v` of type `t` to parcel `p`.
     func write(_ t: TypeRef, _ v: String, _ p: String, _ c: String) -> String {
         let nullable = t.isNullable
-        if t.isArray {
-            if isByteArray(t) { return nullable ? "\(p).write(nullableBytes: \(v))" : "\(p).write(bytes: \(v))" }
-            let e = t.elementType()
-            return "\(p).write(array: \(v)) { p, e in \(write(e, "e", "p", c)) }"
-        }
+        if isByteArray(t) { return nullable ? "\(p).write(nullableBytes: \(v))" : "\(p).write(bytes: \(v))" }
+        if t.isArray { return writeElements(t.elementType(), v, p, c) }
         switch t.resolved {
         case .primitive?, .string?: return "\(p).write(\(v))"
         case .binder?: return "\(p).write(binder: \(v))"
         case .fileDescriptor?, .parcelFileDescriptor?: return "\(p).write(fileDescriptor: \(v))"
-        case .list?: return "\(p).write(array: \(v)) { p, e in \(write(t.arguments[0], "e", "p", c)) }"
+        case .list?: return writeElements(t.arguments[0], v, p, c)
         case .map?:
             return "\(p).write(map: \(v), { p, k in \(write(t.arguments[0], "k", "p", c)) }, { p, v in \(write(t.arguments[1], "v", "p", c)) })"
         case .declaration(let d)? where d.kind == .interface:
             return "\(p).write(interface: \(v), connection: \(c), makeStub: { \(d.localName).Stub($0) })"
-        case .declaration(let d)? where d.kind == .unstructuredParcelable:
-            return nullable ? "\(p).write(nullable: \(v)) { p, v in v.write(to: &p) }" : "\(v).write(to: &\(p))"
         case .declaration?, .typeParameter?:
-            return nullable
-                ? "\(p).write(nullable: \(v)) { p, v in v.write(to: &p, connection: \(c)) }" : "\(v).write(to: &\(p), connection: \(c))"
+            let connection = connectionArgument(t, c)
+            return nullable ? "\(p).write(nullable: \(v)) { p, v in v.write(to: &p\(connection)) }" : "\(v).write(to: &\(p)\(connection))"
         case .void?, nil:
             return ""
         }
@@ -230,9 +237,7 @@ struct SwiftEmitter {
 
     func literal(_ v: ConstValue, _ t: TypeRef) -> String {
         switch v {
-        case .integer(let i, _):
-            if case .primitive(.float)? = t.resolved { return "\(i)" }
-            return "\(i)"
+        case .integer(let i, _): return "\(i)"
         case .float(let d, _):
             if d.isInfinite { return d < 0 ? "-.infinity" : ".infinity" }
             if d.isNaN { return ".nan" }
@@ -350,18 +355,24 @@ struct SwiftEmitter {
         }
     }
 
-    private func genericClause(_ d: Declaration) -> String {
-        d.typeParameters.isEmpty ? "" : "<" + d.typeParameters.map { "\($0): AIDLValue" }.joined(separator: ", ") + ">"
+    /// `public struct Name<T: AIDLValue>: AIDLValue, Equatable` for a parcelable or union (`keyword`).
+    private mutating func valueTypeOpener(_ keyword: String, _ d: Declaration) -> String {
+        let generics = d.typeParameters.isEmpty ? "" : "<" + d.typeParameters.map { "\($0): AIDLValue" }.joined(separator: ", ") + ">"
+        return "public \(keyword) \(Self.identifier(d.name))\(generics): AIDLValue\(isEquatable(d) ? ", Equatable" : "")"
     }
+
+    /// The `AIDLValue` requirements every parcelable, union and enum implements.
+    private static func readSignature(_ name: String) -> String {
+        "public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)"
+    }
+    private static let writeSignature = "public func write(to parcel: inout Parcel, connection: BinderConnection?)"
 
     // MARK: Parcelables
 
     private mutating func parcelable(_ d: Declaration) {
         doc(d.doc)
-        var conformances = ["AIDLValue"]
-        if isEquatable(d) { conformances.append("Equatable") }
         let name = Self.identifier(d.name)
-        block("public struct \(name)\(genericClause(d)): \(conformances.joined(separator: ", "))") { e in
+        block(valueTypeOpener("struct", d)) { e in
             e.constants(d)
             if !d.constants.isEmpty { e.line() }
             for f in d.fields {
@@ -382,7 +393,7 @@ struct SwiftEmitter {
                 }
             }
             e.line()
-            e.block("public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)") { e in
+            e.block(Self.readSignature(name)) { e in
                 e.line("let end = try parcel.beginParcelable()")
                 e.line("\(d.fields.isEmpty ? "let" : "var") value = \(name)()")
                 for f in d.fields {
@@ -392,12 +403,11 @@ struct SwiftEmitter {
                 e.line("return value")
             }
             e.line()
-            e.block("public func write(to parcel: inout Parcel, connection: BinderConnection?)") { e in
+            e.block(Self.writeSignature) { e in
                 if d.fields.isEmpty {
                     e.line("parcel.writeParcelable { _ in }")
                 } else {
-                    e.block("parcel.writeParcelable { parcel in") { e in
-                        e.lines[e.lines.count - 1].removeLast(2)  // "in {" → "in"
+                    e.scope("parcel.writeParcelable { parcel in") { e in
                         for f in d.fields {
                             e.line(e.write(e.fieldType(f.type), "self.\(Self.identifier(f.name))", "parcel", "connection"))
                         }
@@ -412,10 +422,8 @@ struct SwiftEmitter {
 
     private mutating func union(_ d: Declaration) {
         doc(d.doc)
-        var conformances = ["AIDLValue"]
-        if isEquatable(d) { conformances.append("Equatable") }
         let name = Self.identifier(d.name)
-        block("public enum \(name)\(genericClause(d)): \(conformances.joined(separator: ", "))") { e in
+        block(valueTypeOpener("enum", d)) { e in
             for f in d.fields {
                 e.doc(f.doc)
                 e.line("case \(Self.identifier(f.name))(\(e.swiftType(e.fieldType(f.type))))")
@@ -440,7 +448,7 @@ struct SwiftEmitter {
                 e.line("public init() { self = .\(Self.identifier(first.name))(\(e.defaultValue(t, first.evaluatedDefault))) }")
                 e.line()
             }
-            e.block("public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)") { e in
+            e.block(Self.readSignature(name)) { e in
                 e.line("switch try parcel.read(Int32.self) {")
                 for (i, f) in d.fields.enumerated() {
                     e.line("case \(i): return .\(Self.identifier(f.name))(\(e.read(e.fieldType(f.type), "parcel", "connection")))")
@@ -449,7 +457,7 @@ struct SwiftEmitter {
                 e.line("}")
             }
             e.line()
-            e.block("public func write(to parcel: inout Parcel, connection: BinderConnection?)") { e in
+            e.block(Self.writeSignature) { e in
                 e.line("switch self {")
                 for (i, f) in d.fields.enumerated() {
                     e.line("case .\(Self.identifier(f.name))(let value):")
@@ -498,11 +506,11 @@ struct SwiftEmitter {
                 e.line("}")
             }
             e.line()
-            e.block("public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)") { e in
+            e.block(Self.readSignature(name)) { e in
                 e.line("\(name)(rawValue: try parcel.read(\(raw).self))")
             }
             e.line()
-            e.line("public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }")
+            e.line(Self.writeSignature + " { parcel.write(rawValue) }")
             e.nested(d)
         }
     }
@@ -518,10 +526,12 @@ struct SwiftEmitter {
         return "func \(Self.identifier(m.name))(\(params.joined(separator: ", ")))"
     }
 
-    private func returns(_ m: Method) -> String {
-        if case .void? = m.returnType.resolved { return "" }
-        return " -> \(swiftType(m.returnType))"
+    private func returnsValue(_ m: Method) -> Bool {
+        if case .void? = m.returnType.resolved { return false }
+        return true
     }
+
+    private func returns(_ m: Method) -> String { returnsValue(m) ? " -> \(swiftType(m.returnType))" : "" }
 
     private mutating func interface(_ d: Declaration) {
         doc(d.doc)
@@ -588,17 +598,11 @@ struct SwiftEmitter {
         line("var _reply = " + call + ")")
         line("try _reply.readException()")
         let outs = m.parameters.filter { $0.effectiveDirection != .in }
-        var hasResult = false
-        if case .void? = m.returnType.resolved {} else if outs.isEmpty {
-            line("return \(read(m.returnType, "_reply", c))")
-        } else {
-            hasResult = true
-            line("let _result = \(read(m.returnType, "_reply", c))")
-        }
+        if returnsValue(m) { line("\(outs.isEmpty ? "return" : "let _result =") \(read(m.returnType, "_reply", c))") }
         for p in outs {
             line("\(Self.identifier(p.name)) = \(read(p.type, "_reply", c))")
         }
-        if hasResult { line("return _result") }
+        if returnsValue(m) && !outs.isEmpty { line("return _result") }
     }
 
     private mutating func stub(_ d: Declaration, ns: String) {
@@ -649,17 +653,10 @@ struct SwiftEmitter {
         let args = m.parameters.map { p in
             "\(Self.identifier(p.name)): \(p.effectiveDirection == .in ? "" : "&")\(Self.identifier(p.name))"
         }.joined(separator: ", ")
-        let call = "try self.impl.\(Self.identifier(m.name))(\(args))"
-        var hasResult = false
-        if case .void? = m.returnType.resolved {
-            line(call)
-        } else {
-            hasResult = true
-            line("let _result = " + call)
-        }
+        line("\(returnsValue(m) ? "let _result = " : "")try self.impl.\(Self.identifier(m.name))(\(args))")
         if m.isOneway || d.isOneway { return }
         line("_reply.writeNoException()")
-        if hasResult { line(write(m.returnType, "_result", "_reply", c)) }
+        if returnsValue(m) { line(write(m.returnType, "_result", "_reply", c)) }
         for p in m.parameters where p.effectiveDirection != .in {
             line(write(p.type, Self.identifier(p.name), "_reply", c))
         }

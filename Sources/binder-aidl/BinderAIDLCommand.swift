@@ -47,7 +47,7 @@ struct BinderAIDLCommand: ParsableCommand {
         do {
             outputs = try compiler.compile(inputs)
         } catch {
-            printError(error.description, newline: false)
+            printError(error.description)
             throw ExitCode(1)
         }
         guard makeDirectories(out) else {
@@ -65,8 +65,9 @@ struct BinderAIDLCommand: ParsableCommand {
     }
 }
 
-private func printError(_ s: String, newline: Bool = true) {
-    let text = newline ? s + "\n" : s
+/// Writes `s` to fd 2, ending it with a newline if it has none.
+private func printError(_ s: String) {
+    let text = s.hasSuffix("\n") ? s : s + "\n"
     _ = text.withCString { write(2, $0, strlen($0)) }
 }
 

@@ -45,8 +45,8 @@ func aidlFiles(under dir: String, recursive: Bool) -> [String] {
         let path = dir + "/" + name
         if name.hasSuffix(".aidl") {
             out.append(path)
-        } else if recursive, !name.contains("."), !listDirectory(repositoryRoot + "/" + path).isEmpty {
-            out += aidlFiles(under: path, recursive: true)
+        } else if recursive, !name.contains(".") {
+            out += aidlFiles(under: path, recursive: true)  // a plain file lists as empty
         }
     }
     return out.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
