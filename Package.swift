@@ -73,16 +73,16 @@ let package = Package(
         .target(name: "BinderAIDL"),
         .executableTarget(
             name: "binder-aidl",
-            dependencies: ["BinderAIDL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BinderAIDL", "BinderPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "BinderTestTypes", dependencies: ["Binder", "BinderWire"]),
         .target(name: "NetdFixtureGenerated", dependencies: ["Binder", "BinderWire"], path: "Tests/NetdFixtureGenerated"),
         .testTarget(
-            name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire"],
+            name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire", "BinderPlatform"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
-        .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire"]),
+        .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
         .testTarget(
             name: "BinderIntegrationTests",
             dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl"]

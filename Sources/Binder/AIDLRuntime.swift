@@ -186,22 +186,6 @@ extension Parcel {
         return m
     }
 
-    // MARK: Parcelables read field by field
-
-    /// Reads a parcelable's size field; returns where the parcelable ends (see `readParcelable`).
-    public mutating func beginParcelable() throws(StatusCode) -> Int {
-        let start = readPosition
-        let size = try read(Int32.self)
-        guard size >= 4, Int(size) % 4 == 0, Int(size) <= remaining + 4 else { throw .badValue }
-        return start + Int(size)
-    }
-
-    /// Skips fields a newer writer appended; reading past the end is `BAD_VALUE`.
-    public mutating func endParcelable(_ end: Int) throws(StatusCode) {
-        guard readPosition <= end else { throw .badValue }
-        readPosition = end
-    }
-
     // MARK: File descriptors
 
     public mutating func readNonNullFileDescriptor() throws(StatusCode) -> ParcelFileDescriptor {

@@ -164,6 +164,42 @@ public enum FileSystem {
     public static func remove(_ path: String) { _ = unlink(path) }
     public static func setMode(_ path: String, _ mode: UInt32) { _ = chmod(path, mode_t(mode)) }
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The whole file as text; nil when it cannot be read or is not UTF-8.
+    public static func readText(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            bytes.append(contentsOf: chunk[0..<n])
+            if n < chunk.count { break }
+        }
+        guard ferror(f) == 0 else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Writes `text` to `path`, creating or truncating it.
+    public static func writeText(_ path: String, _ text: String) throws(SystemError) {
+        guard let f = fopen(path, "wb") else { throw SystemError("open \(path)", errno) }
+        let bytes = Array(text.utf8)
+        let n = fwrite(bytes, 1, bytes.count, f)
+        let e = errno
+        if fclose(f) != 0 || n != bytes.count { throw SystemError("write \(path)", e) }
+    }
+
+    /// The names in a directory, sorted, without `.` and `..`; nil when it cannot be opened.
+    public static func listDirectory(_ path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
     /// A fresh private directory under /tmp.
     public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {
         var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)

@@ -23,17 +23,11 @@ public enum FileDescriptor {
         try retrying("fcntl F_DUPFD_CLOEXEC") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     }
 
-    /// How many fds this process has open (the entries of /proc/self/fd, less the one listing it).
+    /// How many fds a process (default: this one) has open: the entries of /proc/PID/fd, less,
+    /// for this process, the one listing them. -1 when they cannot be read.
     public static func openCount(pid: Int32? = nil) -> Int {
-        let path = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
-        guard let dir = opendir(path) else { return -1 }
-        defer { closedir(dir) }
-        var n = 0
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { n += 1 }
-        }
-        return pid == nil ? n - 1 : n
+        guard let names = FileSystem.listDirectory(pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd") else { return -1 }
+        return pid == nil ? names.count - 1 : names.count
     }
 }
 

@@ -263,14 +263,25 @@ public struct Parcel: Sendable, Equatable {
     /// Reads a parcelable written by `writeParcelable`; fields it does not read are skipped,
     /// so a newer writer may append fields.
     public mutating func readParcelable<T>(_ body: (inout Parcel) throws(StatusCode) -> T) throws(StatusCode) -> T {
+        let end = try beginParcelable()
+        let value = try body(&self)
+        try endParcelable(end)
+        return value
+    }
+
+    /// Reads a parcelable's size field; returns where the parcelable ends (generated readers read
+    /// their fields between `beginParcelable` and `endParcelable`, as `readParcelable` does).
+    public mutating func beginParcelable() throws(StatusCode) -> Int {
         let start = readPosition
         let size = try read(Int32.self)
         guard size >= 4, Int(size) % 4 == 0, Int(size) <= remaining + 4 else { throw .badValue }
-        let end = start + Int(size)
-        let value = try body(&self)
+        return start + Int(size)
+    }
+
+    /// Skips fields a newer writer appended; a reader that read past the end is `BAD_VALUE`.
+    public mutating func endParcelable(_ end: Int) throws(StatusCode) {
         guard readPosition <= end else { throw .badValue }
         readPosition = end
-        return value
     }
 
     public mutating func readObject() throws(StatusCode) -> ObjectRef {

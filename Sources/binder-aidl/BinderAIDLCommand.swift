@@ -1,9 +1,6 @@
 import ArgumentParser
 import BinderAIDL
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import BinderPlatform
 
 /// `binder-aidl [-I DIR]... --out DIR FILE.aidl...`: the thin CLI over `BinderAIDL`. It only reads
 /// the files, resolves imports under the -I roots, and writes the outputs.
@@ -29,8 +26,8 @@ struct BinderAIDLCommand: ParsableCommand {
     func run() throws {
         var inputs: [SourceFile] = []
         for path in files {
-            guard let text = readFile(path) else {
-                printError("binder-aidl: cannot read '\(path)'")
+            guard let text = FileSystem.readText(path) else {
+                ProcessControl.printError("binder-aidl: cannot read '\(path)'")
                 throw ExitCode(1)
             }
             inputs.append(SourceFile(path: path, text: text))
@@ -39,7 +36,7 @@ struct BinderAIDLCommand: ParsableCommand {
         let compiler = AIDLCompiler(moduleName: module) { relative in
             for root in roots {
                 let path = root.hasSuffix("/") ? root + relative : root + "/" + relative
-                if let text = readFile(path) { return SourceFile(path: path, text: text) }
+                if let text = FileSystem.readText(path) { return SourceFile(path: path, text: text) }
             }
             return nil
         }
@@ -47,56 +44,20 @@ struct BinderAIDLCommand: ParsableCommand {
         do {
             outputs = try compiler.compile(inputs)
         } catch {
-            printError(error.description)
+            ProcessControl.printError(error.description)
             throw ExitCode(1)
         }
-        guard makeDirectories(out) else {
-            printError("binder-aidl: cannot create '\(out)'")
+        do { try FileSystem.makeDirectories(out) } catch {
+            ProcessControl.printError("binder-aidl: cannot create '\(out)': \(error)")
             throw ExitCode(1)
         }
         for o in outputs {
             let path = out.hasSuffix("/") ? out + o.fileName : out + "/" + o.fileName
-            if readFile(path) == o.contents { continue }  // leave unchanged files alone for incremental builds
-            guard writeFile(path, o.contents) else {
-                printError("binder-aidl: cannot write '\(path)'")
+            if FileSystem.readText(path) == o.contents { continue }  // leave unchanged files alone for incremental builds
+            do { try FileSystem.writeText(path, o.contents) } catch {
+                ProcessControl.printError("binder-aidl: cannot write '\(path)': \(error)")
                 throw ExitCode(1)
             }
         }
     }
-}
-
-/// Writes `s` to fd 2, ending it with a newline if it has none.
-private func printError(_ s: String) {
-    let text = s.hasSuffix("\n") ? s : s + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
-}
-
-private func readFile(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-        if n < chunk.count { break }
-    }
-    guard ferror(f) == 0 else { return nil }
-    return String(validating: bytes, as: UTF8.self)
-}
-
-private func writeFile(_ path: String, _ text: String) -> Bool {
-    guard let f = fopen(path, "wb") else { return false }
-    let bytes = Array(text.utf8)
-    let n = fwrite(bytes, 1, bytes.count, f)
-    return fclose(f) == 0 && n == bytes.count
-}
-
-private func makeDirectories(_ path: String) -> Bool {
-    var current = path.hasPrefix("/") ? "/" : ""
-    for part in path.split(separator: "/") {
-        current += part + "/"
-        if mkdir(current, 0o755) != 0 && errno != EEXIST { return false }
-    }
-    return true
 }

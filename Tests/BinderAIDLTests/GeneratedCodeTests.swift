@@ -1,4 +1,5 @@
 import BinderAIDL
+import BinderPlatform
 import Testing
 
 /// Every committed generated file must be what the compiler produces now (`make aidl` fixes it).
@@ -25,12 +26,12 @@ struct GeneratedCodeTests {
     func fresh(_ set: Set) throws {
         let paths = aidlFiles(under: set.inputs, recursive: set.recursive)
         #expect(!paths.isEmpty)
-        let inputs = paths.map { SourceFile(path: $0, text: readText(repositoryRoot + "/" + $0)!) }
+        let inputs = paths.map { SourceFile(path: $0, text: FileSystem.readText(repositoryRoot + "/" + $0)!) }
         let outputs = try compiler(module: set.module, roots: set.roots).compile(inputs)
-        let committed = listDirectory(repositoryRoot + "/" + set.output).filter { $0.hasSuffix(".swift") }
+        let committed = (FileSystem.listDirectory(repositoryRoot + "/" + set.output) ?? []).filter { $0.hasSuffix(".swift") }
         #expect(committed == outputs.map(\.fileName).sorted(), "generated files added or removed: run `make aidl`")
         for o in outputs {
-            let fresh = readText(repositoryRoot + "/" + set.output + "/" + o.fileName) == o.contents
+            let fresh = FileSystem.readText(repositoryRoot + "/" + set.output + "/" + o.fileName) == o.contents
             #expect(fresh, "\(set.output)/\(o.fileName) is stale: run `make aidl`")
         }
     }

@@ -1,4 +1,5 @@
 import BinderAIDL
+import BinderPlatform
 
 #if canImport(Glibc)
 import Glibc
@@ -11,37 +12,10 @@ let repositoryRoot: String = {
     return parts.joined(separator: "/")
 }()
 
-func readText(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        bytes.append(contentsOf: chunk[0..<n])
-        if n < chunk.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-/// Names in a directory (not recursive), sorted.
-func listDirectory(_ path: String) -> [String] {
-    guard let dir = opendir(path) else { return [] }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names.sorted()
-}
-
 /// `.aidl` files under `dir` (relative to the repository root), recursively, in byte order.
 func aidlFiles(under dir: String, recursive: Bool) -> [String] {
     var out: [String] = []
-    for name in listDirectory(repositoryRoot + "/" + dir) {
+    for name in FileSystem.listDirectory(repositoryRoot + "/" + dir) ?? [] {
         let path = dir + "/" + name
         if name.hasSuffix(".aidl") {
             out.append(path)
@@ -57,7 +31,7 @@ func compiler(module: String?, roots: [String]) -> AIDLCompiler {
     AIDLCompiler(moduleName: module) { relative in
         for root in roots {
             let path = root + "/" + relative
-            if let text = readText(repositoryRoot + "/" + path) { return SourceFile(path: path, text: text) }
+            if let text = FileSystem.readText(repositoryRoot + "/" + path) { return SourceFile(path: path, text: text) }
         }
         return nil
     }

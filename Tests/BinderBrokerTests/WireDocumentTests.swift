@@ -1,3 +1,4 @@
+import BinderPlatform
 import BinderWire
 import Testing
 
@@ -14,7 +15,7 @@ struct WireDocumentTests {
     /// The hex dump under the heading that starts with `title`.
     static func example(_ title: String) throws -> [UInt8] {
         let root = "/" + "\(#filePath)".split(separator: "/").dropLast(3).joined(separator: "/")
-        let text = try #require(readFile(root + "/Protocols/WIRE.md"))
+        let text = try #require(FileSystem.readText(root + "/Protocols/WIRE.md"))
         let after = try #require(text.firstRange(of: "### " + title)).upperBound
         let rest = text[after...]
         let fenceStart = try #require(rest.firstRange(of: "```\n")).upperBound
@@ -49,18 +50,4 @@ struct WireDocumentTests {
         let reply = try #require(h.out.sent.last)
         #expect(CoreHarness.frame(reply.header, reply.parcel) == (try Self.example("§9(c)")))
     }
-}
-
-/// The whole file as UTF-8, or nil if it cannot be read.
-func readFile(_ path: String) -> String? {
-    guard let f = fopen(path, "r") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
