@@ -98,10 +98,11 @@ struct SwiftEmitter {
     }
 
     /// Interface, IBinder and fd fields of parcelables and unions are optional: Swift needs a
-    /// default for every field and these types have none.
+    /// default for every field and these types have none. So are fixed-size arrays of them (a
+    /// dynamic array's default is empty).
     private func fieldType(_ t: TypeRef) -> TypeRef {
-        guard !t.isArray, !t.isNullable else { return t }
-        switch t.resolved {
+        guard !t.isNullable, !t.isArray || !t.fixedSizes.isEmpty else { return t }
+        switch (t.isArray ? t.elementType() : t).resolved {
         case .binder, .fileDescriptor, .parcelFileDescriptor: break
         case .declaration(let d) where d.kind == .interface: break
         default: return t

@@ -63,6 +63,8 @@ interface ITestTypes {
         LongEnum[] longEnums;
         Value value;
         @nullable IBinder binder;
+        /** Fixed-size arrays of types with no default are optional fields in Swift, like the types. */
+        IBinder[2] binderPair;
         @nullable ITestCallback callback;
         Pair<String, Simple> pair;
         /** A parcelable can hold itself through @nullable(heap=true). */

@@ -1065,6 +1065,8 @@ public enum ITestTypes {
         public var longEnums: [ITestTypes.LongEnum] = []
         public var value: ITestTypes.Value = ITestTypes.Value()
         public var binder: BinderProxy? = nil
+        /// Fixed-size arrays of types with no default are optional fields in Swift, like the types.
+        public var binderPair: [BinderProxy]? = nil
         public var callback: (any ITestCallback.Interface)? = nil
         public var pair: Pair<String, ITestTypes.Simple> = Pair<String, ITestTypes.Simple>()
         /// A parcelable can hold itself through @nullable(heap=true).
@@ -1095,6 +1097,7 @@ public enum ITestTypes {
             longEnums: [ITestTypes.LongEnum] = [],
             value: ITestTypes.Value = ITestTypes.Value(),
             binder: BinderProxy? = nil,
+            binderPair: [BinderProxy]? = nil,
             callback: (any ITestCallback.Interface)? = nil,
             pair: Pair<String, ITestTypes.Simple> = Pair<String, ITestTypes.Simple>(),
             next: ITestTypes.AllTypes? = nil
@@ -1122,6 +1125,7 @@ public enum ITestTypes {
             self.longEnums = longEnums
             self.value = value
             self.binder = binder
+            self.binderPair = binderPair
             self.callback = callback
             self.pair = pair
             self.next = next
@@ -1153,6 +1157,7 @@ public enum ITestTypes {
             value.longEnums = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.LongEnum in try ITestTypes.LongEnum.read(from: &p, connection: connection) }
             value.value = try ITestTypes.Value.read(from: &parcel, connection: connection)
             value.binder = try parcel.readBinder(connection: connection)
+            value.binderPair = try parcel.readArray { (p: inout Parcel) throws(StatusCode) -> BinderProxy in try p.readNonNullBinder(connection: connection) }
             value.callback = try parcel.readInterface(connection: connection, ITestCallback.Proxy.init)
             value.pair = try Pair<String, ITestTypes.Simple>.read(from: &parcel, connection: connection)
             value.next = try parcel.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.AllTypes in try ITestTypes.AllTypes.read(from: &p, connection: connection) }
@@ -1185,6 +1190,7 @@ public enum ITestTypes {
                 parcel.write(array: self.longEnums) { p, e in e.write(to: &p, connection: connection) }
                 self.value.write(to: &parcel, connection: connection)
                 parcel.write(binder: self.binder)
+                parcel.write(array: self.binderPair) { p, e in p.write(binder: e) }
                 parcel.write(interface: self.callback, connection: connection, makeStub: { ITestCallback.Stub($0) })
                 self.pair.write(to: &parcel, connection: connection)
                 parcel.write(nullable: self.next) { p, v in v.write(to: &p, connection: connection) }
