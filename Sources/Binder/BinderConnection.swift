@@ -61,6 +61,12 @@ public final class BinderConnection: @unchecked Sendable {
     private let receiveFDs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
     /// Parcels at least this large are handed the receive array instead of a copy.
     static let adoptThreshold = 16 * 1024
+    /// Set for a direct channel's end: which side, and (serving side) the object it serves.
+    let channel: ChannelRole?
+    /// Direct channels made through this broker connection; closed with it.
+    /// Strong references: a weak one would give every connection a side table and slow down
+    /// each retain and release on the hot path. A channel leaves this table when it closes.
+    private var channels: [ObjectIdentifier: BinderConnection] = [:]
 
     /// Connects and performs the handshake.
     /// - Parameters:
@@ -68,40 +74,55 @@ public final class BinderConnection: @unchecked Sendable {
     ///   - threadPoolSize: threads that serve local objects, started when the first object is
     ///     published or the first async call is made.
     /// - Throws: `SystemError` if the socket cannot be reached; `StatusCode` if the handshake fails.
-    public init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
+    public convenience init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
         let fd = try SeqPacket.connect(path: path ?? Self.defaultSocketPath)
         SeqPacket.setBufferSizes(fd, bytes: Int32(maxFrameSize) * 2)
-        self.fd = fd
-        maxPoolThreads = max(1, threadPoolSize)
         var hello = Parcel()
         Hello(maxFrameSize: maxFrameSize).write(to: &hello)
-        // Filled before `self` is whole, so through locals; it becomes `bodyBuffer` (not copied).
+        // The WELCOME lands in the array that becomes the connection's receive buffer (no copy).
         var body = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
+        let welcome: Welcome
         do {
             try Self.sendFrame(fd: fd, header: FrameHeader(command: .hello), parcel: hello)
-            let (headerBuffer, receiveFDs) = (self.headerBuffer, self.receiveFDs)
-            let r = try body.withUnsafeMutableBytes { body in
-                try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
-            }
-            guard r.length >= FrameHeader.size else { throw StatusCode.deadObject }
-            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
-            let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length)
-            guard header.command == .welcome else { throw StatusCode.badType }
+            let header = try body.withUnsafeMutableBytes { body in try Self.receiveControlFrame(fd: fd, body: body) }
+            guard let header, header.command == .welcome else { throw StatusCode.badType }
             var p = Parcel(bytes: Array(body[0..<Int(header.dataLength)]))
             welcome = try Welcome.read(from: &p)
             guard welcome.major == Hello.protocolMajor else { throw StatusCode.badType }
-            bodyBuffer = body
         } catch {
-            headerBuffer.deallocate()
-            receiveFDs.deallocate()
             SeqPacket.shutdown(fd)
             FileDescriptor.close(fd)
             throw error
         }
+        self.init(fd: fd, welcome: welcome, bodyBuffer: body, threadPoolSize: threadPoolSize, channel: nil)
+    }
+
+    /// Takes over a connected socket whose handshake is done: the broker connection (`channel` nil)
+    /// or one end of a direct channel (DirectChannel.swift).
+    init(fd: Int32, welcome: Welcome, bodyBuffer: [UInt8], threadPoolSize: Int, channel: ChannelRole?) {
+        self.fd = fd
+        self.welcome = welcome
+        self.bodyBuffer = bodyBuffer
+        self.channel = channel
+        maxPoolThreads = max(1, threadPoolSize)
+    }
+
+    /// Receives one frame that carries no fds and fits `body` (a handshake or a channel's
+    /// acceptance). nil on end of file. Any fds that came anyway are closed.
+    static func receiveControlFrame(fd: Int32, body: UnsafeMutableRawBufferPointer) throws -> FrameHeader? {
+        try withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 16) { header in
+            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 64) { fds in
+                let r = try SeqPacket.receive(fd, header: header, body: body, fds: fds)
+                for i in 0..<r.fdCount { FileDescriptor.close(fds[i]) }
+                guard r.length > 0 else { return nil }
+                guard r.length >= FrameHeader.size, !r.truncated else { throw StatusCode.badType }
+                return try FrameHeader.decode(from: UnsafeRawBufferPointer(header), messageLength: r.length)
+            }
+        }
     }
 
     /// Room for the body of the largest frame this end accepts, uninitialised (the kernel fills it).
-    private static func makeBodyBuffer(maxFrameSize: UInt32) -> [UInt8] {
+    static func makeBodyBuffer(maxFrameSize: UInt32) -> [UInt8] {
         let capacity = Int(maxFrameSize) - FrameHeader.size
         return [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
     }
@@ -114,7 +135,39 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Shuts the connection down: waiting calls fail with `DEAD_OBJECT`, pool threads exit,
     /// and the broker forgets this process's services.
-    public func close() { SeqPacket.shutdown(fd) }
+    /// Direct channels made through this connection close too.
+    public func close() {
+        SeqPacket.shutdown(fd)
+        lock.withLock { shutDownChannels() }
+        channel?.parent.untrack(self)
+    }
+
+    /// Shuts down every direct channel made through this connection (lock held). Only a system
+    /// call on each, never a channel's lock (a closing channel takes this lock in `untrack`).
+    private func shutDownChannels() {
+        for (_, c) in channels { SeqPacket.shutdown(c.fd) }
+        channels.removeAll()
+    }
+
+    /// Remembers a direct channel so that closing this connection closes it.
+    /// - Returns: false when this connection is already closed (the channel is then shut down).
+    func track(channel c: BinderConnection) -> Bool {
+        let open: Bool = lock.withLock {
+            if closed { return false }
+            channels[ObjectIdentifier(c)] = c
+            return true
+        }
+        if !open { c.close() }
+        return open
+    }
+
+    /// Forgets a channel that closed (its own lock may be held: this takes only this one).
+    func untrack(_ c: BinderConnection) {
+        lock.withLock { _ = channels.removeValue(forKey: ObjectIdentifier(c)) }
+    }
+
+    /// Direct channels made through this connection that are still open.
+    public var openChannelCount: Int { lock.withLock { channels.count } }
 
     public var isClosed: Bool { lock.withLock { closed } }
 
@@ -122,10 +175,11 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Sends a transaction to `handle` and waits for the reply on this thread.
     public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
-        try transactBlocking(handle: handle, code: code, data: data, flags: flags)
+        try transactBlocking(target: UInt64(handle), code: code, data: data, flags: flags)
     }
 
-    private func transactBlocking(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+    /// `target` is a handle on the broker connection, the object's cookie on a direct channel.
+    func transactBlocking(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
         let oneWay = flags.contains(.oneWay)
         lock.lock()
         if closed {
@@ -137,7 +191,7 @@ public final class BinderConnection: @unchecked Sendable {
         if !oneWay { waiting.insert(txid) }
         lock.unlock()
         do throws(StatusCode) {
-            try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
+            try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
         } catch {
             lock.withLock { _ = waiting.remove(txid) }
             throw error
@@ -150,7 +204,11 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Sends a transaction and suspends until the reply; a pool thread receives it.
     public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
-        if flags.contains(.oneWay) { return try transactBlocking(handle: handle, code: code, data: data, flags: flags) }
+        try await transactAsync(target: UInt64(handle), code: code, data: data, flags: flags)
+    }
+
+    func transactAsync(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) async throws(StatusCode) -> Parcel {
+        if flags.contains(.oneWay) { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
         startPoolIfNeeded()
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Parcel, any Error>) in
@@ -164,7 +222,7 @@ public final class BinderConnection: @unchecked Sendable {
                 asyncWaiters[txid] = continuation
                 lock.unlock()
                 do throws(StatusCode) {
-                    try send(FrameHeader(command: .transaction, flags: flags.union(.acceptFDs), transactionID: txid, target: UInt64(handle), code: code), data)
+                    try send(FrameHeader(command: .transaction, flags: flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
                 } catch {
                     if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }
@@ -186,6 +244,8 @@ public final class BinderConnection: @unchecked Sendable {
         guard parcel.objectOffsets.count <= Limits.maxObjects, parcel.fileDescriptors.count <= Int(welcome.maxFDs) else {
             throw .badValue
         }
+        // No broker translates object references on a direct channel (WIRE.md §7.5).
+        if channel != nil && !parcel.objectOffsets.isEmpty { throw .invalidOperation }
         do {
             try Self.sendFrame(fd: fd, header: header, parcel: parcel)
         } catch {
@@ -205,7 +265,7 @@ public final class BinderConnection: @unchecked Sendable {
     private func invoke(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity) -> (StatusCode, Parcel) {
         var data = data
         var reply = Parcel()
-        let context = TransactionContext(caller: caller, flags: flags, connection: self)
+        let context = TransactionContext(caller: caller, flags: flags, connection: channel?.parent ?? self)
         do {
             try object.onTransact(code: code, data: &data, reply: &reply, context: context)
             return (.ok, reply)
@@ -259,6 +319,11 @@ public final class BinderConnection: @unchecked Sendable {
         return ObjectRef(kind: .local, id: cookie, flags: object.acceptsFileDescriptors ? ObjectRef.acceptsFDs : 0)
     }
 
+    /// Serves `object` as `cookie` on a direct channel's serving end (before its pool starts).
+    func bind(_ object: any BinderObject, cookie: UInt64) {
+        lock.withLock { objects[cookie] = LocalObject(object) }
+    }
+
     /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
     /// this process's own objects gives a proxy that calls it directly.
     /// - Throws: `BAD_VALUE` for a local cookie this process never published.
@@ -293,8 +358,20 @@ public final class BinderConnection: @unchecked Sendable {
             return callerJoins ? maxPoolThreads - 1 : maxPoolThreads
         }
         for i in 0..<toStart {
-            startThread(name: "binder:\(i)") { [self] in _ = try? drive(until: nil) }
+            startThread(name: channel == nil ? "binder:\(i)" : "binder-ch:\(i)") { [self] in
+                _ = try? drive(until: nil)
+                poolThreadExited()
+            }
         }
+    }
+
+    /// The last pool thread out of a closed direct channel tells the channel's owner.
+    private func poolThreadExited() {
+        let last = lock.withLock {
+            poolThreads -= 1
+            return poolThreads == 0
+        }
+        if last { channel?.onClosed?() }
     }
 
     /// Blocks the calling thread until the connection closes (for example, a service process's main
@@ -310,6 +387,7 @@ public final class BinderConnection: @unchecked Sendable {
     public func joinThreadPool() {
         startPool(callerJoins: true)
         _ = try? drive(until: nil)
+        poolThreadExited()
     }
 
     /// The leader/follower loop. With a transaction id: returns that reply (or throws `DEAD_OBJECT`
@@ -383,6 +461,8 @@ public final class BinderConnection: @unchecked Sendable {
             asyncWaiters.removeAll()
             // Resumed outside the lock by the caller for one; the rest here is safe: resume never blocks.
             for (_, c) in pendingAsync { c.resume(throwing: StatusCode.deadObject) }
+            shutDownChannels()
+            channel?.parent.untrack(self)
             return true
         }
         switch frame.header.command {
@@ -437,9 +517,21 @@ public final class BinderConnection: @unchecked Sendable {
 
     private func run(_ frame: Frame, on object: (any BinderObject)?) {
         let header = frame.header
-        let (status, reply) =
-            object.map { invoke($0, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender)) }
-            ?? (.deadObject, Parcel())
+        var (status, reply) = (StatusCode.deadObject, Parcel())
+        if let object {
+            if let channel {
+                // A direct channel: the checks the broker makes on a routed call, and the caller's
+                // identity as the broker stamped it when the channel was made (never the frame's).
+                if let refusal = channel.refusal(of: frame.header, for: object) {
+                    status = refusal
+                } else {
+                    (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: channel.peer)
+                    if !reply.fileDescriptors.isEmpty && !header.flags.contains(.acceptFDs) { (status, reply) = (.fdsNotAllowed, Parcel()) }
+                }
+            } else {
+                (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender))
+            }
+        }
         guard !header.flags.contains(.oneWay) else { return }
         do throws(StatusCode) {
             try send(FrameHeader(command: .reply, transactionID: header.transactionID, status: status), reply)

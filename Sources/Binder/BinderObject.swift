@@ -55,17 +55,37 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
     public let handle: UInt32?
     public let connection: BinderConnection
     let local: (any BinderObject)?
+    /// A direct channel to the object (DirectChannel.swift), and the object's cookie there.
+    let direct: BinderConnection?
+    let cookie: UInt64
 
     init(handle: UInt32, connection: BinderConnection) {
         self.handle = handle
         self.connection = connection
         self.local = nil
+        self.direct = nil
+        self.cookie = 0
     }
 
     init(local: any BinderObject, connection: BinderConnection) {
         self.handle = nil
         self.connection = connection
         self.local = local
+        self.direct = nil
+        self.cookie = 0
+    }
+
+    init(direct: BinderConnection, cookie: UInt64, handle: UInt32, connection: BinderConnection) {
+        self.handle = handle
+        self.connection = connection
+        self.local = nil
+        self.direct = direct
+        self.cookie = cookie
+    }
+
+    deinit {
+        // The channel is this proxy's alone: nothing else can call on it.
+        direct?.close()
     }
 
     public var isLocal: Bool { local != nil }
@@ -75,6 +95,7 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
     @discardableResult
     public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
         if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
+        if let direct { return try direct.transactBlocking(target: cookie, code: code, data: data, flags: flags) }
         return try connection.transact(handle: handle!, code: code, data: data, flags: flags)
     }
 
@@ -82,12 +103,17 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
     @discardableResult
     public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
         if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
+        if let direct { return try await direct.transactAsync(target: cookie, code: code, data: data, flags: flags) }
         return try await connection.transact(handle: handle!, code: code, data: data, flags: flags)
     }
 
     public static func == (a: BinderProxy, b: BinderProxy) -> Bool {
         a.connection === b.connection && a.handle == b.handle && a.local.map(ObjectIdentifier.init) == b.local.map(ObjectIdentifier.init)
+            && a.direct === b.direct
     }
     public func hash(into h: inout Hasher) { h.combine(handle) }
-    public var description: String { handle.map { "BinderProxy(handle: \($0))" } ?? "BinderProxy(local)" }
+    public var description: String {
+        guard let handle else { return "BinderProxy(local)" }
+        return direct == nil ? "BinderProxy(handle: \(handle))" : "BinderProxy(handle: \(handle), direct)"
+    }
 }

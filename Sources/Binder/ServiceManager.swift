@@ -33,7 +33,7 @@ public struct ServiceManager: Sendable {
     /// Waits until `name` is registered or `timeout` passes (nil: wait indefinitely).
     /// The broker does the waiting: the reply comes the moment the service registers.
     public func waitForService(_ name: String, timeout: Duration?) throws -> BinderProxy? {
-        let millis: Int64 = timeout.map { Int64($0.components.seconds) * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? -1
+        let millis: Int64 = timeout.map { $0.wholeMilliseconds } ?? -1
         return try proxy.waitForService(name: name, timeoutMillis: millis)
     }
 

@@ -161,5 +161,16 @@ public enum SeqPacket {
             controlTruncated: flags & Int32(CBINDER_MSG_CTRUNC) != 0, fdCount: Int(nfds))
     }
 
+    /// Waits up to `timeoutMillis` (negative: indefinitely) for `fd` to become readable or hang up.
+    /// - Returns: false on time-out.
+    public static func waitReadable(_ fd: Int32, timeoutMillis: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let r = poll(&p, 1, timeoutMillis)
+            if r >= 0 { return r == 1 }
+            if errno != EINTR { return true }  // let the read that follows report the error
+        }
+    }
+
     public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(CBINDER_SHUT_RDWR)) }
 }

@@ -14,10 +14,15 @@ struct BenchCommand: ParsableCommand {
             any = no pinning. The broker's affinity is restored afterwards.
             """)
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case routed }
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case routed, direct, handout }
     enum Pin: String, ExpressibleByArgument, CaseIterable { case same, cross, any }
 
-    @Option(help: "Path to measure: routed (client → broker → service → broker → client).") var mode: Mode = .routed
+    @Option(
+        help: """
+            Path to measure: routed (client → broker → service → broker → client); direct (over a direct \
+            channel, client → service → client); handout (a new direct channel per sample: request, \
+            accept, first echo reply, then close).
+            """) var mode: Mode = .routed
     @Option(help: "Parcel size in bytes (4…65536).") var size: Int = 32
     @Option(help: "Seconds to measure, after a short warm-up.") var seconds: Double = 3
     @Option(help: "CPU placement: same, cross or any.") var pin: Pin = .same
@@ -29,6 +34,7 @@ struct BenchCommand: ParsableCommand {
         guard (4...65536).contains(size) else { throw ValidationError("--size must be between 4 and 65536") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         guard (0...16).contains(fds) else { throw ValidationError("--fds must be between 0 and 16") }
+        guard fds == 0 || mode != .handout else { throw ValidationError("--fds cannot be combined with --mode handout") }
         if pin != .any && CPUAffinity.cpuCount < 2 && pin == .cross {
             throw ValidationError("--pin cross needs two CPUs")
         }
@@ -64,9 +70,11 @@ struct BenchCommand: ParsableCommand {
             let exe = ProcessControl.executableDirectory() + "/binder"
             echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", serviceName, "--quiet"] + serverCPU)
         }
-        guard let echo = try brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) }) else {
+        guard let routed = try brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) }) else {
             throw CLIFailure("echo service '\(serviceName)' did not register within 10 s")
         }
+        let echo = mode == .direct ? try brokerCall("opening a direct channel") { try routed.openDirectChannel() } : routed
+        defer { echo.closeDirectChannel() }
         var data = Parcel()
         let payload = [UInt8](repeating: 0x5A, count: size)
         payload.withUnsafeBytes { data.writeRaw($0) }
@@ -81,9 +89,27 @@ struct BenchCommand: ParsableCommand {
         let name = fds == 0 ? mode.rawValue : "\(mode.rawValue)_\(fds)fd"
         let code = (fds == 0 ? EchoService.Code.echo : EchoService.Code.echoDroppingFDs).rawValue
 
+        /// One sample's work. A hand-out opens a channel and makes its first call; the channel is
+        /// closed after the sample's clock stops, by `finish`.
+        let mode = mode, json = json  // property-wrapper reads are slow: not in the loop
+        var opened: BinderProxy? = nil
+        func call() throws -> Parcel {
+            guard mode == .handout else { return try echo.transact(code: code, data: data) }
+            let channel = try brokerCall("opening a direct channel") { try routed.openDirectChannel() }
+            opened = channel
+            return try channel.transact(code: code, data: data)
+        }
+        func finish() {
+            opened?.closeDirectChannel()
+            opened = nil
+        }
+
         // Warm-up: fault in buffers, settle caches and the scheduler.
         let warmEnd = monotonicNanos() + 250_000_000
-        while monotonicNanos() < warmEnd { _ = try echo.transact(code: code, data: data) }
+        while monotonicNanos() < warmEnd {
+            _ = try call()
+            finish()
+        }
 
         var samples: [UInt64] = []
         samples.reserveCapacity(1 << 20)
@@ -93,9 +119,13 @@ struct BenchCommand: ParsableCommand {
         var now = start
         while now < end {
             let t0 = now
-            let reply = try echo.transact(code: code, data: data)
+            let reply = try call()
             now = monotonicNanos()
             samples.append(now - t0)
+            if mode == .handout {
+                finish()
+                now = monotonicNanos()
+            }
             if reply.count != data.count { throw CLIFailure("echo returned \(reply.count) bytes for \(data.count)") }
             if !json && now >= nextProgress {
                 ProcessControl.printError("  \(name) \(size) B: \(samples.count) calls…")

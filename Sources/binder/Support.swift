@@ -35,6 +35,12 @@ func brokerCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
     }
 }
 
+/// Prints one line and flushes it at once (for a reader on a pipe).
+func printLine(_ line: String) {
+    print(line)
+    flushStandardOutput()
+}
+
 /// `0000: 01 02 … |..|` lines, 16 bytes each.
 func hexDump(_ bytes: [UInt8]) -> String {
     var lines: [String] = []

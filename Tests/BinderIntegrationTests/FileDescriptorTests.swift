@@ -7,38 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// A pipe whose ends close when it goes.
-private final class Pipe {
-    let read: ParcelFileDescriptor
-    let write: ParcelFileDescriptor
-    init() throws {
-        let (r, w) = try ProcessControl.pipe()
-        read = ParcelFileDescriptor(adopting: r)
-        write = ParcelFileDescriptor(adopting: w)
-    }
-
-    /// Reads exactly `count` bytes, or fewer if every write end closes; fails after 10 s.
-    func readBytes(_ count: Int) throws -> [UInt8] {
-        var out: [UInt8] = []
-        while out.count < count {
-            guard waitReadable(read.fd) else { throw TestFailure("pipe read timed out") }
-            var chunk = [UInt8](repeating: 0, count: count - out.count)
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(read.fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out += chunk[0..<n]
-        }
-        return out
-    }
-
-    /// True once the read end reports end of file: every copy of the write end, in every
-    /// process, is closed. Waits (poll, not sleep) up to 10 s.
-    func seesEndOfFile() -> Bool {
-        guard waitReadable(read.fd) else { return false }
-        var b: UInt8 = 0
-        return Glibc.read(read.fd, &b, 1) == 0
-    }
-}
-
 private func isCloseOnExec(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 }
 
 @Suite("File descriptors through a real binderd")

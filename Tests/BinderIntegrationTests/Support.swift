@@ -78,9 +78,41 @@ final class TestBroker: @unchecked Sendable {
 
 /// Waits (poll, not sleep) up to `seconds` for `fd` to become readable or hang up.
 func waitReadable(_ fd: Int32, seconds: Int32 = 10) -> Bool {
-    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    return poll(&p, 1, seconds * 1000) == 1
+    SeqPacket.waitReadable(fd, timeoutMillis: seconds * 1000)
 }
+
+/// A pipe whose ends close when it goes.
+final class Pipe {
+    let read: ParcelFileDescriptor
+    let write: ParcelFileDescriptor
+    init() throws {
+        let (r, w) = try ProcessControl.pipe()
+        read = ParcelFileDescriptor(adopting: r)
+        write = ParcelFileDescriptor(adopting: w)
+    }
+
+    /// Reads exactly `count` bytes, or fewer if every write end closes; fails after 10 s.
+    func readBytes(_ count: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while out.count < count {
+            guard waitReadable(read.fd) else { throw TestFailure("pipe read timed out") }
+            var chunk = [UInt8](repeating: 0, count: count - out.count)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(read.fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+
+    /// True once the read end reports end of file: every copy of the write end, in every
+    /// process, is closed. Waits (poll, not sleep) up to 10 s.
+    func seesEndOfFile() -> Bool {
+        guard waitReadable(read.fd) else { return false }
+        var b: UInt8 = 0
+        return Glibc.read(read.fd, &b, 1) == 0
+    }
+}
+
 
 /// A one-shot event with a deadline (a count-down latch).
 final class Latch: @unchecked Sendable {
@@ -107,6 +139,11 @@ final class Latch: @unchecked Sendable {
 final class RawClient {
     let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+
+    /// Speaks on an fd the test already holds (a direct channel's end), with no handshake.
+    init(adopting fd: Int32) {
+        self.fd = fd
+    }
 
     init(path: String, handshake: Bool = true) throws {
         fd = try SeqPacket.connect(path: path)
