@@ -63,6 +63,9 @@ public final class BinderConnection: @unchecked Sendable {
     static let adoptThreshold = 16 * 1024
     /// Set for a direct channel's end: which side, and (serving side) the object it serves.
     let channel: ChannelRole?
+    /// Threads that serve direct channels made through this connection, kept for the next channel
+    /// (nil on a channel's own connection).
+    let channelThreads: ReusableThreads?
     /// Direct channels made through this broker connection; closed with it.
     /// Strong references: a weak one would give every connection a side table and slow down
     /// each retain and release on the hot path. A channel leaves this table when it closes.
@@ -76,7 +79,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// - Throws: `SystemError` if the socket cannot be reached; `StatusCode` if the handshake fails.
     public convenience init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
         let fd = try SeqPacket.connect(path: path ?? Self.defaultSocketPath)
-        SeqPacket.setBufferSizes(fd, bytes: Int32(maxFrameSize) * 2)
+        SeqPacket.setSendBufferSize(fd, bytes: Int32(maxFrameSize) * 2)
         var hello = Parcel()
         Hello(maxFrameSize: maxFrameSize).write(to: &hello)
         // The WELCOME lands in the array that becomes the connection's receive buffer (no copy).
@@ -104,6 +107,7 @@ public final class BinderConnection: @unchecked Sendable {
         self.welcome = welcome
         self.bodyBuffer = bodyBuffer
         self.channel = channel
+        channelThreads = channel == nil ? ReusableThreads(name: "binder-ch", maxIdle: 4) : nil
         maxPoolThreads = max(1, threadPoolSize)
     }
 
@@ -358,10 +362,29 @@ public final class BinderConnection: @unchecked Sendable {
             return callerJoins ? maxPoolThreads - 1 : maxPoolThreads
         }
         for i in 0..<toStart {
-            startThread(name: channel == nil ? "binder:\(i)" : "binder-ch:\(i)") { [self] in
-                _ = try? drive(until: nil)
+            let alone = channel != nil && maxPoolThreads == 1
+            let body: @Sendable () -> Void = { [self] in
+                if alone { serveAlone() } else { _ = try? drive(until: nil) }
                 poolThreadExited()
             }
+            // A channel's threads come from its broker connection's reusable ones: a channel may
+            // live for one call, and creating a thread costs more than the call.
+            if let threads = channel?.parent.channelThreads { threads.run(body) } else { startThread(name: "binder:\(i)", body) }
+        }
+    }
+
+    /// The serving end of a direct channel with one thread: receive, run, reply, with no queue,
+    /// no hand-off and no reader election (nothing else reads this socket). One thread also keeps
+    /// one-way calls in order.
+    private func serveAlone() {
+        while let frame = receiveFrame() {
+            guard frame.header.command == .transaction else { continue }  // nothing else means anything here
+            let object = lock.withLock { objects[frame.header.target]?.object }
+            run(frame, on: object)
+        }
+        lock.withLock {
+            var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
+            _ = route(nil, resume: &resume)  // marks the channel closed; a serving end has no callers to resume
         }
     }
 

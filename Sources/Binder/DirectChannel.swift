@@ -129,13 +129,19 @@ extension BinderProxy {
     public func openDirectChannel(timeout: Duration = .seconds(10)) throws -> BinderProxy {
         if direct != nil || local != nil { return self }  // nothing to skip
         let sm = connection.serviceManager
-        let (end, info) = try sm.claimChannel(try sm.requestChannel(to: self))
+        let t0 = monotonicNanos()
+        let nm = try sm.requestChannel(to: self)
+        let t1 = monotonicNanos()
+        let (end, info) = try sm.claimChannel(nm)
+        let t2 = monotonicNanos()
         // The service's first frame on the channel is its answer.
         var answer = [UInt8](repeating: 0, count: 64)
         guard SeqPacket.waitReadable(end.fd, timeoutMillis: Int32(clamping: timeout.wholeMilliseconds)) else {
             throw StatusCode.timedOut
         }
         let header = try answer.withUnsafeMutableBytes { body in try BinderConnection.receiveControlFrame(fd: end.fd, body: body) }
+        let t3 = monotonicNanos()
+        phaseTimes.withLock { $0[0] += t1 - t0; $0[1] += t2 - t1; $0[2] += t3 - t2; $0[3] += 1 }
         guard let header else { throw StatusCode.deadObject }
         guard header.command == .welcome else {
             throw header.command == .reply && header.status != .ok ? header.status : StatusCode.badType
@@ -160,6 +166,8 @@ extension BinderProxy {
     public func closeDirectChannel() { direct?.close() }
 }
 
+import Synchronization
+public let phaseTimes = Mutex<[UInt64]>([0, 0, 0, 0])
 extension Duration {
     /// Whole milliseconds, rounded down; saturates instead of overflowing.
     var wholeMilliseconds: Int64 {

@@ -182,7 +182,7 @@ public final class BrokerServer {
             return
         }
         let pidfd = (try? SeqPacket.peerPIDFD(fd)) ?? -1
-        SeqPacket.setBufferSizes(fd, bytes: Int32(options.config.maxFrameSize) * 2)
+        SeqPacket.setSendBufferSize(fd, bytes: Int32(options.config.maxFrameSize) * 2)
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         let peer = Peer(id: id, fd: fd, pidfd: pidfd)
@@ -350,8 +350,8 @@ public final class BrokerServer {
     fileprivate func makeChannelPair() -> (Int32, Int32)? {
         do {
             let pair = try SeqPacket.pair()
-            SeqPacket.setBufferSizes(pair.0, bytes: Int32(options.config.maxFrameSize) * 2)
-            SeqPacket.setBufferSizes(pair.1, bytes: Int32(options.config.maxFrameSize) * 2)
+            SeqPacket.setSendBufferSize(pair.0, bytes: Int32(options.config.maxFrameSize) * 2)
+            SeqPacket.setSendBufferSize(pair.1, bytes: Int32(options.config.maxFrameSize) * 2)
             return pair
         } catch {
             logger.warning("socketpair failed", metadata: ["error": "\(error)"])

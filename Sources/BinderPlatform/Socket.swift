@@ -99,11 +99,13 @@ public enum SeqPacket {
         return (sv[0], sv[1])
     }
 
-    /// Sets SO_SNDBUF and SO_RCVBUF so messages of `bytes` fit (capped by the system maximum).
-    public static func setBufferSizes(_ fd: Int32, bytes: Int32) {
+    /// Sets SO_SNDBUF so that messages of `bytes` fit (capped by `net.core.wmem_max`). Only the
+    /// send buffer matters on AF_UNIX datagram sockets: the kernel charges a queued message to its
+    /// sender and bounds the receiver's queue by count (`net.unix.max_dgram_qlen`), never by
+    /// SO_RCVBUF, so setting that would be a wasted system call per socket.
+    public static func setSendBufferSize(_ fd: Int32, bytes: Int32) {
         var v = bytes
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, socklen_t(MemoryLayout<Int32>.size))
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Accepts one connection, close-on-exec.

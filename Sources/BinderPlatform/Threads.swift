@@ -52,26 +52,81 @@ public final class ConditionLock: @unchecked Sendable {
 }
 
 private final class ThreadBody {
+    let name: String?
     let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
+    init(name: String?, _ body: @escaping () -> Void) {
+        self.name = name
+        self.body = body
+    }
 }
 
 // A global function, not a closure literal: pthread_create from top-level code would otherwise
 // infer @MainActor for the entry point (PLATFORM.md, Swift 6 traps).
 private func threadEntry(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let box = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+    // Named by the thread itself: one prctl, where naming it from the parent opens and writes
+    // /proc/self/task/TID/comm.
+    if let name = box.name { _ = cbinder_set_thread_name(pthread_self(), String(name.prefix(15))) }
     box.body()
     return nil
 }
 
 /// Starts a detached OS thread running `body`.
 public func startThread(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
-    let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    let arg = Unmanaged.passRetained(ThreadBody(name: name, body)).toOpaque()
     var tid = pthread_t()
     let r = pthread_create(&tid, nil, threadEntry, arg)
     precondition(r == 0, "pthread_create failed: \(r)")
-    if let name { _ = cbinder_set_thread_name(tid, String(name.prefix(15))) }
     pthread_detach(tid)
+}
+
+/// Threads that wait for more work when theirs is done, so that the next piece of work skips
+/// thread creation and exit (tens of microseconds each). At most `maxIdle` wait; more exit.
+///
+/// Hand-written: the allowed packages have no thread pool (Dispatch would bring its own threads
+/// and no control over blocking, and these bodies block in `recvmsg` for as long as they run).
+public final class ReusableThreads: @unchecked Sendable {
+    // @unchecked: all state is behind `lock`.
+    private let lock = ConditionLock()
+    private let name: String
+    private let maxIdle: Int
+    private var idle = 0
+    private var pending: [@Sendable () -> Void] = []
+
+    public init(name: String, maxIdle: Int) {
+        self.name = name
+        self.maxIdle = maxIdle
+    }
+
+    /// Runs `body` on a waiting thread, or on a new one if none waits.
+    public func run(_ body: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if idle > pending.count {
+            pending.append(body)
+            lock.signal()
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        startThread(name: name) { [self] in serve(first: body) }
+    }
+
+    private func serve(first: @escaping @Sendable () -> Void) {
+        var work = first
+        while true {
+            work()
+            lock.lock()
+            if idle >= maxIdle && pending.isEmpty {
+                lock.unlock()
+                return
+            }
+            idle += 1
+            while pending.isEmpty { lock.wait() }
+            idle -= 1
+            work = pending.removeFirst()
+            lock.unlock()
+        }
+    }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

@@ -147,7 +147,7 @@ final class RawClient {
 
     init(path: String, handshake: Bool = true) throws {
         fd = try SeqPacket.connect(path: path)
-        SeqPacket.setBufferSizes(fd, bytes: 1 << 20)
+        SeqPacket.setSendBufferSize(fd, bytes: 1 << 20)
         if handshake {
             var hello = Parcel()
             Hello().write(to: &hello)
