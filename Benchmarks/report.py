@@ -8,9 +8,15 @@ and by `binder bench --json`):
      "p999_us": 41.0, "ops_per_s": 98000, "placement": "same"}
 
 and writes
-  * a plain-text table to stdout,
+  * plain-text tables to stdout: latencies per size, p50 ratios, p50
+    differences, the channel hand-out, and the targets with whether this run
+    meets them,
   * <out>/report.md   (the same tables in Markdown),
   * <out>/latency.svg (grouped bars: p50 and p99 per mechanism per size).
+
+`handout` (open a new direct channel and make its first call) is a different
+measurement from the round trips, so it gets a table of its own and stays out
+of the per-size table and chart.
 
 Placements are never mixed: a file holding several gets one table per
 placement and latency-<placement>.svg charts instead of latency.svg.
@@ -26,27 +32,43 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order and colours; unknown mechanisms go last, in a neutral colour.
-ORDER = ["seqpacket", "c_relay", "routed", "routed_1fd", "dbus"]
+ORDER = ["seqpacket", "direct", "c_relay", "routed", "routed_1fd", "dbus", "handout"]
 COLOURS = {
     "seqpacket": "#4e79a7",
+    "direct": "#b07aa1",
     "c_relay": "#f28e2b",
     "routed": "#59a14f",
     "dbus": "#e15759",
     "routed_1fd": "#8cd17d",
+    "handout": "#9c755f",
 }
-OTHER_COLOURS = ["#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
+OTHER_COLOURS = ["#76b7b2", "#edc948", "#ff9da7", "#bab0ac"]
 DESCRIPTIONS = {
-    "seqpacket": "direct AF_UNIX SEQPACKET ping-pong (floor)",
+    "seqpacket": "raw AF_UNIX SEQPACKET ping-pong between two C processes (floor)",
     "c_relay": "one-thread C epoll relay between client and server",
     "routed": "ours: client -> binderd -> service -> binderd -> client",
+    "direct": "ours, over a direct channel: client -> service -> client on a socket pair binderd made (binderd not involved)",
     "dbus": "sd-bus method call through dbus-broker",
     "routed_1fd": "ours, routed, one fd in each request (SCM_RIGHTS client -> binderd -> service; the service closes it)",
+    "handout": "ours: a new direct channel per sample (requestChannel, claimChannel, the service accepts, first echo reply); "
+               "p50 is request -> first reply; the channel is closed after the clock stops",
 }
+# Mechanisms that are not a round trip per size: reported in a table of their own, not in the
+# per-size table or the chart.
+SEPARATE = ["handout"]
 
 # (numerator, denominator) p50 ratios to report when both are present.
-RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("dbus", "routed")]
+RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed")]
 # (minuend, subtrahend) p50 differences in µs: what a feature adds to a call.
 DIFFERENCES = [("routed_1fd", "routed")]
+
+# Targets, checked per size on p50 when the measurements are present.
+# Ratio: (numerator, denominator, at most, wording).
+RATIO_TARGETS = [("direct", "seqpacket", 1.15, "≤ 1.15x, same size and placement")]
+# Difference: (minuend, subtrahend, at most µs, wording).
+DIFFERENCE_TARGETS = [("routed_1fd", "routed", 2.5, "≤ 2.5 µs")]
+# Absolute p50: (name, at most µs, placement the target is for (None: any), wording).
+ABSOLUTE_TARGETS = [("handout", 50.0, "same", "≤ 50 µs, processes on one CPU")]
 
 
 def load(path):
@@ -109,6 +131,54 @@ def difference_rows(results):
     return rows
 
 
+def split_separate(results):
+    """(round-trip results, results of SEPARATE mechanisms)."""
+    main = {k: r for k, r in results.items() if k[0] not in SEPARATE}
+    separate = {k: r for k, r in results.items() if k[0] in SEPARATE}
+    return main, separate
+
+
+def separate_rows(separate):
+    """Rows for the table of SEPARATE mechanisms (the channel hand-out)."""
+    rows = []
+    for name in mechanism_order({n for n, _ in separate}):
+        for size in sorted(s for n, s in separate if n == name):
+            r = separate[(name, size)]
+            rows.append([fmt_size(size), name, fmt_us(r["p50_us"]), fmt_us(r["p99_us"]),
+                         fmt_us(r["p999_us"]), f"{r['ops_per_s']:,.0f}", r["placement"]])
+    return rows
+
+
+def verdict(ok):
+    return "yes" if ok else "NO"
+
+
+def target_rows(results):
+    """Rows of (size, measure, value, target, met) for every target whose inputs are present."""
+    rows = []
+    for size in sorted({s for _, s in results}):
+        for a, b, limit, wording in RATIO_TARGETS:
+            ra, rb = results.get((a, size)), results.get((b, size))
+            if ra and rb and rb["p50_us"] > 0:
+                ratio = ra["p50_us"] / rb["p50_us"]
+                rows.append([fmt_size(size), f"{a}/{b} p50", f"{ratio:.2f}x", wording,
+                             verdict(ratio <= limit)])
+        for a, b, limit, wording in DIFFERENCE_TARGETS:
+            ra, rb = results.get((a, size)), results.get((b, size))
+            if ra and rb:
+                diff = ra["p50_us"] - rb["p50_us"]
+                rows.append([fmt_size(size), f"{a} - {b} p50", f"{diff:+.2f} µs", wording,
+                             verdict(diff <= limit)])
+        for name, limit, placement, wording in ABSOLUTE_TARGETS:
+            r = results.get((name, size))
+            if r:
+                met = verdict(r["p50_us"] <= limit)
+                if placement is not None and r["placement"] != placement:
+                    met = f"n/a (placement {r['placement']}, target is for {placement})"
+                rows.append([fmt_size(size), f"{name} p50", f"{fmt_us(r['p50_us'])} µs", wording, met])
+    return rows
+
+
 def build_tables(results):
     """Returns (rows, ratio_rows) of strings for the text and Markdown tables."""
     sizes = sorted({s for _, s in results})
@@ -131,7 +201,8 @@ def build_tables(results):
 
 
 HEADER = ["size", "mechanism", "p50 µs", "p99 µs", "p99.9 µs", "ops/s", "placement"]
-RIGHT = {"p50 µs", "p99 µs", "p99.9 µs", "ops/s"}
+TARGET_HEADER = ["size", "measure", "value", "target", "met"]
+RIGHT = {"p50 µs", "p99 µs", "p99.9 µs", "ops/s", "value"}
 
 
 def text_table(header, rows):
@@ -280,44 +351,68 @@ def main():
     md = []
     written = []
     for place in sorted(by_placement):
-        results = by_placement[place]
+        everything = by_placement[place]
+        results, separate = split_separate(everything)
         title = f"IPC round trip, placement: {place}"
         rows, ratio_header, ratio_rows = build_tables(results)
+        handout_rows = separate_rows(separate)
+        targets = target_rows(everything)
 
-        print(title)
-        print()
-        print(text_table(HEADER, rows))
-        if ratio_rows:
-            print()
-            print("p50 ratios (numerator p50 / denominator p50):")
-            print(text_table(ratio_header, ratio_rows))
         diffs = difference_rows(results)
+        # (heading or None, table) in print order; each is printed after a blank line.
+        sections = []
+        if rows:
+            sections.append((None, text_table(HEADER, rows)))
+        if ratio_rows:
+            sections.append(("p50 ratios (numerator p50 / denominator p50):",
+                             text_table(ratio_header, ratio_rows)))
         if diffs:
+            sections.append(("p50 differences (what the feature adds per call):",
+                             text_table(["size", "difference", "µs"], diffs)))
+        if handout_rows:
+            sections.append(("Channel hand-out (new direct channel + first echo call; request -> first reply):",
+                             text_table(HEADER, handout_rows)))
+        if targets:
+            sections.append(("Targets (p50; met = this run is within the target):",
+                             text_table(TARGET_HEADER, targets)))
+        print(title)
+        for heading, table in sections:
             print()
-            print("p50 differences (what the feature adds per call):")
-            print(text_table(["size", "difference", "µs"], diffs))
+            if heading:
+                print(heading)
+            print(table)
         print()
 
         svg_name = "latency.svg" if len(by_placement) == 1 else f"latency-{place}.svg"
-        md += [f"# {title}", "", md_table(HEADER, rows), ""]
+        md += [f"# {title}", ""]
+        if rows:
+            md += [md_table(HEADER, rows), ""]
         if ratio_rows:
             md += ["## p50 ratios", "", md_table(ratio_header, ratio_rows), ""]
         if diffs:
             md += ["## p50 differences", "", md_table(["size", "difference", "µs"], diffs), ""]
+        if handout_rows:
+            md += ["## Channel hand-out", "",
+                   "A new direct channel per sample: request -> accepted -> first echo reply.", "",
+                   md_table(HEADER, handout_rows), ""]
+        if targets:
+            md += ["## Targets", "", "p50; *met* says whether this run is within the target.", "",
+                   md_table(TARGET_HEADER, targets), ""]
         md += ["## Mechanisms", ""]
         md += [f"- `{n}`: {DESCRIPTIONS.get(n, '(no description)')}"
-               for n in mechanism_order({n for n, _ in results})]
-        md += ["", f"![latency]({svg_name})", ""]
+               for n in mechanism_order({n for n, _ in everything})]
+        md += [""]
 
-        svg = svg_chart(results, title)
+        svg = svg_chart(results, title) if results else None
         if svg:
             with open(os.path.join(out_dir, svg_name), "w") as f:
                 f.write(svg)
             written.append(svg_name)
+            md += [f"![latency]({svg_name})", ""]
 
     with open(os.path.join(out_dir, "report.md"), "w") as f:
         f.write("\n".join(md))
-    print(f"wrote {os.path.join(out_dir, 'report.md')}, {', '.join(written)}")
+    print(f"wrote {', '.join([os.path.join(out_dir, 'report.md')] + written)}")
     return 0
 
 

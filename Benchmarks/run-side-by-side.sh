@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side latency benchmark: our broker (binderd, routed mode) against
-# C baselines measured in the same run on the same placement.
+# Side-by-side latency benchmark: our broker (binderd, routed mode) and our
+# direct channels (service socket made by binderd, calls skip it) against C
+# baselines measured in the same run on the same placement.
 #
 #   Benchmarks/run-side-by-side.sh
 #
@@ -15,6 +16,10 @@
 #   WITH_DBUS    auto | 0 | 1                    (default auto: run if buildable, root
 #                and dbus-broker-launch is installed)
 #   CC           C compiler                      (default cc)
+#
+# Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct;
+# also routed_1fd at the first size and handout (a new direct channel per
+# sample) at 32 B only.
 #
 # Writes $OUT/results.jsonl (one JSON line per measurement) and then runs
 # report.py, which prints a table and writes $OUT/report.md and $OUT/latency.svg.
@@ -179,7 +184,18 @@ for size in $SIZES; do
         run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode routed --fds 1 --size "$size" "${common[@]}" --json
     fi
+    # The same echo over a direct channel: client -> service -> client, binderd not involved.
+    run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+        "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
+    if [[ $size == 32 ]]; then
+        # A new channel per sample: request, accept, first echo reply (32 B only).
+        run_one "handout size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+            "$BIN_DIR/binder" bench --mode handout --size "$size" "${common[@]}" --json
+    fi
 done
+if [[ " $SIZES " != *" 32 "* ]]; then
+    log "skipping handout: it is measured at 32 B only and SIZES has no 32"
+fi
 
 echo >&2
 if [[ -s $RESULTS ]]; then
