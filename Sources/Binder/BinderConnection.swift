@@ -40,6 +40,8 @@ public final class BinderConnection: @unchecked Sendable {
     private var closedForWaiters = false
     // Guarded by `lock`:
     private var readerBusy = false
+    /// Set once a closed serving end has closed its fd (else `deinit` does).
+    private var fdClosed = false
     private var closed = false
     private var sleepers = 0
     private var nextTransactionID: UInt64 = 1
@@ -132,7 +134,7 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     deinit {
-        FileDescriptor.close(fd)
+        if !fdClosed { FileDescriptor.close(fd) }
         headerBuffer.deallocate()
         receiveFDs.deallocate()
     }
@@ -392,7 +394,14 @@ public final class BinderConnection: @unchecked Sendable {
     private func poolThreadExited() {
         let last = lock.withLock {
             poolThreads -= 1
-            return poolThreads == 0
+            guard poolThreads == 0 else { return false }
+            // A closed serving end: its own threads were the last to use the fd (the broker
+            // connection forgot it when it closed), so it closes now, before its owner hears.
+            if channel?.serving == true && closed && !fdClosed {
+                fdClosed = true
+                FileDescriptor.close(fd)
+            }
+            return true
         }
         if last { channel?.onClosed?() }
     }
@@ -570,14 +579,22 @@ public final class BinderConnection: @unchecked Sendable {
             try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
         }
         guard let r = received, r.length > 0 else { return nil }
-        guard !r.truncated, !r.controlTruncated,
-            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
-            Int(header.fdCount) == r.fdCount
+        guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(welcome.maxFDs),
+            var header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
+            Int(header.fdCount) == r.fdCount,
+            channel?.accepts(header.command) ?? true
         else {
-            // Only a broken broker sends these; never leak the fds that came with them.
+            // Only a broken broker or channel peer sends these; never leak the fds that came with them.
             for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
             close()
             return nil
+        }
+        if channel != nil && header.command == .reply && header.objectCount > 0 {
+            // No broker translated these object entries: read as handles they would name whatever
+            // this process's broker handle table holds. The call fails instead (WIRE.md §7.5).
+            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
+            header = FrameHeader(command: .reply, transactionID: header.transactionID, status: .invalidOperation)
+            return Frame(header: header, parcel: Parcel())
         }
         let dataLength = Int(header.dataLength)
         var parcel = Parcel()

@@ -15,13 +15,22 @@ final class ChannelRole: Sendable {
     let parent: BinderConnection
     /// Who is at the other end, as the broker stamped it when it made the channel.
     let peer: CallerIdentity
+    /// Whether this end serves an object (else it is the client's end).
+    let serving: Bool
     /// Serving end only: run once its last thread has seen the channel close.
     let onClosed: (@Sendable () -> Void)?
 
-    init(parent: BinderConnection, peer: CallerIdentity, onClosed: (@Sendable () -> Void)? = nil) {
+    init(parent: BinderConnection, peer: CallerIdentity, serving: Bool, onClosed: (@Sendable () -> Void)? = nil) {
         self.parent = parent
         self.peer = peer
+        self.serving = serving
         self.onClosed = onClosed
+    }
+
+    /// Whether a frame with this command may arrive at this end after the acceptance: calls at
+    /// the serving end, replies at the client's. Anything else closes the channel.
+    func accepts(_ command: Command) -> Bool {
+        serving ? command == .transaction : command == .reply
     }
 
     /// The serving end makes the broker's checks of a routed call itself: no object references
@@ -81,19 +90,21 @@ extension BinderConnection {
         guard accept(asked) else { return Self.refuse(end, .permissionDenied) }
         var closed: (@Sendable () -> Void)? = nil
         if let onClosed { closed = { onClosed(asked) } }
-        let role = ChannelRole(parent: self, peer: peer, onClosed: closed)
+        let role = ChannelRole(parent: self, peer: peer, serving: true, onClosed: closed)
         let limits = channelLimits(info)
         let channel = BinderConnection(
             fd: end.detach(), welcome: limits, bodyBuffer: Self.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
             threadPoolSize: threads, channel: role)
         channel.bind(object, cookie: request.cookie)
-        guard track(channel: channel) else { return }
+        guard track(channel: channel) else { return closed?() ?? () }  // this connection is closing
+        // Serving before the answer goes out: if the client has gone already, the serving thread
+        // sees the hang-up and `onClosed` still runs once for this accepted channel.
+        channel.startPoolIfNeeded()
         do {
             try Self.sendFrame(fd: channel.fd, header: FrameHeader(command: .welcome), parcel: Parcel())
         } catch {
-            return channel.close()  // the client has gone already
+            channel.close()
         }
-        channel.startPoolIfNeeded()
     }
 
     /// Tells the client no (a status-only REPLY with transaction ID 0) and hangs up.
@@ -125,32 +136,39 @@ extension BinderProxy {
     /// - Parameter timeout: how long to wait for the service to accept.
     /// - Throws: `ServiceError` `.unsupportedOperation` when the service's process does not accept
     ///   direct channels; `PERMISSION_DENIED` when it refused this one; `DEAD_OBJECT` when it has
-    ///   gone or hung up; `TIMED_OUT` when it did not answer in time.
+    ///   gone or hung up; `TIMED_OUT` when it did not answer in time; `BAD_TYPE` when its answer is
+    ///   not a frame of this protocol.
     public func openDirectChannel(timeout: Duration = .seconds(10)) throws -> BinderProxy {
         if direct != nil || local != nil { return self }  // nothing to skip
         let sm = connection.serviceManager
-        let t0 = monotonicNanos()
-        let nm = try sm.requestChannel(to: self)
-        let t1 = monotonicNanos()
-        let (end, info) = try sm.claimChannel(nm)
-        let t2 = monotonicNanos()
+        let (end, info) = try sm.claimChannel(try sm.requestChannel(to: self))
         // The service's first frame on the channel is its answer.
         var answer = [UInt8](repeating: 0, count: 64)
         guard SeqPacket.waitReadable(end.fd, timeoutMillis: Int32(clamping: timeout.wholeMilliseconds)) else {
             throw StatusCode.timedOut
         }
-        let header = try answer.withUnsafeMutableBytes { body in try BinderConnection.receiveControlFrame(fd: end.fd, body: body) }
-        let t3 = monotonicNanos()
-        phaseTimes.withLock { $0[0] += t1 - t0; $0[1] += t2 - t1; $0[2] += t3 - t2; $0[3] += 1 }
-        guard let header else { throw StatusCode.deadObject }
-        guard header.command == .welcome else {
-            throw header.command == .reply && header.status != .ok ? header.status : StatusCode.badType
+        let received: FrameHeader?
+        do {
+            received = try answer.withUnsafeMutableBytes { body in try BinderConnection.receiveControlFrame(fd: end.fd, body: body) }
+        } catch is SystemError {
+            throw StatusCode.deadObject  // the socket failed (reset)
+        } catch {
+            throw StatusCode.badType  // not a frame of this protocol
+        }
+        guard let header = received else { throw StatusCode.deadObject }
+        switch header.command {
+        case .welcome where header.dataLength == 0:
+            break
+        case .reply where header.transactionID == 0 && header.status != .ok:
+            throw header.status  // refused
+        default:
+            throw StatusCode.badType
         }
         let limits = connection.channelLimits(info)
         let peer = CallerIdentity(pid: info.peerPID, uid: info.peerUID, container: info.peerContainer)
         let channel = BinderConnection(
             fd: end.detach(), welcome: limits, bodyBuffer: BinderConnection.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
-            threadPoolSize: 1, channel: ChannelRole(parent: connection, peer: peer))
+            threadPoolSize: 1, channel: ChannelRole(parent: connection, peer: peer, serving: false))
         guard connection.track(channel: channel) else { throw StatusCode.deadObject }
         return BinderProxy(direct: channel, cookie: info.cookie, handle: handle!, connection: connection)
     }
@@ -166,8 +184,6 @@ extension BinderProxy {
     public func closeDirectChannel() { direct?.close() }
 }
 
-import Synchronization
-public let phaseTimes = Mutex<[UInt64]>([0, 0, 0, 0])
 extension Duration {
     /// Whole milliseconds, rounded down; saturates instead of overflowing.
     var wholeMilliseconds: Int64 {

@@ -112,9 +112,9 @@ public final class ReusableThreads: @unchecked Sendable {
     }
 
     private func serve(first: @escaping @Sendable () -> Void) {
-        var work = first
+        var next: (@Sendable () -> Void)? = first
         while true {
-            work()
+            runAndRelease(&next)
             lock.lock()
             if idle >= maxIdle && pending.isEmpty {
                 lock.unlock()
@@ -123,9 +123,15 @@ public final class ReusableThreads: @unchecked Sendable {
             idle += 1
             while pending.isEmpty { lock.wait() }
             idle -= 1
-            work = pending.removeFirst()
+            next = pending.removeFirst()
             lock.unlock()
         }
+    }
+
+    /// Runs the work and drops it before the thread waits: what it captured must not live on.
+    private func runAndRelease(_ slot: inout (@Sendable () -> Void)?) {
+        let work = slot.take()!
+        work()
     }
 }
 

@@ -133,7 +133,6 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let elapsed = Double(now - start) / 1e9
-        phaseTimes.withLock { t in if t[3] > 0 { ProcessControl.printError("phases: request \(t[0] / t[3]) claim \(t[1] / t[3]) welcome \(t[2] / t[3]) ns") } }
         samples.sort()
         func pct(_ q: Double) -> Double {
             Double(samples[min(samples.count - 1, Int(Double(samples.count) * q))]) / 1000

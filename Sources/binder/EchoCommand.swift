@@ -14,7 +14,7 @@ struct EchoCommand: ParsableCommand {
         @Option(help: "Name to register.") var name: String = "echo"
         @Option(help: "Service threads.") var threads: Int = 1
         @Option(help: "Pin the service to this CPU.") var cpu: Int?
-        @Flag(help: "Do not print the 'serving' line.") var quiet = false
+        @Flag(help: "Print nothing (no 'serving' line, no line per direct channel).") var quiet = false
         @Flag(help: "Refuse direct channels (clients get PERMISSION_DENIED).") var refuseDirect = false
 
         func validate() throws {

@@ -243,6 +243,71 @@ struct DirectChannelTests {
         #expect(try good.transact(code: EchoService.Code.echo.rawValue, data: payload(12)).count == 12)
     }
 
+    @Test("a hostile service: object entries in a reply fail the call with INVALID_OPERATION, a call from the service closes the channel, a malformed answer is BAD_TYPE")
+    func hostileService() throws {
+        let broker = try TestBroker()
+        // The "service" answers channel requests by hand, writing raw frames on its end.
+        let server = try broker.connect()
+        let requests = Mutex<[ChannelRequest]>([])
+        let requested = [Latch(), Latch()]  // one per channel this test opens
+        try server.serviceManager.registerChannelListener(ChannelListener { request in
+            let n = requests.withLock {
+                $0.append(request)
+                return $0.count
+            }
+            requested[n - 1].signal()
+        })
+        try server.serviceManager.addService("hostile", EchoService())
+        let client = try broker.connect()
+        let routed = try #require(try client.serviceManager.getService("hostile"))
+
+        /// Opens a channel on another thread while `answer` plays the service on its raw end.
+        func open(_ n: Int, answer: (RawClient) throws -> Void) throws -> Result<BinderProxy, any Error> {
+            let result = Mutex<Result<BinderProxy, any Error>?>(nil)
+            let done = Latch()
+            startThread {
+                let r = Result<BinderProxy, any Error> { try routed.openDirectChannel() }
+                result.withLock { $0 = r }
+                done.signal()
+            }
+            #expect(requested[n].wait(), "the listener was not told")
+            let request = try #require(requests.withLock { $0.count > n ? $0[n] : nil })
+            let (end, _) = try server.serviceManager.claimChannel(request.endName)
+            try answer(RawClient(adopting: end.detach()))
+            #expect(done.wait())
+            return try #require(result.withLock { $0 })
+        }
+
+        var raw: RawClient? = nil
+        let direct = try open(0) { r in
+            raw = r
+            try r.send(FrameHeader(command: .welcome))
+        }.get()
+        let service = try #require(raw)
+        let replied = Latch()
+        startThread {
+            guard let (call, _) = try? service.receive() else { return }
+            var reply = Parcel()
+            reply.write(object: .handle(1))  // an entry no broker translated
+            try? service.send(FrameHeader(command: .reply, transactionID: call.transactionID), reply)
+            replied.signal()
+        }
+        #expect(throws: StatusCode.invalidOperation) { try direct.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
+        #expect(replied.wait())
+        // A call from the service's end is not part of the protocol: the client's reader hangs up
+        // when it meets it, failing the call it was waiting for.
+        try service.send(FrameHeader(command: .transaction, transactionID: 1, code: 1))
+        #expect(throws: StatusCode.deadObject) { try direct.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
+        #expect(waitReadable(service.fd))
+        #expect(try service.receive()?.0.command == .transaction, "the call the client sent before it hung up")
+        #expect(waitReadable(service.fd))
+        #expect(try service.receive() == nil)
+
+        // An answer that is neither WELCOME nor a refusal.
+        let bad = try open(1) { r in try r.send(FrameHeader(command: .reply, transactionID: 0, status: .ok)) }
+        #expect(throws: StatusCode.badType) { try bad.get() }
+    }
+
     @Test("opening and closing channels leaks no fd in the broker, the service process or the client")
     func noLeaks() throws {
         let broker = try TestBroker()

@@ -136,7 +136,7 @@ final class Latch: @unchecked Sendable {
 }
 
 /// A client that speaks the wire protocol byte by byte, to send what the library never would.
-final class RawClient {
+final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one from one thread at a time
     let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
