@@ -70,8 +70,11 @@ extension BinderConnection {
         accept: @escaping @Sendable (DirectChannelRequest) -> Bool = { _ in true },
         onClosed: (@Sendable (DirectChannelRequest) -> Void)? = nil
     ) throws {
-        let listener = ChannelListener { [weak self] request in
-            self?.serveChannel(request, threads: threadsPerChannel, accept: accept, onClosed: onClosed)
+        // unowned, not weak: a weak reference gives the connection a side table, which slows every
+        // retain and release of it (one per call on each of its channels). The listener only runs
+        // on this connection's own pool threads, which keep it alive.
+        let listener = ChannelListener { [unowned self] request in
+            serveChannel(request, threads: threadsPerChannel, accept: accept, onClosed: onClosed)
         }
         try serviceManager.registerChannelListener(listener)
     }
