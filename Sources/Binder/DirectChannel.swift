@@ -99,15 +99,17 @@ extension BinderConnection {
             fd: end.detach(), welcome: limits, bodyBuffer: Self.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
             threadPoolSize: threads, channel: role)
         channel.bind(object, cookie: request.cookie)
-        guard track(channel: channel) else { return closed?() ?? () }  // this connection is closing
-        // Serving before the answer goes out: if the client has gone already, the serving thread
-        // sees the hang-up and `onClosed` still runs once for this accepted channel.
-        channel.startPoolIfNeeded()
+        // The answer goes out before the serving thread starts: the client's first call is then
+        // usually waiting when that thread first reads, so it does not block once for nothing.
         do {
             try Self.sendFrame(fd: channel.fd, header: FrameHeader(command: .welcome), parcel: Parcel())
         } catch {
             channel.close()
+            closed?()  // the client has gone already; `onClosed` still runs once per accepted channel
+            return
         }
+        guard track(channel: channel) else { return closed?() ?? () }  // this connection is closing
+        channel.startPoolIfNeeded()
     }
 
     /// Tells the client no (a status-only REPLY with transaction ID 0) and hangs up.
