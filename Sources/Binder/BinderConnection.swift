@@ -379,10 +379,11 @@ public final class BinderConnection: @unchecked Sendable {
     /// no hand-off and no reader election (nothing else reads this socket). One thread also keeps
     /// one-way calls in order.
     private func serveAlone() {
+        // A serving end serves the one object bound before its thread started.
+        let (cookie, object) = lock.withLock { (objects.first?.key, objects.first?.value.object) }
         while let frame = receiveFrame() {
             guard frame.header.command == .transaction else { continue }  // nothing else means anything here
-            let object = lock.withLock { objects[frame.header.target]?.object }
-            run(frame, on: object)
+            run(frame, on: frame.header.target == cookie ? object : nil)
         }
         lock.withLock {
             var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
@@ -427,7 +428,7 @@ public final class BinderConnection: @unchecked Sendable {
     private func drive(until txid: UInt64?) throws(StatusCode) -> Frame? {
         lock.lock()
         while true {
-            if let txid, let reply = replies.removeValue(forKey: txid) {
+            if let txid, !replies.isEmpty, let reply = replies.removeValue(forKey: txid) {
                 waiting.remove(txid)
                 lock.unlock()
                 return reply
