@@ -5,9 +5,20 @@ Reads results.jsonl (one JSON object per line, as printed by the C baselines
 and by `binder bench --json`):
 
     {"name": "routed", "size": 32, "p50_us": 9.1, "p99_us": 20.3,
-     "p999_us": 41.0, "ops_per_s": 98000, "placement": "same"}
+     "p999_us": 41.0, "ops_per_s": 98000, "placement": "same", "round": 2}
 
-and writes
+"round" is added by run-side-by-side.sh, which measures every mechanism once
+per round, round after round. When several lines share (placement, name,
+size) the tables show the median across rounds of each field (p50, p99,
+p99.9 and ops/s separately), and each ratio is the median over rounds of the
+per-round ratio (numerator p50 / denominator p50 measured in the same round),
+because the machine's latency drifts between rounds and a ratio taken within
+one round cancels that drift. Differences likewise are the median of the
+per-round differences. Without rounds in common the ratio (difference) of the
+medians is used. Lines without a "round" key are read as before: a later line
+for the same (placement, name, size) replaces an earlier one.
+
+It writes
   * plain-text tables to stdout: latencies per size, p50 ratios, p50
     differences, the channel hand-out, and the targets with whether this run
     meets them,
@@ -28,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 from xml.sax.saxutils import escape
 
@@ -71,9 +83,18 @@ DIFFERENCE_TARGETS = [("routed_1fd", "routed", 2.5, "≤ 2.5 µs")]
 ABSOLUTE_TARGETS = [("handout", 50.0, "same", "≤ 50 µs, processes on one CPU")]
 
 
+FIELDS = ("p50_us", "p99_us", "p999_us", "ops_per_s")
+
+
 def load(path):
-    """Returns {placement: {(name, size): record}}; a later line for the same key wins."""
-    by_placement = {}
+    """Returns {placement: {(name, size): record}}.
+
+    A record is the line itself when its key has one line; with several lines (rounds) it holds
+    the median of each field across them. Every record has "rounds": {round: line} for the lines
+    that carry a "round" key. A later line for the same key and round (or, without a round key,
+    for the same key) replaces an earlier one.
+    """
+    samples = {}  # placement -> (name, size) -> round (None: no round key) -> line
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -82,14 +103,72 @@ def load(path):
             try:
                 rec = json.loads(line)
                 key = (str(rec["name"]), int(rec["size"]))
-                for field in ("p50_us", "p99_us", "p999_us", "ops_per_s"):
+                for field in FIELDS:
                     rec[field] = float(rec[field])
+                rnd = rec.get("round")
+                if rnd is not None:
+                    rnd = int(rnd)
             except (ValueError, KeyError, TypeError) as e:
                 print(f"{path}:{lineno}: skipping malformed line ({e})", file=sys.stderr)
                 continue
             place = str(rec.setdefault("placement", "?"))
+            samples.setdefault(place, {}).setdefault(key, {})[rnd] = rec
+    by_placement = {}
+    for place, keyed in samples.items():
+        for key, by_round in keyed.items():
+            lines = list(by_round.values())
+            if len(lines) == 1:
+                rec = dict(lines[0])
+            else:
+                rec = {"name": key[0], "size": key[1], "placement": place}
+                for field in FIELDS:
+                    rec[field] = statistics.median(r[field] for r in lines)
+            rec["rounds"] = {r: line for r, line in by_round.items() if r is not None}
             by_placement.setdefault(place, {})[key] = rec
     return by_placement
+
+
+def round_count(results):
+    """Number of distinct rounds among the records (0: no round keys)."""
+    return len({r for rec in results.values() for r in rec["rounds"]})
+
+
+def short_rounds(results):
+    """[(name, size, rounds)] for records with fewer rounds than the run has (failed runs)."""
+    n = round_count(results)
+    return [(name, size, len(rec["rounds"])) for (name, size), rec in sorted(results.items())
+            if rec["rounds"] and len(rec["rounds"]) < n]
+
+
+def per_round(a, b, combine):
+    """Median over the rounds both records have of combine(a line, b line); None if none."""
+    values = [combine(a["rounds"][r], b["rounds"][r]) for r in sorted(set(a["rounds"]) & set(b["rounds"]))]
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _ratio(num, den):
+    return num["p50_us"] / den["p50_us"] if den["p50_us"] > 0 else None
+
+
+def _difference(a, b):
+    return a["p50_us"] - b["p50_us"]
+
+
+def ratio_p50(num, den):
+    """num p50 / den p50: the median of per-round ratios, else the ratio of the medians."""
+    if num is None or den is None:
+        return None
+    value = per_round(num, den, _ratio)
+    return value if value is not None else _ratio(num, den)
+
+
+def difference_p50(a, b):
+    """a p50 - b p50 in µs: the median of per-round differences, else the difference of the medians."""
+    if a is None or b is None:
+        return None
+    value = per_round(a, b, _difference)
+    return value if value is not None else _difference(a, b)
 
 
 def mechanism_order(names):
@@ -115,9 +194,8 @@ def fmt_us(v):
 
 
 def fmt_ratio(num, den):
-    if num is None or den is None or den["p50_us"] <= 0:
-        return "-"
-    return f"{num['p50_us'] / den['p50_us']:.2f}x"
+    ratio = ratio_p50(num, den)
+    return "-" if ratio is None else f"{ratio:.2f}x"
 
 
 def difference_rows(results):
@@ -125,9 +203,9 @@ def difference_rows(results):
     rows = []
     for size in sorted({s for _, s in results}):
         for a, b in DIFFERENCES:
-            ra, rb = results.get((a, size)), results.get((b, size))
-            if ra and rb:
-                rows.append([fmt_size(size), f"{a} - {b}", f"{ra['p50_us'] - rb['p50_us']:+.2f}"])
+            diff = difference_p50(results.get((a, size)), results.get((b, size)))
+            if diff is not None:
+                rows.append([fmt_size(size), f"{a} - {b}", f"{diff:+.2f}"])
     return rows
 
 
@@ -158,15 +236,13 @@ def target_rows(results):
     rows = []
     for size in sorted({s for _, s in results}):
         for a, b, limit, wording in RATIO_TARGETS:
-            ra, rb = results.get((a, size)), results.get((b, size))
-            if ra and rb and rb["p50_us"] > 0:
-                ratio = ra["p50_us"] / rb["p50_us"]
+            ratio = ratio_p50(results.get((a, size)), results.get((b, size)))
+            if ratio is not None:
                 rows.append([fmt_size(size), f"{a}/{b} p50", f"{ratio:.2f}x", wording,
                              verdict(ratio <= limit)])
         for a, b, limit, wording in DIFFERENCE_TARGETS:
-            ra, rb = results.get((a, size)), results.get((b, size))
-            if ra and rb:
-                diff = ra["p50_us"] - rb["p50_us"]
+            diff = difference_p50(results.get((a, size)), results.get((b, size)))
+            if diff is not None:
                 rows.append([fmt_size(size), f"{a} - {b} p50", f"{diff:+.2f} µs", wording,
                              verdict(diff <= limit)])
         for name, limit, placement, wording in ABSOLUTE_TARGETS:
@@ -354,6 +430,16 @@ def main():
         everything = by_placement[place]
         results, separate = split_separate(everything)
         title = f"IPC round trip, placement: {place}"
+        rounds = round_count(everything)
+        # With rounds: a line under the title saying how the figures were combined.
+        rounds_note = None
+        if rounds:
+            rounds_note = (f"rounds: {rounds} (latencies and ops/s: median across rounds; "
+                           f"ratios and differences: median of the per-round values)")
+            short = short_rounds(everything)
+            if short:
+                rounds_note += "; fewer rounds (failed runs): " + ", ".join(
+                    f"{name} {fmt_size(size)} ({n})" for name, size, n in short)
         rows, ratio_header, ratio_rows = build_tables(results)
         handout_rows = separate_rows(separate)
         targets = target_rows(everything)
@@ -364,7 +450,8 @@ def main():
         if rows:
             sections.append((None, text_table(HEADER, rows)))
         if ratio_rows:
-            sections.append(("p50 ratios (numerator p50 / denominator p50):",
+            sections.append(("p50 ratios (median over rounds of numerator p50 / denominator p50 in the same round):"
+                             if rounds else "p50 ratios (numerator p50 / denominator p50):",
                              text_table(ratio_header, ratio_rows)))
         if diffs:
             sections.append(("p50 differences (what the feature adds per call):",
@@ -376,6 +463,8 @@ def main():
             sections.append(("Targets (p50; met = this run is within the target):",
                              text_table(TARGET_HEADER, targets)))
         print(title)
+        if rounds_note:
+            print(rounds_note)
         for heading, table in sections:
             print()
             if heading:
@@ -385,6 +474,8 @@ def main():
 
         svg_name = "latency.svg" if len(by_placement) == 1 else f"latency-{place}.svg"
         md += [f"# {title}", ""]
+        if rounds_note:
+            md += [rounds_note[0].upper() + rounds_note[1:] + ".", ""]
         if rows:
             md += [md_table(HEADER, rows), ""]
         if ratio_rows:
@@ -403,7 +494,8 @@ def main():
                for n in mechanism_order({n for n, _ in everything})]
         md += [""]
 
-        svg = svg_chart(results, title) if results else None
+        chart_title = f"{title}, median of {rounds} rounds" if rounds > 1 else title
+        svg = svg_chart(results, chart_title) if results else None
         if svg:
             with open(os.path.join(out_dir, svg_name), "w") as f:
                 f.write(svg)

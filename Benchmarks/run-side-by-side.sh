@@ -7,7 +7,8 @@
 #
 # Environment:
 #   SIZES        message sizes in bytes          (default "32 4096 65536")
-#   SECONDS_PER  seconds per measurement         (default 3; plus 0.3 s warm-up)
+#   SECONDS_PER  seconds per measurement         (default 1; plus 0.3 s warm-up)
+#   ROUNDS       rounds over all measurements    (default 5; see below)
 #   PIN          same | cross | any              (default same)
 #   OUT          result directory                (default Benchmarks/results/<timestamp>)
 #   BIN_DIR      where binderd and binder live   (default <repo>/.build/release;
@@ -21,8 +22,16 @@
 # also routed_1fd at the first size and handout (a new direct channel per
 # sample) at 32 B only.
 #
-# Writes $OUT/results.jsonl (one JSON line per measurement) and then runs
-# report.py, which prints a table and writes $OUT/report.md and $OUT/latency.svg.
+# Rounds: the whole set (every mechanism at every size) is measured once per
+# round, ROUNDS times, so each mechanism is sampled across the whole run. This
+# VM flips between a fast and a slow latency mode every few seconds; measuring
+# one mechanism after another for long stretches would compare different modes.
+# report.py takes medians across rounds and, for ratios and differences, the
+# median of the per-round ratios/differences.
+#
+# Writes $OUT/results.jsonl (one JSON line per measurement, with a "round" key
+# added here: 1..ROUNDS) and then runs report.py, which prints a table and
+# writes $OUT/report.md and $OUT/latency.svg.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +39,8 @@ REPO=$(dirname "$HERE")
 DEFAULT_BIN_DIR=$REPO/.build/release
 BIN_DIR=${BIN_DIR:-$DEFAULT_BIN_DIR}
 SIZES=${SIZES:-32 4096 65536}
-SECONDS_PER=${SECONDS_PER:-3}
+SECONDS_PER=${SECONDS_PER:-1}
+ROUNDS=${ROUNDS:-5}
 PIN=${PIN:-same}
 OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 BROKER_CPU=${BROKER_CPU:-0}
@@ -42,6 +52,7 @@ log() { printf '== %s\n' "$*" >&2; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 case $PIN in same | cross | any) ;; *) fail "PIN must be same, cross or any (got '$PIN')" ;; esac
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || fail "ROUNDS must be a positive integer (got '$ROUNDS')"
 
 # Brokers are pinned with taskset for same/cross; the benchmark programs pin
 # their own processes according to --pin.
@@ -151,47 +162,53 @@ fi
     echo "date: $(date -Is)"
     echo "host: $(uname -srm), $(nproc) CPUs"
     echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo none)"
-    echo "pin: $PIN, broker cpu: ${BROKER_PIN[*]:-unpinned}, seconds per run: $SECONDS_PER, sizes: $SIZES"
+    echo "pin: $PIN, broker cpu: ${BROKER_PIN[*]:-unpinned}, seconds per run: $SECONDS_PER, rounds: $ROUNDS, sizes: $SIZES"
 } > "$OUT/env.txt"
 
 RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 failures=0
-# run_one LABEL CMD...: runs one measurement, appends its JSON line.
+round=0
+# run_one LABEL CMD...: runs one measurement, appends its JSON line with
+# "round": $round added before the closing brace (the programs' own output has
+# no round key).
 run_one() {
     local label=$1 line
     shift
     log "$label"
-    if line=$("$@" 2>> "$OUT/stderr.log") && [[ $line == \{* ]]; then
-        printf '%s\n' "$line" | tee -a "$RESULTS"
+    if line=$("$@" 2>> "$OUT/stderr.log") && [[ $line == \{*\} ]]; then
+        printf '%s\n' "$line" | sed "s/}\$/,\"round\":$round}/" | tee -a "$RESULTS"
     else
-        log "FAILED: $label (see $OUT/stderr.log)"
+        log "FAILED: $label, round $round (see $OUT/stderr.log)"
         failures=$((failures + 1))
     fi
 }
 
 common=(--seconds "$SECONDS_PER" --pin "$PIN")
-for size in $SIZES; do
-    run_one "seqpacket size=$size" "$CBUILD/seqpacket_pingpong" --size "$size" "${common[@]}"
-    run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
-    if ((dbus_ok)); then
-        run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
-    fi
-    run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
-        "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
-    if [[ $size == "${SIZES%% *}" ]]; then
-        # What one fd adds to a call, at the smallest size, right after the plain run.
-        run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
-            "$BIN_DIR/binder" bench --mode routed --fds 1 --size "$size" "${common[@]}" --json
-    fi
-    # The same echo over a direct channel: client -> service -> client, binderd not involved.
-    run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
-        "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
-    if [[ $size == 32 ]]; then
-        # A new channel per sample: request, accept, first echo reply (32 B only).
-        run_one "handout size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
-            "$BIN_DIR/binder" bench --mode handout --size "$size" "${common[@]}" --json
-    fi
+for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round/$ROUNDS (${SECONDS_PER} s per measurement, sizes: $SIZES)"
+    for size in $SIZES; do
+        run_one "seqpacket size=$size" "$CBUILD/seqpacket_pingpong" --size "$size" "${common[@]}"
+        run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
+        if ((dbus_ok)); then
+            run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
+        fi
+        run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+            "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
+        if [[ $size == "${SIZES%% *}" ]]; then
+            # What one fd adds to a call, at the smallest size, right after the plain run.
+            run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+                "$BIN_DIR/binder" bench --mode routed --fds 1 --size "$size" "${common[@]}" --json
+        fi
+        # The same echo over a direct channel: client -> service -> client, binderd not involved.
+        run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+            "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
+        if [[ $size == 32 ]]; then
+            # A new channel per sample: request, accept, first echo reply (32 B only).
+            run_one "handout size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+                "$BIN_DIR/binder" bench --mode handout --size "$size" "${common[@]}" --json
+        fi
+    done
 done
 if [[ " $SIZES " != *" 32 "* ]]; then
     log "skipping handout: it is measured at 32 B only and SIZES has no 32"
