@@ -188,11 +188,13 @@ common=(--seconds "$SECONDS_PER" --pin "$PIN")
 for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round/$ROUNDS (${SECONDS_PER} s per measurement, sizes: $SIZES)"
     for size in $SIZES; do
+        # Each ratio's two mechanisms run back to back (seqpacket/direct, c_relay/routed,
+        # routed/routed+1fd), so a flip of the VM's speed mode rarely falls between them.
         run_one "seqpacket size=$size" "$CBUILD/seqpacket_pingpong" --size "$size" "${common[@]}"
+        # The same echo over a direct channel: client -> service -> client, binderd not involved.
+        run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+            "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
         run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
-        if ((dbus_ok)); then
-            run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
-        fi
         run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
         if [[ $size == "${SIZES%% *}" ]]; then
@@ -200,9 +202,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
             run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
                 "$BIN_DIR/binder" bench --mode routed --fds 1 --size "$size" "${common[@]}" --json
         fi
-        # The same echo over a direct channel: client -> service -> client, binderd not involved.
-        run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
-            "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
+        if ((dbus_ok)); then
+            run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
+        fi
         if [[ $size == 32 ]]; then
             # A new channel per sample: request, accept, first echo reply (32 B only).
             run_one "handout size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
