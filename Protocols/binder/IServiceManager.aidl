@@ -1,6 +1,7 @@
 package binder;
 
 import binder.BrokerStatus;
+import binder.IDeathRecipient;
 import binder.IServiceCallback;
 
 /**
@@ -58,4 +59,16 @@ interface IServiceManager {
 
     /** Where this process hears of channels requested to its objects (one per connection). */
     void registerChannelListener(IChannelListener listener);
+
+    /**
+     * Asks to be told, through `recipient` (the caller's own object), when `target` (a handle the
+     * caller holds) dies. Status DEAD_OBJECT when it is dead already.
+     */
+    void linkToDeath(IBinder target, IDeathRecipient recipient, long cookie);
+
+    /**
+     * Undoes linkToDeath for the same (target, recipient, cookie). Status DEAD_OBJECT when the
+     * target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
+     */
+    void unlinkToDeath(IBinder target, IDeathRecipient recipient, long cookie);
 }

@@ -68,6 +68,8 @@ public final class BinderConnection: @unchecked Sendable {
     /// Threads that serve direct channels made through this connection, kept for the next channel
     /// (nil on a channel's own connection).
     let channelThreads: ReusableThreads?
+    /// Death links made through this connection (DeathRecipient.swift).
+    let deathLinks = DeathLinkTable()
     /// Direct channels made through this broker connection; closed with it.
     /// Strong references: a weak one would give every connection a side table and slow down
     /// each retain and release on the hot path. A channel leaves this table when it closes.

@@ -79,6 +79,7 @@ public final class BrokerCore {
     var nextTransactionID: UInt64 = 1
     var registry = ServiceRegistry()
     var channels = ChannelRegistry()
+    var deathLinks = DeathLinks()
 
     // Counters for `binder status`.
     var transactionCount: UInt64 = 0
@@ -103,8 +104,8 @@ public final class BrokerCore {
         connections[id] = Connection(id: id, identity: identity)
     }
 
-    /// Forgets a connection: its callers waiting on it get `DEAD_OBJECT`, its objects die, its
-    /// services disappear, and replies still owed to it are dropped when they arrive.
+    /// Forgets a connection: its callers waiting on it get `DEAD_OBJECT`, its objects die (their
+    /// death links fire), its services disappear, and replies still owed to it are dropped when they arrive.
     public func connectionClosed<O: BrokerOutbox>(_ id: ConnectionID, out: inout O) {
         guard let conn = connections.removeValue(forKey: id) else { return }
         // Closes are rare and few calls are in flight, so scan `pending` here rather than keep
@@ -122,6 +123,8 @@ public final class BrokerCore {
         }
         registry.connectionClosed(id, deadNodes: deadNodes)
         for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
+        deathLinks.watcherClosed(id)
+        notifyDeaths(of: deadNodes, out: &out)
     }
 
     // MARK: Frames

@@ -103,6 +103,8 @@ extension BrokerCore {
             case .claimChannel where !oneWay: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
             case .registerChannelListener where !oneWay: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
             case .requestChannel, .claimChannel, .registerChannelListener: return
+            case .linkToDeath: try linkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
+            case .unlinkToDeath: try unlinkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             case .getStatus:
                 let snapshot = status(now: now)
                 reply(oneWay, conn, txid, &out) { p in snapshot.write(to: &p) }

@@ -17,6 +17,17 @@ public enum ServiceManagerCode: UInt32, Sendable, CaseIterable {
     /// `void registerChannelListener(IChannelListener listener)`: where this process hears of
     /// channels other processes request to its objects (one per connection; a new one replaces it).
     case registerChannelListener = 11
+    /// `void linkToDeath(IBinder target, IDeathRecipient recipient, long cookie)`: the broker calls
+    /// `recipient.binderDied(cookie)` once when `target`'s owner goes (WIRE.md §7.6).
+    case linkToDeath = 12
+    /// `void unlinkToDeath(IBinder target, IDeathRecipient recipient, long cookie)`.
+    case unlinkToDeath = 13
+}
+
+/// `IDeathRecipient` (`Protocols/binder/IDeathRecipient.aidl`), which the broker calls one-way.
+public enum DeathRecipientCode: UInt32, Sendable {
+    /// `oneway void binderDied(long cookie)`
+    case binderDied = 1
 }
 
 public enum ServiceManagerInterface {

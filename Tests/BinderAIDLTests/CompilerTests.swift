@@ -65,13 +65,15 @@ struct CompilerTests {
             (.listServices, .listServices), (.registerForNotifications, .registerForNotifications),
             (.unregisterForNotifications, .unregisterForNotifications), (.waitForService, .waitForService),
             (.getStatus, .getStatus), (.requestChannel, .requestChannel), (.claimChannel, .claimChannel),
-            (.registerChannelListener, .registerChannelListener),
+            (.registerChannelListener, .registerChannelListener), (.linkToDeath, .linkToDeath),
+            (.unlinkToDeath, .unlinkToDeath),
         ]
         for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
         #expect(sm.count == ServiceManagerCode.allCases.count)
         #expect(IServiceManager.descriptor == ServiceManagerInterface.descriptor)
         #expect(IServiceCallback.Code.onRegistration.rawValue == ServiceCallbackCode.onRegistration.rawValue)
         #expect(IChannelListener.Code.onChannelRequested.rawValue == ChannelListenerCode.onChannelRequested.rawValue)
+        #expect(IDeathRecipient.Code.binderDied.rawValue == DeathRecipientCode.binderDied.rawValue)
         #expect(IEcho.Code.echoDroppingFDs.rawValue == EchoService.Code.echoDroppingFDs.rawValue)
         #expect(IEcho.Code.echo.rawValue == EchoService.Code.echo.rawValue && IEcho.Code.writeFD.rawValue == EchoService.Code.writeFD.rawValue)
     }

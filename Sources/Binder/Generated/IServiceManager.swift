@@ -27,6 +27,8 @@ public enum IServiceManager {
         case requestChannel = 9
         case claimChannel = 10
         case registerChannelListener = 11
+        case linkToDeath = 12
+        case unlinkToDeath = 13
     }
 
     /// What an `IServiceManager` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -57,6 +59,12 @@ public enum IServiceManager {
         func claimChannel(name: String, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor
         /// Where this process hears of channels requested to its objects (one per connection).
         func registerChannelListener(listener: any IChannelListener.Interface) throws
+        /// Asks to be told, through `recipient` (the caller's own object), when `target` (a handle the
+        /// caller holds) dies. Status DEAD_OBJECT when it is dead already.
+        func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws
+        /// Undoes linkToDeath for the same (target, recipient, cookie). Status DEAD_OBJECT when the
+        /// target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
+        func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws
     }
 
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
@@ -269,6 +277,50 @@ public enum IServiceManager {
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
             try _reply.readException()
         }
+
+        /// Asks to be told, through `recipient` (the caller's own object), when `target` (a handle the
+        /// caller holds) dies. Status DEAD_OBJECT when it is dead already.
+        public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
+            var _data = Parcel()
+            _data.write(binder: target)
+            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(cookie)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Asks to be told, through `recipient` (the caller's own object), when `target` (a handle the
+        /// caller holds) dies. Status DEAD_OBJECT when it is dead already.
+        public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
+            var _data = Parcel()
+            _data.write(binder: target)
+            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(cookie)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Undoes linkToDeath for the same (target, recipient, cookie). Status DEAD_OBJECT when the
+        /// target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
+        public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
+            var _data = Parcel()
+            _data.write(binder: target)
+            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(cookie)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Undoes linkToDeath for the same (target, recipient, cookie). Status DEAD_OBJECT when the
+        /// target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
+        public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
+            var _data = Parcel()
+            _data.write(binder: target)
+            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(cookie)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
+            try _reply.readException()
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
@@ -338,6 +390,18 @@ public enum IServiceManager {
                 case .registerChannelListener:
                     let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
                     try self.impl.registerChannelListener(listener: listener)
+                    _reply.writeNoException()
+                case .linkToDeath:
+                    let target = try _data.readNonNullBinder(connection: _context.connection)
+                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                    let cookie = try _data.read(Int64.self)
+                    try self.impl.linkToDeath(target: target, recipient: recipient, cookie: cookie)
+                    _reply.writeNoException()
+                case .unlinkToDeath:
+                    let target = try _data.readNonNullBinder(connection: _context.connection)
+                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                    let cookie = try _data.read(Int64.self)
+                    try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
                     _reply.writeNoException()
                 }
             }
