@@ -35,6 +35,10 @@ step binder status
 "$bin/binder" status
 step binder bench --mode routed --size 32 --seconds 2 --pin same
 "$bin/binder" bench --mode routed --size 32 --seconds 2 --pin same
+step binder channel open demo.echo   "# a direct channel: binderd makes the pair, then calls skip it"
+"$bin/binder" channel open demo.echo
+step binder bench --mode direct --size 32 --seconds 2 --pin same
+"$bin/binder" bench --mode direct --size 32 --seconds 2 --pin same
 step "kill -TERM <echo service> <binderd>"
 kill -TERM "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 kill -TERM "${pids[0]}"
