@@ -14,6 +14,10 @@ public struct CallerIdentity: Equatable, Sendable, CustomStringConvertible {
     init(_ stamp: SenderStamp) {
         self.init(pid: Int32(bitPattern: stamp.pid), uid: stamp.uid, container: stamp.container)
     }
+    /// Who is at the other end of a claimed channel end.
+    init(peerOf end: ChannelEnd) {
+        self.init(pid: end.peerPID, uid: end.peerUID, container: end.peerContainer)
+    }
     public var description: String { "pid=\(pid) uid=\(uid) container=\(container)" }
 }
 

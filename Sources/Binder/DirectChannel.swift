@@ -87,17 +87,13 @@ extension BinderConnection {
         // for the broker to expire this end.
         guard let (end, info) = try? serviceManager.claimChannel(request.endName) else { return }
         let object = localObject(for: ObjectRef(kind: .local, id: request.cookie))
-        let peer = CallerIdentity(pid: info.peerPID, uid: info.peerUID, container: info.peerContainer)
+        let peer = CallerIdentity(peerOf: info)
         guard let object else { return Self.refuse(end, .deadObject) }
         let asked = DirectChannelRequest(requester: peer, object: object)
         guard accept(asked) else { return Self.refuse(end, .permissionDenied) }
         var closed: (@Sendable () -> Void)? = nil
         if let onClosed { closed = { onClosed(asked) } }
-        let role = ChannelRole(parent: self, peer: peer, serving: true, onClosed: closed)
-        let limits = channelLimits(info)
-        let channel = BinderConnection(
-            fd: end.detach(), welcome: limits, bodyBuffer: Self.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
-            threadPoolSize: threads, channel: role)
+        let channel = channelConnection(end, info, threads: threads, role: ChannelRole(parent: self, peer: peer, serving: true, onClosed: closed))
         channel.bind(object, cookie: request.cookie)
         // The answer goes out before the serving thread starts: the client's first call is then
         // usually waiting when that thread first reads, so it does not block once for nothing.
@@ -118,9 +114,17 @@ extension BinderConnection {
         end.close()
     }
 
-    /// A channel's limits: the smaller of this end's and the peer's (both as negotiated with the
-    /// broker), so that each end receives what the other may send. The identity is this process's.
-    func channelLimits(_ end: ChannelEnd) -> Welcome {
+    /// The connection over a claimed channel end (which it takes over). Its limits are the smaller
+    /// of this end's and the peer's (both as negotiated with the broker), so that each end receives
+    /// what the other may send; the identity is this process's.
+    func channelConnection(_ end: ParcelFileDescriptor, _ info: ChannelEnd, threads: Int, role: ChannelRole) -> BinderConnection {
+        let limits = channelLimits(info)
+        return BinderConnection(
+            fd: end.detach(), welcome: limits, bodyBuffer: Self.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
+            threadPoolSize: threads, channel: role)
+    }
+
+    private func channelLimits(_ end: ChannelEnd) -> Welcome {
         var w = welcome
         w.maxFrameSize = min(welcome.maxFrameSize, max(end.peerMaxFrameSize, Limits.minimumFrameSize))
         w.maxFDs = min(welcome.maxFDs, end.peerMaxFDs)
@@ -169,11 +173,8 @@ extension BinderProxy {
         default:
             throw StatusCode.badType
         }
-        let limits = connection.channelLimits(info)
-        let peer = CallerIdentity(pid: info.peerPID, uid: info.peerUID, container: info.peerContainer)
-        let channel = BinderConnection(
-            fd: end.detach(), welcome: limits, bodyBuffer: BinderConnection.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
-            threadPoolSize: 1, channel: ChannelRole(parent: connection, peer: peer, serving: false))
+        let role = ChannelRole(parent: connection, peer: CallerIdentity(peerOf: info), serving: false)
+        let channel = connection.channelConnection(end, info, threads: 1, role: role)
         guard connection.track(channel: channel) else { throw StatusCode.deadObject }
         return BinderProxy(direct: channel, cookie: info.cookie, handle: handle!, connection: connection)
     }
@@ -187,13 +188,4 @@ extension BinderProxy {
     /// Closes the direct channel: waiting and later calls on this proxy fail with `DEAD_OBJECT`.
     /// Does nothing to a routed proxy.
     public func closeDirectChannel() { direct?.close() }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down; saturates instead of overflowing.
-    var wholeMilliseconds: Int64 {
-        let (s, atto) = components
-        let (ms, overflow) = s.multipliedReportingOverflow(by: 1000)
-        return overflow ? (s < 0 ? .min : .max) : ms + atto / 1_000_000_000_000_000
-    }
 }

@@ -124,3 +124,12 @@ public final class ChannelListener: IChannelListener.Interface {
         handler(ChannelRequest(endName: endName, requester: requester, cookie: UInt64(bitPattern: cookie)))
     }
 }
+
+extension Duration {
+    /// Whole milliseconds, rounded down; saturates instead of overflowing.
+    var wholeMilliseconds: Int64 {
+        let (s, atto) = components
+        let (ms, overflow) = s.multipliedReportingOverflow(by: 1000)
+        return overflow ? (s < 0 ? .min : .max) : ms + atto / 1_000_000_000_000_000
+    }
+}

@@ -21,9 +21,7 @@ struct ChannelCommand: ParsableCommand {
         @Flag(help: "Keep the channel open until this process is killed (prints 'open' first).") var hold = false
 
         func validate() throws {
-            guard ServiceManagerInterface.isValidName(name) else {
-                throw ValidationError("invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]")
-            }
+            try validateServiceName(name)
             guard (0...65536).contains(size) else { throw ValidationError("--size must be between 0 and 65536") }
         }
 

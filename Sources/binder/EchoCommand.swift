@@ -18,9 +18,7 @@ struct EchoCommand: ParsableCommand {
         @Flag(help: "Refuse direct channels (clients get PERMISSION_DENIED).") var refuseDirect = false
 
         func validate() throws {
-            guard ServiceManagerInterface.isValidName(name) else {
-                throw ValidationError("invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]")
-            }
+            try validateServiceName(name)
             guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
         }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Binder
 import BinderPlatform
 import BinderWire
@@ -21,6 +22,13 @@ func connectToBroker(threads: Int = 1) throws -> BinderConnection {
         throw CLIFailure("cannot reach the broker at \(path): \(String(e.description.split(separator: ": ").last ?? ""))")
     } catch {
         throw CLIFailure("handshake with the broker at \(path) failed: \(error)")
+    }
+}
+
+/// The ArgumentParser check for a service-name argument.
+func validateServiceName(_ name: String) throws {
+    guard ServiceManagerInterface.isValidName(name) else {
+        throw ValidationError("invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]")
     }
 }
 

@@ -7,22 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// Collects the channel requests a listener hears.
-private final class RequestBox: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var requests: [ChannelRequest] = []
-    let arrived = Latch()
-    /// Registers a channel listener on `connection` that files requests here.
-    init(listeningOn connection: BinderConnection) throws {
-        try connection.serviceManager.registerChannelListener(ChannelListener { [unowned self] in self.add($0) })
-    }
-    func add(_ r: ChannelRequest) {
-        lock.withLock { requests.append(r) }
-        arrived.signal()
-    }
-    var first: ChannelRequest? { lock.withLock { requests.first } }
-}
-
 /// Waits (poll, up to 10 s) until `fd` reports end of file or a hang-up.
 private func seesHangUp(_ fd: Int32) -> Bool {
     guard waitReadable(fd) else { return false }

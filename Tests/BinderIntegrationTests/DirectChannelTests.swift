@@ -248,15 +248,7 @@ struct DirectChannelTests {
         let broker = try TestBroker()
         // The "service" answers channel requests by hand, writing raw frames on its end.
         let server = try broker.connect()
-        let requests = Mutex<[ChannelRequest]>([])
-        let requested = [Latch(), Latch()]  // one per channel this test opens
-        try server.serviceManager.registerChannelListener(ChannelListener { request in
-            let n = requests.withLock {
-                $0.append(request)
-                return $0.count
-            }
-            requested[n - 1].signal()
-        })
+        let box = try RequestBox(listeningOn: server, expect: 2)  // one per channel this test opens
         try server.serviceManager.addService("hostile", EchoService())
         let client = try broker.connect()
         let routed = try #require(try client.serviceManager.getService("hostile"))
@@ -270,8 +262,8 @@ struct DirectChannelTests {
                 result.withLock { $0 = r }
                 done.signal()
             }
-            #expect(requested[n].wait(), "the listener was not told")
-            let request = try #require(requests.withLock { $0.count > n ? $0[n] : nil })
+            #expect(box.arrivals[n].wait(), "the listener was not told")
+            let request = try #require(box.request(n))
             let (end, _) = try server.serviceManager.claimChannel(request.endName)
             try answer(RawClient(adopting: end.detach()))
             #expect(done.wait())

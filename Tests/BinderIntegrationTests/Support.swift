@@ -204,3 +204,26 @@ final class RecordingService: BinderObject, @unchecked Sendable {
         done.signal()
     }
 }
+
+/// Collects the channel requests a listener hears, with one latch per expected arrival.
+final class RequestBox: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var requests: [ChannelRequest] = []
+    /// `arrivals[n]` opens when request n (from 0) has arrived.
+    let arrivals: [Latch]
+    var arrived: Latch { arrivals[0] }
+    /// Registers a channel listener on `connection` that files requests here.
+    init(listeningOn connection: BinderConnection, expect: Int = 1) throws {
+        arrivals = (0..<expect).map { _ in Latch() }
+        try connection.serviceManager.registerChannelListener(ChannelListener { [unowned self] in self.add($0) })
+    }
+    private func add(_ r: ChannelRequest) {
+        let n = lock.withLock {
+            requests.append(r)
+            return requests.count
+        }
+        if n <= arrivals.count { arrivals[n - 1].signal() }
+    }
+    var first: ChannelRequest? { request(0) }
+    func request(_ n: Int) -> ChannelRequest? { lock.withLock { requests.count > n ? requests[n] : nil } }
+}
