@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BinderWire", targets: ["BinderWire"]),
         .executable(name: "binderd", targets: ["binderd"]),
         .executable(name: "binder", targets: ["binder"]),
+        .executable(name: "binder-init", targets: ["binder-init"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,6 +61,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // PID 1 of every container: reaps orphans, exits on SIGTERM (C, no Swift runtime).
+        .executableTarget(name: "binder-init"),
         .executableTarget(
             name: "binder",
             dependencies: [
@@ -85,7 +88,7 @@ let package = Package(
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
         .testTarget(
             name: "BinderIntegrationTests",
-            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl"]
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl", "binder-init"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 package binder;
 
 import binder.BrokerStatus;
+import binder.ContainerInfo;
 import binder.IDeathRecipient;
 import binder.IServiceCallback;
 
@@ -71,4 +72,41 @@ interface IServiceManager {
      * target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
      */
     void unlinkToDeath(IBinder target, IDeathRecipient recipient, long cookie);
+
+    // Containers (WIRE.md §7.7). 14–18 and 21 are for callers in the root container with the
+    // broker's uid or uid 0; anyone else gets EX_SECURITY.
+
+    /**
+     * Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
+     * namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
+     * EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
+     */
+    ContainerInfo createContainer(int id, @utf8InCpp String name);
+
+    /**
+     * Kills every process of container `id`, closes its connections (its services go, death
+     * notifications are sent) and removes its endpoint. Replies once all of that is done.
+     */
+    void stopContainer(int id);
+
+    /** Running containers, by ID. */
+    ContainerInfo[] listContainers();
+
+    /** Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root. */
+    void setForegroundContainer(int id);
+
+    int getForegroundContainer();
+
+    /**
+     * `name` as registered in container `container`. The root reaches every container; a child
+     * reaches its own names, the root's exported ones, and others only where the policy allows
+     * (PERMISSION_DENIED otherwise). EX_ILLEGAL_ARGUMENT for a container that does not exist.
+     */
+    @nullable IBinder getServiceInContainer(@utf8InCpp String name, int container);
+
+    /** The names getServiceInContainer would find in `container`, sorted. */
+    @utf8InCpp String[] listServicesInContainer(int container);
+
+    /** Registers a root service every container sees (a system service). Root container only. */
+    void addExportedService(@utf8InCpp String name, IBinder service);
 }

@@ -20,6 +20,8 @@ public final class BinderConnection: @unchecked Sendable {
     /// Negotiated limits and the identity the broker recorded for this process.
     public let welcome: Welcome
     public var serviceManager: ServiceManager { ServiceManager(connection: self) }
+    /// What `transact(container:service:...)` looked up (Containers.swift).
+    let serviceCache = ContainerServiceCache()
 
     struct Frame {
         var header: FrameHeader

@@ -10,6 +10,8 @@ public struct BrokerConfig: Sendable {
     public var brokerUID: UInt32 = 0
     /// How long an unclaimed channel end stays in the named-fd registry.
     public var channelTimeToLiveNanos: UInt64 = 10_000_000_000
+    /// Which child containers may reach which others' services.
+    public var policy = ContainerPolicy()
     public init() {}
 }
 
@@ -80,6 +82,9 @@ public final class BrokerCore {
     var registry = ServiceRegistry()
     var channels = ChannelRegistry()
     var deathLinks = DeathLinks()
+    var containers: [UInt32: ContainerRecord] = [:]
+    /// The container in the foreground (0: the root).
+    var foreground: UInt32 = 0
 
     // Counters for `binder status`.
     var transactionCount: UInt64 = 0
@@ -392,17 +397,18 @@ public final class BrokerCore {
                     handles: UInt32(c.handles.count), objects: UInt32(c.nodesByCookie.count),
                     transactionsSent: c.transactionsSent, transactionsReceived: c.transactionsReceived)
             },
-            services: registry.services.sorted { $0.key < $1.key }.map { name, entry in
+            services: registry.services.sorted { $0.key < $1.key }.map { key, entry in
                 let owner = nodes[entry.node].flatMap { connections[$0.owner] }
                 return BrokerStatus.Service(
-                    name: name, connection: owner?.id.raw ?? 0, pid: owner?.identity.pid ?? 0, uid: entry.uid,
-                    container: owner?.identity.container ?? 0)
+                    name: key.name, connection: owner?.id.raw ?? 0, pid: owner?.identity.pid ?? 0, uid: entry.uid,
+                    container: key.container, exported: entry.exported)
             },
             channelEnds: channels.ends.values.sorted { $0.name < $1.name }.map { e in
                 BrokerStatus.RegistryEntry(
                     name: e.name, connection: e.party.raw, pid: connections[e.party]?.identity.pid ?? 0, peerPID: e.peer.pid,
                     expiresInMillis: e.deadline > now ? (e.deadline - now) / 1_000_000 : 0)
             },
-            channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired)
+            channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired,
+            containers: containerInfos, foregroundContainer: foreground)
     }
 }

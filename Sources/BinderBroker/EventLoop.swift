@@ -15,12 +15,22 @@ public final class BrokerServer {
         public var config = BrokerConfig()
         /// Receive buffers shared by all connections (a power of two).
         public var receiveBuffers = 128
-        public init(runtimeDirectory: String) { self.runtimeDirectory = runtimeDirectory }
+        /// PID 1 of every container (the `binder-init` built next to binderd).
+        public var initPath: String
+        public init(runtimeDirectory: String) {
+            self.runtimeDirectory = runtimeDirectory
+            initPath = ProcessControl.executableDirectory() + "/binder-init"
+        }
         public var socketPath: String { runtimeDirectory + "/binder.sock" }
+        /// Per container: `containers/ID/binder.sock` (the directory is bound onto /run/binder
+        /// inside), and `containers/ID.state` (what a restarted broker needs to adopt it).
+        public var containersDirectory: String { runtimeDirectory + "/containers" }
+        public func endpointDirectory(_ id: UInt32) -> String { containersDirectory + "/\(id)" }
+        public func statePath(_ id: UInt32) -> String { containersDirectory + "/\(id).state" }
     }
 
     private enum Op: UInt64 {
-        case accept = 1, receive, send, signal, cancel, close
+        case accept = 1, receive, send, signal, cancel, close, containerExit
     }
 
     private static func userData(_ op: Op, _ id: UInt32 = 0) -> UInt64 { op.rawValue << 56 | UInt64(id) }
@@ -64,7 +74,15 @@ public final class BrokerServer {
     private let core: BrokerCore
     private var peers: [UInt32: Peer] = [:]
     private var nextConnection: UInt32 = 1
-    private var listenFD: Int32 = -1
+    /// Listening sockets by container ID (0: the root's), with the network namespace a peer must be in.
+    private struct Endpoint {
+        let fd: Int32
+        let path: String
+        let networkNamespace: UInt64
+    }
+    private var endpoints: [UInt32: Endpoint] = [:]
+    /// The first process of each running container.
+    private var containerProcesses: [UInt32: ContainerProcess] = [:]
     private let signalFD: Int32
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
@@ -92,8 +110,10 @@ public final class BrokerServer {
         config.brokerUID = ProcessControl.currentUID
         core = BrokerCore(config: config, now: monotonicNanos())
         try FileSystem.makeDirectories(options.runtimeDirectory)
-        listenFD = try SeqPacket.listen(path: options.socketPath)
+        let listenFD = try SeqPacket.listen(path: options.socketPath)
         FileSystem.setMode(options.socketPath, 0o666)
+        endpoints[0] = Endpoint(fd: listenFD, path: options.socketPath, networkNamespace: Namespaces.ownNetwork)
+        adoptContainers()
     }
 
     deinit {
@@ -106,7 +126,8 @@ public final class BrokerServer {
         logger.info("listening", metadata: [
             "socket": "\(options.socketPath)", "max_frame": "\(options.config.maxFrameSize)", "pid": "\(ProcessControl.currentPID)",
         ])
-        ring.multishotAccept(fd: listenFD, userData: Self.userData(.accept))
+        for (id, endpoint) in endpoints { ring.multishotAccept(fd: endpoint.fd, userData: Self.userData(.accept, id)) }
+        for (id, process) in containerProcesses { ring.pollReadable(fd: process.pidfd, userData: Self.userData(.containerExit, id)) }
         ring.read(fd: signalFD, buffer: signalBuffer, length: signalInfoSize, userData: Self.userData(.signal))
         while running {
             // Deadlines made while handling this batch are later than now; the next turn waits for them.
@@ -137,9 +158,13 @@ public final class BrokerServer {
     }
 
     private func shutdown() {
-        logger.info("shutting down", metadata: ["connections": "\(peers.count)"])
-        FileDescriptor.close(listenFD)
-        FileSystem.remove(options.socketPath)
+        logger.info("shutting down", metadata: ["connections": "\(peers.count)", "containers": "\(containerProcesses.count)"])
+        // Containers keep running; a broker started later adopts them from their state files.
+        for endpoint in endpoints.values {
+            FileDescriptor.close(endpoint.fd)
+            FileSystem.remove(endpoint.path)
+        }
+        for process in containerProcesses.values { FileDescriptor.close(process.pidfd) }
         for peer in peers.values {
             SeqPacket.shutdown(peer.fd)
             FileDescriptor.close(peer.fd)
@@ -153,7 +178,8 @@ public final class BrokerServer {
     private func complete(userData: UInt64, result: Int32, flags: UInt32) {
         let id = UInt32(truncatingIfNeeded: userData)
         switch Op(rawValue: userData >> 56) {
-        case .accept: accepted(result: result, flags: flags)
+        case .accept: accepted(result: result, flags: flags, container: id)
+        case .containerExit: containerEnded(id)
         case .receive: received(id: id, result: result, flags: flags)
         case .send: sent(id: id, result: result)
         case .signal:
@@ -166,12 +192,16 @@ public final class BrokerServer {
         }
     }
 
-    private func accepted(result: Int32, flags: UInt32) {
+    private func accepted(result: Int32, flags: UInt32, container: UInt32) {
+        guard let endpoint = endpoints[container] else {
+            if result >= 0 { FileDescriptor.close(result) }  // accepted just before the container ended
+            return
+        }
         if !IOURing.hasMore(flags: flags) && running {
-            ring.multishotAccept(fd: listenFD, userData: Self.userData(.accept))
+            ring.multishotAccept(fd: endpoint.fd, userData: Self.userData(.accept, container))
         }
         guard result >= 0 else {
-            logger.warning("accept failed", metadata: ["error": "\(SystemError("accept", -result))"])
+            logger.warning("accept failed", metadata: ["error": "\(SystemError("accept", -result))", "container": "\(container)"])
             return
         }
         let fd = result
@@ -182,13 +212,27 @@ public final class BrokerServer {
             return
         }
         let pidfd = (try? SeqPacket.peerPIDFD(fd)) ?? -1
+        // The endpoint says which container the peer is in; its network namespace must agree, so a
+        // process cannot pass for another container (or the root) by reaching its socket file.
+        let peerNetwork = pidfd >= 0 ? Namespaces.network(ofPIDFD: pidfd) : nil
+        guard peerNetwork == endpoint.networkNamespace else {
+            logger.warning("peer's network namespace does not match the endpoint's container; closing", metadata: [
+                "container": "\(container)", "pid": "\(credentials.pid)",
+                "peer_netns": "\(peerNetwork.map(String.init) ?? "unknown")", "expected_netns": "\(endpoint.networkNamespace)",
+            ])
+            if pidfd >= 0 { FileDescriptor.close(pidfd) }
+            FileDescriptor.close(fd)
+            return
+        }
         SeqPacket.setSendBufferSize(fd, bytes: Int32(options.config.maxFrameSize) * 2)
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         let peer = Peer(id: id, fd: fd, pidfd: pidfd)
         peers[id.raw] = peer
-        core.connectionOpened(id, identity: PeerIdentity(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, container: 0))
-        logger.debug("connection opened", metadata: ["conn": "\(id)", "pid": "\(credentials.pid)", "uid": "\(credentials.uid)"])
+        core.connectionOpened(id, identity: PeerIdentity(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, container: container))
+        logger.debug("connection opened", metadata: [
+            "conn": "\(id)", "pid": "\(credentials.pid)", "uid": "\(credentials.uid)", "container": "\(container)",
+        ])
         armReceive(peer)
     }
 
@@ -377,6 +421,114 @@ public final class BrokerServer {
         }
     }
 
+    // MARK: Containers
+
+    /// Starts container `id`: its endpoint first (so it is there when PID 1 runs), then the
+    /// namespaces and PID 1, then the state file a later broker run adopts it from.
+    fileprivate func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure> {
+        let directory = options.endpointDirectory(id)
+        let path = directory + "/binder.sock"
+        let listenFD: Int32
+        do {
+            try FileSystem.makeDirectories(directory)
+            listenFD = try SeqPacket.listen(path: path)
+            FileSystem.setMode(path, 0o666)
+        } catch {
+            return .failure(ContainerStartFailure("endpoint \(path): \(error)"))
+        }
+        let process: ContainerProcess
+        do {
+            process = try Namespaces.spawnContainer(hostname: name, endpointDirectory: directory, initPath: options.initPath)
+        } catch {
+            FileDescriptor.close(listenFD)
+            FileSystem.removeTree(directory)
+            return .failure(ContainerStartFailure("\(error)"))
+        }
+        do {
+            try FileSystem.writeText(options.statePath(id), "name=\(name)\npid=\(process.pid)\nnetns=\(process.netns)\n")
+        } catch {
+            logger.warning("container state file not written: a restarted broker will not adopt this container", metadata: [
+                "container": "\(id)", "error": "\(error)",
+            ])
+        }
+        watch(id, process: process, endpoint: Endpoint(fd: listenFD, path: path, networkNamespace: process.netns))
+        logger.info("container started", metadata: [
+            "container": "\(id)", "name": "\(name)", "pid": "\(process.pid)", "netns": "\(process.netns)", "endpoint": "\(path)",
+        ])
+        return .success(StartedContainer(initPID: process.pid, networkNamespace: process.netns, endpoint: path))
+    }
+
+    private func watch(_ id: UInt32, process: ContainerProcess, endpoint: Endpoint) {
+        endpoints[id] = endpoint
+        containerProcesses[id] = process
+        ring.multishotAccept(fd: endpoint.fd, userData: Self.userData(.accept, id))
+        ring.pollReadable(fd: process.pidfd, userData: Self.userData(.containerExit, id))
+    }
+
+    /// SIGKILL to PID 1: the kernel then kills every process in the container's PID namespace, and
+    /// the pidfd turns readable once they are all gone.
+    fileprivate func stopContainer(id: UInt32) {
+        guard let process = containerProcesses[id] else { return }
+        logger.info("stopping container", metadata: ["container": "\(id)", "pid": "\(process.pid)"])
+        Namespaces.kill(pidfd: process.pidfd)
+    }
+
+    /// PID 1 of container `id` exited: remove its endpoint and state, then let the core clean up.
+    private func containerEnded(_ id: UInt32) {
+        guard let process = containerProcesses.removeValue(forKey: id) else { return }
+        Namespaces.reap(pidfd: process.pidfd)
+        FileDescriptor.close(process.pidfd)
+        if let endpoint = endpoints.removeValue(forKey: id) {
+            ring.cancel(fd: endpoint.fd, userData: Self.userData(.cancel))
+            FileDescriptor.close(endpoint.fd)
+        }
+        FileSystem.removeTree(options.endpointDirectory(id))
+        FileSystem.remove(options.statePath(id))
+        logger.info("container ended", metadata: ["container": "\(id)", "pid": "\(process.pid)"])
+        var out = Outbox(server: self)
+        core.containerExited(id, out: &out)
+    }
+
+    /// Adopts the containers an earlier broker run left running (their state files), and removes
+    /// the traces of those that have ended since.
+    private func adoptContainers() {
+        for file in FileSystem.listDirectory(options.containersDirectory) ?? [] where file.hasSuffix(".state") {
+            guard let id = UInt32(file.dropLast(6)), id >= 1, id <= ContainerInfo.maxID else { continue }
+            let fields = Self.stateFields(FileSystem.readText(options.statePath(id)) ?? "")
+            guard let name = fields["name"], let pid = fields["pid"].flatMap(Int32.init),
+                  let netns = fields["netns"].flatMap(UInt64.init),
+                  let process = Namespaces.adoptContainer(pid: pid, netns: netns)
+            else {
+                logger.info("removing the traces of an ended container", metadata: ["container": "\(id)"])
+                FileSystem.removeTree(options.endpointDirectory(id))
+                FileSystem.remove(options.statePath(id))
+                continue
+            }
+            let path = options.endpointDirectory(id) + "/binder.sock"
+            do {
+                let fd = try SeqPacket.listen(path: path)
+                FileSystem.setMode(path, 0o666)
+                endpoints[id] = Endpoint(fd: fd, path: path, networkNamespace: netns)
+                containerProcesses[id] = process
+                core.containerAdopted(id: id, name: name, started: StartedContainer(initPID: pid, networkNamespace: netns, endpoint: path))
+                logger.info("container adopted", metadata: ["container": "\(id)", "name": "\(name)", "pid": "\(pid)"])
+            } catch {
+                logger.warning("cannot listen for an adopted container; stopping it", metadata: ["container": "\(id)", "error": "\(error)"])
+                Namespaces.kill(pidfd: process.pidfd)
+                FileDescriptor.close(process.pidfd)
+            }
+        }
+    }
+
+    static func stateFields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return fields
+    }
+
     private struct Outbox: BrokerOutbox {
         unowned let server: BrokerServer
         var forwardTarget: ConnectionID? = nil
@@ -386,5 +538,9 @@ public final class BrokerServer {
         mutating func disconnect(_ id: ConnectionID, reason: String) { server.disconnect(id, reason: reason) }
         mutating func makeChannelPair() -> (Int32, Int32)? { server.makeChannelPair() }
         mutating func close(fd: Int32) { FileDescriptor.close(fd) }
+        mutating func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure> {
+            server.startContainer(id: id, name: name)
+        }
+        mutating func stopContainer(id: UInt32) { server.stopContainer(id: id) }
     }
 }

@@ -38,4 +38,8 @@ public protocol BrokerOutbox {
     mutating func makeChannelPair() -> (Int32, Int32)?
     /// Closes an fd the core owned (an expired or orphaned channel end).
     mutating func close(fd: Int32)
+    /// Starts container `id` (endpoint, namespaces, PID 1); blocks until it runs or has failed.
+    mutating func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure>
+    /// Kills every process of container `id`; the event loop reports the end with `containerExited`.
+    mutating func stopContainer(id: UInt32)
 }

@@ -36,9 +36,9 @@ extension BrokerCore {
             switch code {
             case .getService, .checkService:
                 let name = try request.readNonNullString()
-                let node = registry.services[name]?.node
+                let node = registry.lookUp(name, in: conn.identity.container)?.node
                 reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
-            case .addService:
+            case .addService, .addExportedService:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
                 guard ServiceManagerInterface.isValidName(name) else {
@@ -48,14 +48,20 @@ extension BrokerCore {
                 guard let node = found else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "service object for '\(name)' is null"), &out)
                 }
-                if let existing = registry.services[name], existing.uid != conn.identity.uid {
+                let exported = code == .addExportedService
+                let scope = conn.identity.container
+                if exported && scope != 0 {
+                    return fail(oneWay, conn, txid, ServiceError(.security, "only services of the root container can be exported (this caller is in container \(scope))"), &out)
+                }
+                let key = ServiceRegistry.Key(container: scope, name: name)
+                if let existing = registry.services[key], existing.uid != conn.identity.uid {
                     return fail(oneWay, conn, txid, ServiceError(.security, "'\(name)' is held by uid \(existing.uid)"), &out)
                 }
-                registry.services[name] = ServiceRegistry.Entry(node: node, uid: conn.identity.uid)
+                registry.services[key] = ServiceRegistry.Entry(node: node, uid: conn.identity.uid, exported: exported)
                 reply(oneWay, conn, txid, &out) { _ in }
-                serviceRegistered(name, node: node, out: &out)
+                serviceRegistered(name, in: scope, exported: exported, node: node, out: &out)
             case .listServices:
-                let names = registry.services.keys.sorted()
+                let names = registry.names(in: conn.identity.container)
                 reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
             case .registerForNotifications:
                 let name = try request.readNonNullString()
@@ -67,17 +73,18 @@ extension BrokerCore {
                 guard let callback = found else {
                     return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
                 }
-                registry.listeners[name, default: []].append(ServiceRegistry.Listener(connection: conn.id, node: callback))
+                let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
+                registry.listeners[name, default: []].append(listener)
                 reply(oneWay, conn, txid, &out) { _ in }
-                if let existing = registry.services[name] {
-                    notify(ServiceRegistry.Listener(connection: conn.id, node: callback), name: name, service: existing.node, out: &out)
+                if let existing = registry.lookUp(name, in: listener.scope) {
+                    notify(listener, name: name, service: existing.node, out: &out)
                 }
             case .unregisterForNotifications:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
                 let found = existingNode(for: ref, writtenBy: conn)
                 guard let index = found.flatMap({ node in
-                    registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node))
+                    registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container))
                 }) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
                 }
@@ -90,13 +97,13 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
                 }
-                if let entry = registry.services[name] {
+                if let entry = registry.lookUp(name, in: conn.identity.container) {
                     reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: entry.node, for: conn)) }
                 } else if !oneWay {
                     // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
-                    registry.waiters.append(.init(connection: conn.id, transactionID: txid, name: name, deadline: deadline))
+                    registry.waiters.append(.init(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline))
                 }
             // The registry's calls make fds for their caller: one-way, they are ignored.
             case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
@@ -108,6 +115,21 @@ extension BrokerCore {
             case .getStatus:
                 let snapshot = status(now: now)
                 reply(oneWay, conn, txid, &out) { p in snapshot.write(to: &p) }
+            case .getServiceInContainer:
+                let name = try request.readNonNullString()
+                let target: Int32 = try request.read()
+                switch serviceInContainer(name, container: target, for: conn) {
+                case .success(let node): reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
+                case .failure(let failure): refuse(failure, oneWay, conn, txid, &out)
+                }
+            case .listServicesInContainer:
+                let target: Int32 = try request.read()
+                switch servicesInContainer(target, for: conn) {
+                case .success(let names): reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
+                case .failure(let failure): refuse(failure, oneWay, conn, txid, &out)
+                }
+            case .createContainer, .stopContainer, .listContainers, .setForegroundContainer, .getForegroundContainer:
+                try containerCall(code, from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             }
         } catch {
             if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: error, out: &out) }
@@ -116,6 +138,14 @@ extension BrokerCore {
 
     private func reply<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O, _ body: (inout Parcel) -> Void) {
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out, body) }
+    }
+
+    /// Answers a call the service manager refuses: a transport status or an exception.
+    func refuse<O: BrokerOutbox>(_ failure: Refusal, _ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O) {
+        switch failure {
+        case .status(let status): if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: status, out: &out) }
+        case .exception(let error): fail(oneWay, conn, txid, error, &out)
+        }
     }
 
     func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
@@ -132,12 +162,13 @@ extension BrokerCore {
         sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: transactionID), out: &out)
     }
 
-    private func serviceRegistered<O: BrokerOutbox>(_ name: String, node: NodeID, out: inout O) {
-        for w in registry.takeWaiters(for: name) {
+    private func serviceRegistered<O: BrokerOutbox>(_ name: String, in scope: UInt32, exported: Bool, node: NodeID, out: inout O) {
+        for w in registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
             guard let waiter = connections[w.connection] else { continue }
             replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: node, for: waiter)) }
         }
-        for listener in registry.listeners[name] ?? [] {
+        for listener in registry.listeners[name] ?? []
+        where registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
             notify(listener, name: name, service: node, out: &out)
         }
     }

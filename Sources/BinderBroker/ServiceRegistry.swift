@@ -1,15 +1,28 @@
 import BinderWire
 
 /// The service manager's tables: registered names, callers waiting for a name, and listeners.
+///
+/// Names are scoped by container (WIRE.md §7.7): a name registered from container N lives in N's
+/// scope. Root (scope 0) names marked `exported` are also visible in every child scope, unless the
+/// child has a name of its own that shadows them.
 struct ServiceRegistry {
+    struct Key: Hashable, Comparable {
+        let container: UInt32
+        let name: String
+        static func < (a: Key, b: Key) -> Bool { (a.container, a.name) < (b.container, b.name) }
+    }
     struct Entry {
         let node: BrokerCore.NodeID
         /// The uid that holds the name; another uid cannot take it.
         let uid: UInt32
+        /// A root service visible in every container.
+        let exported: Bool
     }
     struct Waiter {
         let connection: ConnectionID
         let transactionID: UInt64
+        /// The scope the waiter looks in (its own container).
+        let scope: UInt32
         let name: String
         /// Monotonic nanoseconds, or nil to wait as long as the caller stays connected.
         let deadline: UInt64?
@@ -17,13 +30,36 @@ struct ServiceRegistry {
     struct Listener: Equatable {
         let connection: ConnectionID
         let node: BrokerCore.NodeID
+        let scope: UInt32
     }
 
-    var services: [String: Entry] = [:]
+    var services: [Key: Entry] = [:]
     var waiters: [Waiter] = []
     var listeners: [String: [Listener]] = [:]
 
     var nextDeadline: UInt64? { waiters.lazy.compactMap(\.deadline).min() }
+
+    /// What `name` means in `scope`: the scope's own entry, else (for a child) the root's exported one.
+    func lookUp(_ name: String, in scope: UInt32) -> Entry? {
+        if let own = services[Key(container: scope, name: name)] { return own }
+        guard scope != 0, let root = services[Key(container: 0, name: name)], root.exported else { return nil }
+        return root
+    }
+
+    /// The names `lookUp` finds in `scope`, sorted.
+    func names(in scope: UInt32) -> [String] {
+        var names = Set<String>()
+        for (key, entry) in services where key.container == scope || (scope != 0 && key.container == 0 && entry.exported) {
+            names.insert(key.name)
+        }
+        return names.sorted()
+    }
+
+    /// Whether a registration of `name` in `registeredIn` (exported or not) is what `name` means in `scope`.
+    func registrationReaches(_ scope: UInt32, name: String, registeredIn: UInt32, exported: Bool) -> Bool {
+        if scope == registeredIn { return true }
+        return registeredIn == 0 && exported && scope != 0 && services[Key(container: scope, name: name)] == nil
+    }
 
     /// Removes what a closed connection leaves behind: services of its objects, its waiters, its listeners.
     mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<BrokerCore.NodeID>) {
@@ -35,11 +71,15 @@ struct ServiceRegistry {
         }
     }
 
-    /// Takes the waiters for `name` out of the table.
-    mutating func takeWaiters(for name: String) -> [Waiter] {
+    /// Takes the waiters that a registration of `name` in `registeredIn` satisfies.
+    mutating func takeWaiters(for name: String, registeredIn: UInt32, exported: Bool) -> [Waiter] {
         var taken: [Waiter] = []
+        let registry = self
         waiters.removeAll { w in
-            if w.name == name { taken.append(w); return true }
+            if w.name == name && registry.registrationReaches(w.scope, name: name, registeredIn: registeredIn, exported: exported) {
+                taken.append(w)
+                return true
+            }
             return false
         }
         return taken

@@ -131,6 +131,24 @@ public enum ProcessControl {
         return String(cString: v)
     }
 
+    /// This process's environment as `NAME=value` entries.
+    public static var environmentEntries: [String] {
+        var entries: [String] = []
+        var i = 0
+        while let entry = environ[i] {
+            entries.append(String(cString: entry))
+            i += 1
+        }
+        return entries
+    }
+
+    /// The current working directory ("/" when it cannot be read).
+    public static var currentDirectory: String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return "/" }
+        return String(cString: buf)
+    }
+
     /// The directory holding the running executable (from /proc/self/exe).
     public static func executableDirectory() -> String {
         var buf = [CChar](repeating: 0, count: 4096)

@@ -89,6 +89,13 @@ public final class IOURing {
         io_uring_sqe_set_data64(s, userData)
     }
 
+    /// One completion when `fd` becomes readable (a pidfd: when its process exits).
+    public func pollReadable(fd: Int32, userData: UInt64) {
+        let s = sqe()
+        io_uring_prep_poll_add(s, fd, UInt32(POLLIN))
+        io_uring_sqe_set_data64(s, userData)
+    }
+
     /// Cancels every request on `fd`.
     public func cancel(fd: Int32, userData: UInt64) {
         let s = sqe()

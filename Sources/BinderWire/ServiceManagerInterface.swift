@@ -22,6 +22,25 @@ public enum ServiceManagerCode: UInt32, Sendable, CaseIterable {
     case linkToDeath = 12
     /// `void unlinkToDeath(IBinder target, IDeathRecipient recipient, long cookie)`.
     case unlinkToDeath = 13
+    // Containers (WIRE.md §7.7). Management calls (14–18, 21) are for root-container callers of the
+    // broker's uid or uid 0; others get EX_SECURITY.
+    /// `ContainerInfo createContainer(int id, String name)`: new namespaces, an endpoint, PID 1.
+    case createContainer = 14
+    /// `void stopContainer(int id)`: kills its processes; replies once they are gone and cleaned up.
+    case stopContainer = 15
+    /// `ContainerInfo[] listContainers()`
+    case listContainers = 16
+    /// `void setForegroundContainer(int id)` (0: the root)
+    case setForegroundContainer = 17
+    /// `int getForegroundContainer()`
+    case getForegroundContainer = 18
+    /// `IBinder getServiceInContainer(String name, int container)`: look-up in another container's
+    /// names, subject to the policy (PERMISSION_DENIED when it forbids).
+    case getServiceInContainer = 19
+    /// `String[] listServicesInContainer(int container)`
+    case listServicesInContainer = 20
+    /// `void addExportedService(String name, IBinder service)`: a root service every container sees.
+    case addExportedService = 21
 }
 
 /// `IDeathRecipient` (`Protocols/binder/IDeathRecipient.aidl`), which the broker calls one-way.
@@ -131,12 +150,15 @@ public struct BrokerStatus: Equatable, Sendable {
         public var pid: Int32
         public var uid: UInt32
         public var container: UInt32
-        public init(name: String, connection: UInt32, pid: Int32, uid: UInt32, container: UInt32) {
+        /// A root service visible in every container.
+        public var exported: Bool
+        public init(name: String, connection: UInt32, pid: Int32, uid: UInt32, container: UInt32, exported: Bool = false) {
             self.name = name
             self.connection = connection
             self.pid = pid
             self.uid = uid
             self.container = container
+            self.exported = exported
         }
     }
     public var brokerPID: Int32
@@ -154,6 +176,9 @@ public struct BrokerStatus: Equatable, Sendable {
     public var channelsCreated: UInt64
     public var channelEndsClaimed: UInt64
     public var channelEndsExpired: UInt64
+    /// Running containers, and which one is in the foreground (0: the root).
+    public var containers: [ContainerInfo]
+    public var foregroundContainer: UInt32
 
     /// One unclaimed channel end.
     public struct RegistryEntry: Equatable, Sendable {
@@ -173,7 +198,9 @@ public struct BrokerStatus: Equatable, Sendable {
         }
     }
 
-    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0) {
+    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0) {
+        self.containers = containers
+        self.foregroundContainer = foregroundContainer
         self.channelEnds = channelEnds
         self.channelsCreated = channelsCreated
         self.channelEndsClaimed = channelEndsClaimed
@@ -220,6 +247,7 @@ public struct BrokerStatus: Equatable, Sendable {
                     p.write(s.pid)
                     p.write(s.uid)
                     p.write(s.container)
+                    p.write(s.exported)
                 }
             }
             p.write(array: channelEnds) { p, e in
@@ -234,12 +262,14 @@ public struct BrokerStatus: Equatable, Sendable {
             p.write(channelsCreated)
             p.write(channelEndsClaimed)
             p.write(channelEndsExpired)
+            p.write(array: containers) { p, c in c.write(to: &p) }
+            p.write(foregroundContainer)
         }
     }
 
     public static func read(from p: inout Parcel) throws(StatusCode) -> BrokerStatus {
         try p.readParcelable { p throws(StatusCode) in
-            BrokerStatus(
+            var status = BrokerStatus(
                 brokerPID: try p.read(), uptimeMillis: try p.read(), transactions: try p.read(), oneWay: try p.read(),
                 replies: try p.read(), deadObjectReplies: try p.read(), malformedDisconnects: try p.read(),
                 pendingTransactions: try p.read(),
@@ -253,7 +283,9 @@ public struct BrokerStatus: Equatable, Sendable {
                 } ?? [],
                 services: try p.readArray { p throws(StatusCode) in
                     try p.readParcelable { p throws(StatusCode) in
-                        Service(name: try p.readNonNullString(), connection: try p.read(), pid: try p.read(), uid: try p.read(), container: try p.read())
+                        Service(
+                            name: try p.readNonNullString(), connection: try p.read(), pid: try p.read(), uid: try p.read(),
+                            container: try p.read(), exported: try p.readBool())
                     }
                 } ?? [],
                 channelEnds: try p.readArray { p throws(StatusCode) in
@@ -262,6 +294,67 @@ public struct BrokerStatus: Equatable, Sendable {
                     }
                 } ?? [],
                 channelsCreated: try p.read(), channelEndsClaimed: try p.read(), channelEndsExpired: try p.read())
+            status.containers = try p.readArray { p throws(StatusCode) in try ContainerInfo.read(from: &p) } ?? []
+            status.foregroundContainer = try p.read()
+            return status
+        }
+    }
+}
+
+/// A container as the broker sees it (`listContainers`, `createContainer`, `binder status`).
+public struct ContainerInfo: Sendable, Equatable {
+    /// The container ID: 1…`maxID` (0 is the root, which is not listed).
+    public var id: UInt32
+    /// Its hostname.
+    public var name: String
+    /// PID 1 of the container, in the broker's PID namespace.
+    public var initPID: Int32
+    /// The inode of its network namespace (as `ls -iL /proc/PID/ns/net` shows).
+    public var networkNamespace: UInt64
+    /// Its endpoint (binder.sock) on the host; inside the container it is /run/binder/binder.sock.
+    public var endpoint: String
+    public var foreground: Bool
+    /// Connections from inside it, and services registered in it.
+    public var connections: UInt32
+    public var services: UInt32
+
+    public static let maxID: UInt32 = 4096
+    /// Hostnames: 1–63 characters of [A-Za-z0-9-], not starting or ending with '-'.
+    public static func isValidName(_ name: String) -> Bool {
+        let u = Array(name.utf8)
+        guard (1...63).contains(u.count), u.first != 0x2D, u.last != 0x2D else { return false }
+        return u.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D }
+    }
+
+    public init(id: UInt32, name: String, initPID: Int32, networkNamespace: UInt64, endpoint: String, foreground: Bool = false, connections: UInt32 = 0, services: UInt32 = 0) {
+        self.id = id
+        self.name = name
+        self.initPID = initPID
+        self.networkNamespace = networkNamespace
+        self.endpoint = endpoint
+        self.foreground = foreground
+        self.connections = connections
+        self.services = services
+    }
+
+    public func write(to p: inout Parcel) {
+        p.writeParcelable { p in
+            p.write(id)
+            p.write(name)
+            p.write(initPID)
+            p.write(networkNamespace)
+            p.write(endpoint)
+            p.write(foreground)
+            p.write(connections)
+            p.write(services)
+        }
+    }
+
+    public static func read(from p: inout Parcel) throws(StatusCode) -> ContainerInfo {
+        try p.readParcelable { p throws(StatusCode) in
+            ContainerInfo(
+                id: try p.read(), name: try p.readNonNullString(), initPID: try p.read(), networkNamespace: try p.read(),
+                endpoint: try p.readNonNullString(), foreground: try p.readBool(), connections: try p.read(), services: try p.read())
         }
     }
 }

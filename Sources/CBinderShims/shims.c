@@ -147,3 +147,193 @@ int cbinder_spawnattr_init_clean(posix_spawnattr_t *attr) {
     posix_spawnattr_setsigdefault(attr, &all);
     return posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }
+
+// MARK: Containers
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#define CBINDER_PIDFD_GET_NET_NAMESPACE _IO(0xFF, 4)
+
+/// The kernel's struct clone_args (linux/sched.h clashes with glibc's sched.h).
+struct cbinder_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/// In a child between fork and exec: report the failed step and errno through the close-on-exec
+/// pipe, then exit. Async-signal-safe.
+static void child_fail(int errfd, int step, int err) {
+    int msg[2] = {step, err};
+    (void)!write(errfd, msg, sizeof msg);
+    _exit(127);
+}
+
+/// Default dispositions and an empty signal mask (a parent may block or ignore signals: binderd
+/// blocks SIGINT/SIGTERM for its signalfd and ignores SIGPIPE; both would survive exec).
+static void reset_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++) (void)sigaction(s, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/// Reads a child's {step, errno} report: 0 when the pipe closed empty (exec succeeded).
+static int read_child_report(int fd, int *step) {
+    int msg[2] = {0, 0};
+    ssize_t n;
+    do { n = read(fd, msg, sizeof msg); } while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof msg) {
+        *step = msg[0];
+        return -msg[1];
+    }
+    return 0;
+}
+
+static void loopback_up(int errfd) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) child_fail(errfd, CBINDER_STEP_LOOPBACK, errno);
+    struct ifreq req;
+    memset(&req, 0, sizeof req);
+    strcpy(req.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &req) != 0) child_fail(errfd, CBINDER_STEP_LOOPBACK, errno);
+    req.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &req) != 0) child_fail(errfd, CBINDER_STEP_LOOPBACK, errno);
+    close(s);
+}
+
+int cbinder_container_spawn(const char *hostname, const char *endpoint_dir, const char *init_path, int *pidfd,
+                            int *failed_step) {
+    int pipefd[2];
+    *failed_step = 0;
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return *failed_step = CBINDER_STEP_CLONE, -errno;
+    int child_pidfd = -1;
+    struct cbinder_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CBINDER_CONTAINER_NAMESPACES | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
+    args.exit_signal = SIGCHLD;
+    // No stack given: like fork, the child runs on a copy of this stack.
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) {
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        *failed_step = CBINDER_STEP_CLONE;
+        return -e;
+    }
+    if (pid == 0) {
+        int errfd = pipefd[1];
+        reset_signals();
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) child_fail(errfd, CBINDER_STEP_MOUNT_PRIVATE, errno);
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            child_fail(errfd, CBINDER_STEP_MOUNT_PROC, errno);
+        if (mkdir("/run/binder", 0755) != 0 && errno != EEXIST) child_fail(errfd, CBINDER_STEP_MKDIR_RUN, errno);
+        if (mount(endpoint_dir, "/run/binder", NULL, MS_BIND, NULL) != 0)
+            child_fail(errfd, CBINDER_STEP_BIND_ENDPOINT, errno);
+        if (sethostname(hostname, strlen(hostname)) != 0) child_fail(errfd, CBINDER_STEP_HOSTNAME, errno);
+        loopback_up(errfd);
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+            child_fail(errfd, CBINDER_STEP_STDIO, errno);
+        if (null > 2) close(null);
+        // Nothing of the broker's leaks into the container (the report pipe closes on exec too).
+        (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        char *const argv[] = {(char *)"binder-init", (char *)hostname, NULL};
+        char *const envp[] = {(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        execve(init_path, argv, envp);
+        child_fail(errfd, CBINDER_STEP_EXEC, errno);
+    }
+    close(pipefd[1]);
+    int err = read_child_report(pipefd[0], failed_step);
+    close(pipefd[0]);
+    if (err != 0) {
+        siginfo_t info;
+        (void)waitid(P_PIDFD, (id_t)child_pidfd, &info, WEXITED);
+        close(child_pidfd);
+        return err;
+    }
+    *pidfd = child_pidfd;
+    return (int)pid;
+}
+
+int cbinder_container_exec(int pidfd, char *const argv[], char *const envp[], const char *cwd, int *failed_step) {
+    int pipefd[2];
+    *failed_step = 0;
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return *failed_step = CBINDER_STEP_FORK, -errno;
+    pid_t middle = fork();
+    if (middle < 0) {
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        *failed_step = CBINDER_STEP_FORK;
+        return -e;
+    }
+    if (middle == 0) {
+        int errfd = pipefd[1];
+        reset_signals();
+        if (setns(pidfd, CBINDER_CONTAINER_NAMESPACES) != 0) child_fail(errfd, CBINDER_STEP_SETNS, errno);
+        pid_t command = fork();  // the first child made after setns(CLONE_NEWPID) is in the namespace
+        if (command < 0) child_fail(errfd, CBINDER_STEP_FORK, errno);
+        if (command == 0) {
+            if (chdir(cwd) != 0) (void)!chdir("/");
+            execvpe(argv[0], argv, envp);
+            child_fail(errfd, CBINDER_STEP_EXEC, errno);
+        }
+        close(errfd);
+        int status = 0;
+        while (waitpid(command, &status, 0) < 0 && errno == EINTR) {}
+        if (WIFSIGNALED(status)) {
+            // Die the same way, so the caller sees the command's signal.
+            (void)kill(getpid(), WTERMSIG(status));
+            _exit(128 + WTERMSIG(status));
+        }
+        _exit(WEXITSTATUS(status));
+    }
+    close(pipefd[1]);
+    int err = read_child_report(pipefd[0], failed_step);
+    close(pipefd[0]);
+    int status = 0;
+    while (waitpid(middle, &status, 0) < 0 && errno == EINTR) {}
+    return err != 0 ? err : status;
+}
+
+int cbinder_pidfd_open(pid_t pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int cbinder_pidfd_signal(int pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 ? 0 : -errno;
+}
+
+void cbinder_pidfd_reap(int pidfd) {
+    siginfo_t info;
+    (void)waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG);
+}
+
+uint64_t cbinder_pidfd_netns_inode(int pidfd) {
+    int ns = ioctl(pidfd, CBINDER_PIDFD_GET_NET_NAMESPACE, 0);
+    if (ns < 0) return 0;
+    struct stat st;
+    int r = fstat(ns, &st);
+    close(ns);
+    return r == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+uint64_t cbinder_inode(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}

@@ -26,9 +26,12 @@ struct StatusCommand: ParsableCommand {
         print("  (* this status query)")
         print("")
         print("SERVICES (\(s.services.count))")
-        var srows = [["NAME", "CONN", "PID", "UID", "CONTAINER"]]
-        for x in s.services { srows.append([x.name, "\(x.connection)", "\(x.pid)", "\(x.uid)", "\(x.container)"]) }
+        var srows = [["NAME", "CONN", "PID", "UID", "CONTAINER", "EXPORTED"]]
+        for x in s.services { srows.append([x.name, "\(x.connection)", "\(x.pid)", "\(x.uid)", "\(x.container)", x.exported ? "yes" : "no"]) }
         print(indent(table(srows)))
+        print("")
+        print("CONTAINERS (\(s.containers.count); foreground \(s.foregroundContainer))")
+        if !s.containers.isEmpty { print(indent(containerTable(s.containers))) }
         print("")
         print("CHANNEL REGISTRY (\(s.channelEnds.count) unclaimed; created \(s.channelsCreated), ends claimed \(s.channelEndsClaimed), "
             + "expired \(s.channelEndsExpired))")

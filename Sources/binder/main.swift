@@ -6,7 +6,10 @@ struct BinderCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "binder",
         abstract: "Inspect and use a running binderd broker (socket: $BINDER_RUNTIME_DIR/binder.sock, default /run/binder).",
-        subcommands: [ServiceCommand.self, EchoCommand.self, StatusCommand.self, ChannelCommand.self, BenchCommand.self, TestTypesCommand.self])
+        subcommands: [
+            ServiceCommand.self, EchoCommand.self, StatusCommand.self, ChannelCommand.self, ContainerCommand.self, BenchCommand.self,
+            TestTypesCommand.self,
+        ])
 }
 
 /// Runs the CLI, turning argument errors into a single line (ArgumentParser would add the usage text).

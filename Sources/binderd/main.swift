@@ -21,6 +21,12 @@ struct BinderD: ParsableCommand {
     @Option(help: "Seconds an unclaimed channel end stays in the named-fd registry before it is closed (0.001…3600).")
     var channelTTL: Double = 10
 
+    @Option(help: "Container policy: which child containers may reach which others' services (format: README, WIRE.md §7.7).")
+    var policy: String?
+
+    @Option(help: "PID 1 of every container (default: binder-init next to binderd).")
+    var initPath: String?
+
     @Option(help: "Write READY and a newline to this inherited fd once listening, then close it.")
     var readyFD: Int32?
 
@@ -46,6 +52,17 @@ struct BinderD: ParsableCommand {
         options.config.maxFrameSize = maxFrame
         options.receiveBuffers = buffers
         options.config.channelTimeToLiveNanos = UInt64(channelTTL * 1e9)
+        if let initPath { options.initPath = initPath }
+        if let policy {
+            guard let text = FileSystem.readText(policy) else {
+                ProcessControl.printError("binderd: cannot read the policy file \(policy)")
+                throw ExitCode(1)
+            }
+            do { options.config.policy = try ContainerPolicy.parse(text) } catch {
+                ProcessControl.printError("binderd: policy \(policy): \(error)")
+                throw ExitCode(1)
+            }
+        }
         do {
             let server = try BrokerServer(options: options, logger: logger)
             if let readyFD { ProcessControl.notifyReady(fd: readyFD) }

@@ -66,7 +66,10 @@ struct CompilerTests {
             (.unregisterForNotifications, .unregisterForNotifications), (.waitForService, .waitForService),
             (.getStatus, .getStatus), (.requestChannel, .requestChannel), (.claimChannel, .claimChannel),
             (.registerChannelListener, .registerChannelListener), (.linkToDeath, .linkToDeath),
-            (.unlinkToDeath, .unlinkToDeath),
+            (.unlinkToDeath, .unlinkToDeath), (.createContainer, .createContainer), (.stopContainer, .stopContainer),
+            (.listContainers, .listContainers), (.setForegroundContainer, .setForegroundContainer),
+            (.getForegroundContainer, .getForegroundContainer), (.getServiceInContainer, .getServiceInContainer),
+            (.listServicesInContainer, .listServicesInContainer), (.addExportedService, .addExportedService),
         ]
         for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
         #expect(sm.count == ServiceManagerCode.allCases.count)

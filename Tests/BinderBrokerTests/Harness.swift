@@ -38,6 +38,17 @@ struct RecordingOutbox: BrokerOutbox {
         return (nextFakeFD, nextFakeFD + 1)
     }
     mutating func close(fd: Int32) { closed.append(fd) }
+
+    /// Containers "started" (fake pid 5000+ID, netns 9000+ID) and stopped; `failStart` refuses.
+    var started: [UInt32] = []
+    var stopped: [UInt32] = []
+    var failStart: String? = nil
+    mutating func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure> {
+        if let failStart { return .failure(ContainerStartFailure(failStart)) }
+        started.append(id)
+        return .success(StartedContainer(initPID: 5000 + Int32(id), networkNamespace: 9000 + UInt64(id), endpoint: "/fake/\(id)/binder.sock"))
+    }
+    mutating func stopContainer(id: UInt32) { stopped.append(id) }
 }
 
 /// A broker core plus helpers that speak to it as connected clients would.
@@ -47,8 +58,9 @@ final class CoreHarness {
     var now: UInt64 = 1_000_000_000
     private var nextTx: UInt64 = 100
 
-    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000) {
+    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000, policy: ContainerPolicy = ContainerPolicy()) {
         var config = BrokerConfig()
+        config.policy = policy
         config.maxFrameSize = maxFrameSize
         config.channelTimeToLiveNanos = channelTTLNanos
         config.brokerPID = 1
@@ -57,9 +69,9 @@ final class CoreHarness {
 
     /// Opens and greets a connection.
     @discardableResult
-    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, maxFrame: UInt32 = Limits.defaultMaxFrameSize) -> ConnectionID {
+    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, container: UInt32 = 0, maxFrame: UInt32 = Limits.defaultMaxFrameSize) -> ConnectionID {
         let id = ConnectionID(raw)
-        core.connectionOpened(id, identity: PeerIdentity(pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid))
+        core.connectionOpened(id, identity: PeerIdentity(pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid, container: container))
         var hello = Parcel()
         Hello(maxFrameSize: maxFrame).write(to: &hello)
         deliver(from: id, FrameHeader(command: .hello), hello)

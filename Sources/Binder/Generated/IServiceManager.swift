@@ -29,6 +29,14 @@ public enum IServiceManager {
         case registerChannelListener = 11
         case linkToDeath = 12
         case unlinkToDeath = 13
+        case createContainer = 14
+        case stopContainer = 15
+        case listContainers = 16
+        case setForegroundContainer = 17
+        case getForegroundContainer = 18
+        case getServiceInContainer = 19
+        case listServicesInContainer = 20
+        case addExportedService = 21
     }
 
     /// What an `IServiceManager` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -65,6 +73,26 @@ public enum IServiceManager {
         /// Undoes linkToDeath for the same (target, recipient, cookie). Status DEAD_OBJECT when the
         /// target has died (its notification was sent); EX_ILLEGAL_STATE when no such link exists.
         func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws
+        /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
+        /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
+        /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
+        func createContainer(id: Int32, name: String) throws -> BinderWire.ContainerInfo
+        /// Kills every process of container `id`, closes its connections (its services go, death
+        /// notifications are sent) and removes its endpoint. Replies once all of that is done.
+        func stopContainer(id: Int32) throws
+        /// Running containers, by ID.
+        func listContainers() throws -> [BinderWire.ContainerInfo]
+        /// Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root.
+        func setForegroundContainer(id: Int32) throws
+        func getForegroundContainer() throws -> Int32
+        /// `name` as registered in container `container`. The root reaches every container; a child
+        /// reaches its own names, the root's exported ones, and others only where the policy allows
+        /// (PERMISSION_DENIED otherwise). EX_ILLEGAL_ARGUMENT for a container that does not exist.
+        func getServiceInContainer(name: String, container: Int32) throws -> BinderProxy?
+        /// The names getServiceInContainer would find in `container`, sorted.
+        func listServicesInContainer(container: Int32) throws -> [String]
+        /// Registers a root service every container sees (a system service). Root container only.
+        func addExportedService(name: String, service: BinderProxy) throws
     }
 
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
@@ -321,6 +349,154 @@ public enum IServiceManager {
             var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
             try _reply.readException()
         }
+
+        /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
+        /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
+        /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
+        public func createContainer(id: Int32, name: String) throws -> BinderWire.ContainerInfo {
+            var _data = Parcel()
+            _data.write(id)
+            _data.write(name)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try BinderWire.ContainerInfo.read(from: &_reply)
+        }
+
+        /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
+        /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
+        /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
+        public func createContainer(id: Int32, name: String) async throws -> BinderWire.ContainerInfo {
+            var _data = Parcel()
+            _data.write(id)
+            _data.write(name)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try BinderWire.ContainerInfo.read(from: &_reply)
+        }
+
+        /// Kills every process of container `id`, closes its connections (its services go, death
+        /// notifications are sent) and removes its endpoint. Replies once all of that is done.
+        public func stopContainer(id: Int32) throws {
+            var _data = Parcel()
+            _data.write(id)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Kills every process of container `id`, closes its connections (its services go, death
+        /// notifications are sent) and removes its endpoint. Replies once all of that is done.
+        public func stopContainer(id: Int32) async throws {
+            var _data = Parcel()
+            _data.write(id)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Running containers, by ID.
+        public func listContainers() throws -> [BinderWire.ContainerInfo] {
+            let _data = Parcel()
+            var _reply = try self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> BinderWire.ContainerInfo in try BinderWire.ContainerInfo.read(from: &p) }
+        }
+
+        /// Running containers, by ID.
+        public func listContainers() async throws -> [BinderWire.ContainerInfo] {
+            let _data = Parcel()
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> BinderWire.ContainerInfo in try BinderWire.ContainerInfo.read(from: &p) }
+        }
+
+        /// Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root.
+        public func setForegroundContainer(id: Int32) throws {
+            var _data = Parcel()
+            _data.write(id)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root.
+        public func setForegroundContainer(id: Int32) async throws {
+            var _data = Parcel()
+            _data.write(id)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        public func getForegroundContainer() throws -> Int32 {
+            let _data = Parcel()
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.read(Int32.self)
+        }
+
+        public func getForegroundContainer() async throws -> Int32 {
+            let _data = Parcel()
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.read(Int32.self)
+        }
+
+        /// `name` as registered in container `container`. The root reaches every container; a child
+        /// reaches its own names, the root's exported ones, and others only where the policy allows
+        /// (PERMISSION_DENIED otherwise). EX_ILLEGAL_ARGUMENT for a container that does not exist.
+        public func getServiceInContainer(name: String, container: Int32) throws -> BinderProxy? {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(container)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readBinder(connection: self.binder.connection)
+        }
+
+        /// `name` as registered in container `container`. The root reaches every container; a child
+        /// reaches its own names, the root's exported ones, and others only where the policy allows
+        /// (PERMISSION_DENIED otherwise). EX_ILLEGAL_ARGUMENT for a container that does not exist.
+        public func getServiceInContainer(name: String, container: Int32) async throws -> BinderProxy? {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(container)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readBinder(connection: self.binder.connection)
+        }
+
+        /// The names getServiceInContainer would find in `container`, sorted.
+        public func listServicesInContainer(container: Int32) throws -> [String] {
+            var _data = Parcel()
+            _data.write(container)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+        }
+
+        /// The names getServiceInContainer would find in `container`, sorted.
+        public func listServicesInContainer(container: Int32) async throws -> [String] {
+            var _data = Parcel()
+            _data.write(container)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data)
+            try _reply.readException()
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+        }
+
+        /// Registers a root service every container sees (a system service). Root container only.
+        public func addExportedService(name: String, service: BinderProxy) throws {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(binder: service)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// Registers a root service every container sees (a system service). Root container only.
+        public func addExportedService(name: String, service: BinderProxy) async throws {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(binder: service)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data)
+            try _reply.readException()
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
@@ -402,6 +578,44 @@ public enum IServiceManager {
                     let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
                     let cookie = try _data.read(Int64.self)
                     try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
+                    _reply.writeNoException()
+                case .createContainer:
+                    let id = try _data.read(Int32.self)
+                    let name = try _data.readNonNullString()
+                    let _result = try self.impl.createContainer(id: id, name: name)
+                    _reply.writeNoException()
+                    _result.write(to: &_reply)
+                case .stopContainer:
+                    let id = try _data.read(Int32.self)
+                    try self.impl.stopContainer(id: id)
+                    _reply.writeNoException()
+                case .listContainers:
+                    let _result = try self.impl.listContainers()
+                    _reply.writeNoException()
+                    _reply.write(array: _result) { p, e in e.write(to: &p) }
+                case .setForegroundContainer:
+                    let id = try _data.read(Int32.self)
+                    try self.impl.setForegroundContainer(id: id)
+                    _reply.writeNoException()
+                case .getForegroundContainer:
+                    let _result = try self.impl.getForegroundContainer()
+                    _reply.writeNoException()
+                    _reply.write(_result)
+                case .getServiceInContainer:
+                    let name = try _data.readNonNullString()
+                    let container = try _data.read(Int32.self)
+                    let _result = try self.impl.getServiceInContainer(name: name, container: container)
+                    _reply.writeNoException()
+                    _reply.write(binder: _result)
+                case .listServicesInContainer:
+                    let container = try _data.read(Int32.self)
+                    let _result = try self.impl.listServicesInContainer(container: container)
+                    _reply.writeNoException()
+                    _reply.write(array: _result) { p, e in p.write(e) }
+                case .addExportedService:
+                    let name = try _data.readNonNullString()
+                    let service = try _data.readNonNullBinder(connection: _context.connection)
+                    try self.impl.addExportedService(name: name, service: service)
                     _reply.writeNoException()
                 }
             }

@@ -54,4 +54,43 @@ int cbinder_pipe_cloexec(int fds[2]);
 int cbinder_spawnattr_init_clean(posix_spawnattr_t *attr);
 /// The process's number of CPUs available.
 int cbinder_cpu_count(void);
+
+// MARK: Containers (fork → unshare → exec, done in C because only async-signal-safe calls may run
+// between fork and exec in a multithreaded process; see PLATFORM.md "Namespaces and identity")
+
+/// The namespaces a container has of its own: mount, UTS, IPC, network, PID.
+enum { CBINDER_CONTAINER_NAMESPACES = 0x20000 | 0x04000000 | 0x08000000 | 0x40000000 | 0x20000000 };
+
+/// Steps of container set-up, reported by `cbinder_container_spawn` in `*failed_step`.
+enum {
+    CBINDER_STEP_CLONE = 1, CBINDER_STEP_MOUNT_PRIVATE, CBINDER_STEP_MOUNT_PROC, CBINDER_STEP_MKDIR_RUN,
+    CBINDER_STEP_BIND_ENDPOINT, CBINDER_STEP_HOSTNAME, CBINDER_STEP_LOOPBACK, CBINDER_STEP_STDIO,
+    CBINDER_STEP_EXEC, CBINDER_STEP_SETNS, CBINDER_STEP_FORK,
+};
+
+/// Starts a container: clone3 into new mount/UTS/IPC/network/PID namespaces (the child is PID 1),
+/// then in the child: mounts private, a fresh /proc, `endpoint_dir` bound onto `/run/binder`,
+/// hostname, loopback up, stdio on /dev/null, every other fd close-on-exec, and exec of
+/// `init_path` (argv: "binder-init", hostname). Returns the pid (in the caller's PID namespace) with
+/// a pidfd in `*pidfd`, or -errno with the step that failed in `*failed_step`.
+int cbinder_container_spawn(const char *hostname, const char *endpoint_dir, const char *init_path, int *pidfd,
+                            int *failed_step);
+
+/// Runs `argv` (PATH searched) inside the container whose PID 1 is `pidfd`: forks, joins all of
+/// its namespaces, forks again (to enter the PID namespace), changes to `cwd` (or / when it does not
+/// exist there) and execs with `envp`. Waits for it. Returns its wait status (>= 0), or -errno with
+/// the step that failed (set-up or exec, e.g. ENOENT for a command not found) in `*failed_step`.
+int cbinder_container_exec(int pidfd, char *const argv[], char *const envp[], const char *cwd, int *failed_step);
+
+/// pidfd_open(pid, 0). Returns the fd (close-on-exec) or -errno.
+int cbinder_pidfd_open(pid_t pid);
+/// pidfd_send_signal(pidfd, sig). Returns 0 or -errno.
+int cbinder_pidfd_signal(int pidfd, int sig);
+/// Reaps the exited process behind `pidfd` if it is the caller's child (waitid P_PIDFD, WNOHANG).
+void cbinder_pidfd_reap(int pidfd);
+/// The inode of the network namespace of the process behind `pidfd` (PIDFD_GET_NET_NAMESPACE),
+/// or 0 with errno set.
+uint64_t cbinder_pidfd_netns_inode(int pidfd);
+/// The inode of `path` (stat, following links), or 0.
+uint64_t cbinder_inode(const char *path);
 #endif

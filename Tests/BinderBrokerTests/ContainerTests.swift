@@ -1,0 +1,215 @@
+import BinderWire
+import Testing
+
+@testable import BinderBroker
+
+/// The broker core's container logic: scoped names, exported services, the policy, management
+/// calls and what a container's end cleans up. (Real namespaces: BinderIntegrationTests/ContainerTests.)
+@Suite("Containers in the broker core")
+struct ContainerCoreTests {
+    /// A harness with containers 1, 2 and 3 created by root connection 9.
+    static func withContainers(policy: ContainerPolicy = ContainerPolicy()) throws -> CoreHarness {
+        let h = CoreHarness(policy: policy)
+        let admin = h.connect(9)
+        for id in [Int32(1), 2, 3] {
+            var reply = h.callServiceManager(from: admin, .createContainer) { p in
+                p.write(id)
+                p.write("c\(id)")
+            }!.parcel
+            try reply.readException()
+            #expect(try ContainerInfo.read(from: &reply).initPID == 5000 + id)
+        }
+        return h
+    }
+
+    static func lookUp(_ h: CoreHarness, _ name: String, in container: Int32, from id: ConnectionID) throws -> ObjectRef {
+        let sent = h.callServiceManager(from: id, .getServiceInContainer) { p in
+            p.write(name)
+            p.write(container)
+        }!
+        if sent.header.status != .ok { throw sent.header.status }
+        var reply = sent.parcel
+        try reply.readException()
+        return try reply.readObject()
+    }
+
+    static func names(_ h: CoreHarness, from id: ConnectionID, in container: Int32? = nil) throws -> [String] {
+        let sent = container.map { c in h.callServiceManager(from: id, .listServicesInContainer) { $0.write(c) }! }
+            ?? h.callServiceManager(from: id, .listServices) { _ in }!
+        if sent.header.status != .ok { throw sent.header.status }
+        var reply = sent.parcel
+        try reply.readException()
+        return try reply.readArray { p throws(StatusCode) in try p.readNonNullString() } ?? []
+    }
+
+    @Test("a name registered in a container is visible there and to the root that names it, not elsewhere")
+    func scopedNames() throws {
+        let h = try Self.withContainers()
+        let svc1 = h.connect(11, container: 1)
+        let app1 = h.connect(12, container: 1)
+        let app2 = h.connect(21, container: 2)
+        let root = h.connect(1)
+        _ = h.addService("demo.echo", from: svc1, cookie: 7)
+        #expect(try h.getService("demo.echo", from: app1) == .handle(1))
+        #expect(try h.getService("demo.echo", from: app2) == .null, "container 2 has its own names")
+        #expect(try h.getService("demo.echo", from: root) == .null, "the root's own names do not include it")
+        #expect(try Self.lookUp(h, "demo.echo", in: 1, from: root) == .handle(1), "the root reaches it by naming container 1")
+        #expect(try Self.names(h, from: app1) == ["demo.echo"])
+        #expect(try Self.names(h, from: app2) == [])
+        #expect(try Self.names(h, from: root, in: 1) == ["demo.echo"])
+    }
+
+    @Test("a child cannot reach another child's names without policy: PERMISSION_DENIED")
+    func crossChildDenied() throws {
+        let h = try Self.withContainers()
+        let svc1 = h.connect(11, container: 1)
+        let app2 = h.connect(21, container: 2)
+        _ = h.addService("demo.echo", from: svc1, cookie: 7)
+        #expect(throws: StatusCode.permissionDenied) { try Self.lookUp(h, "demo.echo", in: 1, from: app2) }
+        #expect(throws: StatusCode.permissionDenied) { try Self.names(h, from: app2, in: 1) }
+    }
+
+    @Test("the policy opens one direction, for all names or for the names it lists")
+    func policyAllows() throws {
+        let policy = try ContainerPolicy.parse("""
+            # demo policy
+            allow 2 -> 1 demo.echo   # only this one
+            allow 3 -> *
+            """)
+        let h = try Self.withContainers(policy: policy)
+        let svc1 = h.connect(11, container: 1)
+        let svc2 = h.connect(22, container: 2)
+        let app2 = h.connect(21, container: 2)
+        let app3 = h.connect(31, container: 3)
+        _ = h.addService("demo.echo", from: svc1, cookie: 7)
+        _ = h.addService("demo.secret", from: svc1, cookie: 8)
+        _ = h.addService("two.svc", from: svc2, cookie: 1)
+        #expect(try Self.lookUp(h, "demo.echo", in: 1, from: app2) == .handle(1))
+        #expect(throws: StatusCode.permissionDenied) { try Self.lookUp(h, "demo.secret", in: 1, from: app2) }
+        #expect(try Self.names(h, from: app2, in: 1) == ["demo.echo"])
+        #expect(throws: StatusCode.permissionDenied) { try Self.lookUp(h, "two.svc", in: 2, from: h.connect(13, container: 1)) }
+        #expect(try Self.lookUp(h, "two.svc", in: 2, from: app3) != .null)
+        #expect(try Self.names(h, from: app3, in: 1) == ["demo.echo", "demo.secret"])
+    }
+
+    @Test("exported root services are visible in every container; other root names are not")
+    func exported() throws {
+        let h = try Self.withContainers()
+        let root = h.connect(1)
+        let app1 = h.connect(12, container: 1)
+        let app2 = h.connect(21, container: 2)
+        var reply = h.callServiceManager(from: root, .addExportedService) { p in
+            p.write("netd")
+            p.write(object: .local(3))
+        }!.parcel
+        try reply.readException()
+        _ = h.addService("root.private", from: root, cookie: 4)
+        #expect(try h.getService("netd", from: app1) != .null)
+        #expect(try h.getService("netd", from: app2) != .null)
+        #expect(try h.getService("root.private", from: app1) == .null)
+        #expect(try Self.lookUp(h, "root.private", in: 0, from: app1) == .null, "invisible, not forbidden")
+        #expect(try Self.names(h, from: app1) == ["netd"])
+        #expect(try Self.names(h, from: root) == ["netd", "root.private"])
+        // A child's own name shadows the exported one in that child only.
+        let svc1 = h.connect(11, container: 1)
+        _ = h.addService("netd", from: svc1, cookie: 9)
+        #expect(try h.getService("netd", from: app1) == .handle(2))
+        #expect(try h.getService("netd", from: app2) == .handle(1))
+        // A child cannot export.
+        var denied = h.callServiceManager(from: app1, .addExportedService) { p in
+            p.write("mine")
+            p.write(object: .local(1))
+        }!.parcel
+        #expect(throws: ServiceError.self) { try denied.readException() }
+    }
+
+    @Test("waitForService in a child is answered by an exported root registration and by its own, not by another child's")
+    func waitersAreScoped() throws {
+        let h = try Self.withContainers()
+        let app1 = h.connect(12, container: 1)
+        let svc2 = h.connect(22, container: 2)
+        let root = h.connect(1)
+        let waiting = h.callServiceManager(from: app1, .waitForService) { p in
+            p.write("later")
+            p.write(Int64(-1))
+        }
+        #expect(waiting == nil)
+        _ = h.addService("later", from: svc2, cookie: 1)
+        #expect(!h.out.sent.contains { $0.to == app1 }, "container 2's registration does not answer container 1")
+        _ = h.callServiceManager(from: root, .addExportedService) { p in
+            p.write("later")
+            p.write(object: .local(5))
+        }
+        #expect(h.out.sent.contains { $0.to == app1 && $0.header.command == .reply })
+    }
+
+    @Test("container management: bad IDs and names, duplicates, unknown containers, and callers that may not")
+    func management() throws {
+        let h = try Self.withContainers()
+        let admin = h.connect(1)
+        func create(_ id: Int32, _ name: String, from c: ConnectionID) throws {
+            var reply = h.callServiceManager(from: c, .createContainer) { p in
+                p.write(id)
+                p.write(name)
+            }!.parcel
+            try reply.readException()
+        }
+        #expect(throws: ServiceError.self) { try create(0, "root", from: admin) }
+        #expect(throws: ServiceError.self) { try create(5000, "big", from: admin) }
+        #expect(throws: ServiceError.self) { try create(4, "-bad-", from: admin) }
+        #expect(throws: ServiceError.self) { try create(1, "again", from: admin) }
+        #expect(throws: ServiceError.self) { try create(4, "four", from: h.connect(2, uid: 1000)) }
+        #expect(throws: ServiceError.self) { try create(4, "four", from: h.connect(12, container: 1)) }
+        h.out.failStart = "clone3: Operation not permitted"
+        #expect(throws: ServiceError.self) { try create(4, "four", from: admin) }
+        h.out.failStart = nil
+        var stop = h.callServiceManager(from: admin, .stopContainer) { $0.write(Int32(9)) }!.parcel
+        #expect(throws: ServiceError.self) { try stop.readException() }
+        var list = h.callServiceManager(from: admin, .listContainers) { _ in }!.parcel
+        try list.readException()
+        #expect(try list.readArray { p throws(StatusCode) in try ContainerInfo.read(from: &p) }?.map(\.id) == [1, 2, 3])
+    }
+
+    @Test("stop: the reply waits for the container's end, which closes its connections, services and death links")
+    func stop() throws {
+        let h = try Self.withContainers()
+        let admin = h.connect(1)
+        let svc1 = h.connect(11, container: 1)
+        let watcher = h.connect(2)
+        _ = h.addService("demo.echo", from: svc1, cookie: 7)
+        let handle = try Self.lookUp(h, "demo.echo", in: 1, from: watcher)
+        var link = h.callServiceManager(from: watcher, .linkToDeath) { p in
+            p.write(object: handle)
+            p.write(object: .local(77))
+            p.write(Int64(5))
+        }!.parcel
+        try link.readException()
+        var fg = h.callServiceManager(from: admin, .setForegroundContainer) { $0.write(Int32(1)) }!.parcel
+        try fg.readException()
+        let stopping = h.callServiceManager(from: admin, .stopContainer) { $0.write(Int32(1)) }
+        #expect(stopping == nil, "no reply before the container has ended")
+        #expect(h.out.stopped == [1])
+        h.core.containerExited(1, out: &h.out)
+        #expect(h.out.disconnects.map(\.0) == [svc1])
+        #expect(h.out.sent.contains { $0.to == watcher && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        #expect(h.out.sent.last?.to == admin && h.out.sent.last?.header.command == .reply)
+        #expect(try h.getService("demo.echo", from: admin) == .null)
+        #expect(throws: ServiceError.self) { try Self.lookUp(h, "demo.echo", in: 1, from: admin) }
+        var foreground = h.callServiceManager(from: admin, .getForegroundContainer) { _ in }!.parcel
+        try foreground.readException()
+        #expect(try foreground.read(Int32.self) == 0, "the foreground returns to the root")
+    }
+
+    @Test("policy files: rules parse, mistakes name their line")
+    func policyParsing() throws {
+        let p = try ContainerPolicy.parse("allow 2 -> 1\n\n  # comment\nallow * -> 3 a.b c\n")
+        #expect(p.rules == [.init(from: 2, to: 1), .init(from: nil, to: 3, services: ["a.b", "c"])])
+        #expect(p.allows(from: 2, to: 1, service: "x") && !p.allows(from: 1, to: 2, service: "x"))
+        #expect(p.allows(from: 0, to: 5, service: "x"), "the root reaches everything")
+        #expect(throws: ContainerPolicy.ParseError(line: 2, message: "expected 'allow FROM -> TO [SERVICE]...', got 'deny 1 -> 2'")) {
+            try ContainerPolicy.parse("allow 1 -> 2\ndeny 1 -> 2")
+        }
+        #expect(throws: ContainerPolicy.ParseError.self) { try ContainerPolicy.parse("allow x -> 2") }
+        #expect(throws: ContainerPolicy.ParseError.self) { try ContainerPolicy.parse("allow 1 -> 2 bad;name") }
+    }
+}
