@@ -39,6 +39,7 @@ public enum Namespaces {
         case Int(CBINDER_STEP_CLONE): "clone3 (new namespaces)"
         case Int(CBINDER_STEP_MOUNT_PRIVATE): "mount / private"
         case Int(CBINDER_STEP_MOUNT_PROC): "mount /proc"
+        case Int(CBINDER_STEP_MOUNT_SYS): "mount /sys"
         case Int(CBINDER_STEP_MKDIR_RUN): "mkdir /run/binder"
         case Int(CBINDER_STEP_BIND_ENDPOINT): "bind the endpoint on /run/binder"
         case Int(CBINDER_STEP_HOSTNAME): "sethostname"

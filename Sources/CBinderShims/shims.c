@@ -240,6 +240,9 @@ int cbinder_container_spawn(const char *hostname, const char *endpoint_dir, cons
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) child_fail(errfd, CBINDER_STEP_MOUNT_PRIVATE, errno);
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
             child_fail(errfd, CBINDER_STEP_MOUNT_PROC, errno);
+        // sysfs shows the network devices of the namespace that mounts it: a fresh one shows only lo.
+        if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0)
+            child_fail(errfd, CBINDER_STEP_MOUNT_SYS, errno);
         if (mkdir("/run/binder", 0755) != 0 && errno != EEXIST) child_fail(errfd, CBINDER_STEP_MKDIR_RUN, errno);
         if (mount(endpoint_dir, "/run/binder", NULL, MS_BIND, NULL) != 0)
             child_fail(errfd, CBINDER_STEP_BIND_ENDPOINT, errno);

@@ -28,6 +28,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "CPU placement: same, cross or any.") var pin: Pin = .same
     @Option(help: "File descriptors to carry in every request (0…16); the echo service closes them and replies without.") var fds: Int = 0
     @Option(help: "Call this already-registered echo service instead of starting one.") var service: String?
+    @Option(help: "Look --service up in this container (0: the root), as getService(_:inContainer:) does.") var container: UInt32?
     @Flag(help: "Print one JSON line instead of a table.") var json = false
 
     func validate() throws {
@@ -35,6 +36,7 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         guard (0...16).contains(fds) else { throw ValidationError("--fds must be between 0 and 16") }
         guard fds == 0 || mode != .handout else { throw ValidationError("--fds cannot be combined with --mode handout") }
+        guard container == nil || service != nil else { throw ValidationError("--container needs --service (the echo service to call there)") }
         if pin != .any && CPUAffinity.cpuCount < 2 && pin == .cross {
             throw ValidationError("--pin cross needs two CPUs")
         }
@@ -70,8 +72,10 @@ struct BenchCommand: ParsableCommand {
             let exe = ProcessControl.executableDirectory() + "/binder"
             echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", serviceName, "--quiet"] + serverCPU)
         }
-        guard let routed = try brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) }) else {
-            throw CLIFailure("echo service '\(serviceName)' did not register within 10 s")
+        let found = try container.map { try lookUpService(c, serviceName, inContainer: $0) }
+            ?? brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) })
+        guard let routed = found else {
+            throw CLIFailure("echo service '\(serviceName)' is not registered\(container.map { " in container \($0)" } ?? " (waited 10 s)")")
         }
         let echo = mode == .direct ? try brokerCall("opening a direct channel") { try routed.openDirectChannel() } : routed
         defer { echo.closeDirectChannel() }

@@ -5,7 +5,24 @@ import BinderWire
 
 struct EchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self])
+        commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self, WhoAmI.self])
+
+    struct WhoAmI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "whoami", abstract: "Ask an echo service who is calling: prints the identity it saw (pid, uid, container).")
+        @Argument(help: "Service name.") var name: String = "echo"
+        @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
+        func validate() throws { try validateServiceName(name) }
+        func run() throws {
+            let c = try connectToBroker()
+            guard let service = try lookUpService(c, name, inContainer: container) else {
+                throw CLIFailure("service '\(name)' is not registered\(container.map { " in container \($0)" } ?? "")")
+            }
+            let seen = try brokerCall("whoAmI") { try IEcho.Proxy(service).whoAmI() }
+            let place = container.map { " in container \($0)" } ?? ""
+            print("\(name)\(place) saw the caller as pid=\(seen.pid) uid=\(seen.uid) container=\(seen.container)")
+        }
+    }
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -10,9 +10,13 @@ struct ServiceCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print registered service names, one per line.")
+        @Option(help: "List the names visible in this container (0: the root) instead of the caller's own.") var container: UInt32?
         func run() throws {
             let c = try connectToBroker()
-            for name in try brokerCall("listServices", { try c.serviceManager.listServices() }) { print(name) }
+            let names = try brokerCall("listServices") {
+                try container.map { try c.serviceManager.listServices(inContainer: $0) } ?? c.serviceManager.listServices()
+            }
+            for name in names { print(name) }
         }
     }
 
@@ -55,6 +59,7 @@ struct ServiceCommand: ParsableCommand {
                 Options (anywhere after CODE): --reply KINDS decodes the reply (comma-separated: \
                 i32,i64,f,d,s,b,bool,binder); --oneway sends without waiting.
                 """)
+        @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
         @Argument(help: "Service name.") var name: String
         @Argument(help: "Transaction code (1 or more).") var code: UInt32
         @Argument(parsing: .captureForPassthrough, help: "Values and options.") var rest: [String] = []
@@ -66,8 +71,8 @@ struct ServiceCommand: ParsableCommand {
         func run() throws {
             let request = try CallRequest(tokens: rest)
             let c = try connectToBroker()
-            guard let service = try brokerCall("getService", { try c.serviceManager.getService(name) }) else {
-                throw CLIFailure("service '\(name)' is not registered")
+            guard let service = try lookUpService(c, name, inContainer: container) else {
+                throw CLIFailure("service '\(name)' is not registered\(container.map { " in container \($0)" } ?? "")")
             }
             let flags: TransactionFlags = request.oneWay ? .oneWay : []
             let reply: Parcel

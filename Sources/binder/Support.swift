@@ -32,6 +32,12 @@ func validateServiceName(_ name: String) throws {
     }
 }
 
+/// `name` as the caller sees it, or as registered in `container` when one is given.
+func lookUpService(_ c: BinderConnection, _ name: String, inContainer container: UInt32?) throws -> BinderProxy? {
+    guard let container else { return try brokerCall("getService") { try c.serviceManager.getService(name) } }
+    return try brokerCall("getServiceInContainer") { try c.serviceManager.getService(name, inContainer: container) }
+}
+
 /// Runs a broker call, turning its errors into one-line failures.
 func brokerCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {

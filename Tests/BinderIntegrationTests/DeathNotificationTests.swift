@@ -8,18 +8,6 @@ import Testing
 import Glibc
 #endif
 
-/// Records the deaths it hears of.
-private final class Obituaries: DeathRecipient {
-    private let seen = Mutex<[BinderProxy]>([])
-    let heard: Latch
-    init(expect: Int = 1) { heard = Latch(expect) }
-    func binderDied(_ who: BinderProxy) {
-        seen.withLock { $0.append(who) }
-        heard.signal()
-    }
-    var deaths: [BinderProxy] { seen.withLock { $0 } }
-}
-
 /// A service whose code 1 replies with a reference to a fresh object of its process.
 private final class ObjectFactory: BinderObject {
     func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {

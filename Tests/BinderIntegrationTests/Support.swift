@@ -1,6 +1,7 @@
 import Binder
 import BinderPlatform
 import BinderWire
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -24,9 +25,14 @@ final class TestBroker: @unchecked Sendable {
     var environment: [String: String] { ["BINDER_RUNTIME_DIR": dir] }
 
     /// Starts binderd and returns once it reports READY on its readiness fd.
-    init(extraArguments: [String] = []) throws {
-        dir = try FileSystem.makeTemporaryDirectory(prefix: "binder-test")
-        chmod(dir, 0o755)
+    /// - Parameter reusing: the runtime directory of an earlier broker (a restart), else a new one.
+    init(extraArguments: [String] = [], reusing: String? = nil) throws {
+        if let reusing {
+            dir = reusing
+        } else {
+            dir = try FileSystem.makeTemporaryDirectory(prefix: "binder-test")
+            chmod(dir, 0o755)
+        }
         let ready = try ProcessControl.pipe()
         pid = try ProcessControl.spawn(
             binDir + "/binderd", ["--runtime-dir", dir, "--ready-fd", "3", "--log-level", "error"] + extraArguments, passing: [(ready.write, 3)])
@@ -62,18 +68,49 @@ final class TestBroker: @unchecked Sendable {
         return ProcessControl.wait(pid)
     }
 
+    /// SIGKILL (no clean-up at all), then wait; the runtime directory stays for a restart.
+    func crash() {
+        guard !stopped else { return }
+        stopped = true
+        ProcessControl.kill(pid, signal: SIGKILL)
+        ProcessControl.wait(pid)
+    }
+
     /// Runs the `binder` CLI against this broker.
     func cli(_ arguments: String...) throws -> ProcessControl.Output {
         try ProcessControl.run(binDir + "/binder", arguments, environment: environment)
     }
+
+    /// Set by a broker handed to a restarted one: the directory is the new broker's to remove.
+    var keepDirectory = false
 
     deinit {
         if !stopped {
             ProcessControl.kill(pid, signal: SIGKILL)
             ProcessControl.wait(pid)
         }
+        guard !keepDirectory else { return }
+        // Containers outlive their broker by design; a test that failed half-way may leave some.
+        for file in FileSystem.listDirectory(dir + "/containers") ?? [] where file.hasSuffix(".state") {
+            let text = FileSystem.readText(dir + "/containers/" + file) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("pid=") }), let pid = Int32(line.dropFirst(4)) {
+                ProcessControl.kill(pid, signal: SIGKILL)
+            }
+        }
         FileSystem.removeTree(dir)
     }
+}
+
+/// Records the deaths it hears of.
+final class Obituaries: DeathRecipient {
+    private let seen = Mutex<[BinderProxy]>([])
+    let heard: Latch
+    init(expect: Int = 1) { heard = Latch(expect) }
+    func binderDied(_ who: BinderProxy) {
+        seen.withLock { $0.append(who) }
+        heard.signal()
+    }
+    var deaths: [BinderProxy] { seen.withLock { $0 } }
 }
 
 /// Waits (poll, not sleep) up to `seconds` for `fd` to become readable or hang up.

@@ -65,11 +65,11 @@ enum { CBINDER_CONTAINER_NAMESPACES = 0x20000 | 0x04000000 | 0x08000000 | 0x4000
 enum {
     CBINDER_STEP_CLONE = 1, CBINDER_STEP_MOUNT_PRIVATE, CBINDER_STEP_MOUNT_PROC, CBINDER_STEP_MKDIR_RUN,
     CBINDER_STEP_BIND_ENDPOINT, CBINDER_STEP_HOSTNAME, CBINDER_STEP_LOOPBACK, CBINDER_STEP_STDIO,
-    CBINDER_STEP_EXEC, CBINDER_STEP_SETNS, CBINDER_STEP_FORK,
+    CBINDER_STEP_EXEC, CBINDER_STEP_SETNS, CBINDER_STEP_FORK, CBINDER_STEP_MOUNT_SYS,
 };
 
 /// Starts a container: clone3 into new mount/UTS/IPC/network/PID namespaces (the child is PID 1),
-/// then in the child: mounts private, a fresh /proc, `endpoint_dir` bound onto `/run/binder`,
+/// then in the child: mounts private, a fresh /proc and (read-only) /sys, `endpoint_dir` bound onto `/run/binder`,
 /// hostname, loopback up, stdio on /dev/null, every other fd close-on-exec, and exec of
 /// `init_path` (argv: "binder-init", hostname). Returns the pid (in the caller's PID namespace) with
 /// a pidfd in `*pidfd`, or -errno with the step that failed in `*failed_step`.
