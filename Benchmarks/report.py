@@ -44,7 +44,7 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order and colours; unknown mechanisms go last, in a neutral colour.
-ORDER = ["seqpacket", "direct", "c_relay", "routed", "routed_1fd", "dbus", "handout"]
+ORDER = ["seqpacket", "direct", "c_relay", "routed", "container", "routed_1fd", "dbus", "handout"]
 COLOURS = {
     "seqpacket": "#4e79a7",
     "direct": "#b07aa1",
@@ -53,6 +53,7 @@ COLOURS = {
     "dbus": "#e15759",
     "routed_1fd": "#8cd17d",
     "handout": "#9c755f",
+    "container": "#499894",
 }
 OTHER_COLOURS = ["#76b7b2", "#edc948", "#ff9da7", "#bab0ac"]
 DESCRIPTIONS = {
@@ -61,6 +62,8 @@ DESCRIPTIONS = {
     "routed": "ours: client -> binderd -> service -> binderd -> client",
     "direct": "ours, over a direct channel: client -> service -> client on a socket pair binderd made (binderd not involved)",
     "dbus": "sd-bus method call through dbus-broker",
+    "container": "ours, routed, container-addressed: a client in container 2 calls a service in container 1 "
+                 "(looked up with getServiceInContainer, allowed by the policy)",
     "routed_1fd": "ours, routed, one fd in each request (SCM_RIGHTS client -> binderd -> service; the service closes it)",
     "handout": "ours: a new direct channel per sample (requestChannel, claimChannel, the service accepts, first echo reply); "
                "p50 is request -> first reply; the channel is closed after the clock stops",
@@ -70,7 +73,7 @@ DESCRIPTIONS = {
 SEPARATE = ["handout"]
 
 # (numerator, denominator) p50 ratios to report when both are present.
-RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed")]
+RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed"), ("container", "routed")]
 # (minuend, subtrahend) p50 differences in µs: what a feature adds to a call.
 DIFFERENCES = [("routed_1fd", "routed")]
 

@@ -18,9 +18,10 @@
 #                and dbus-broker-launch is installed)
 #   CC           C compiler                      (default cc)
 #
-# Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct;
-# also routed_1fd at the first size and handout (a new direct channel per
-# sample) at 32 B only.
+# Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct,
+# container (as root: a client in container 2 calls an echo service in
+# container 1 by container ID); also routed_1fd at the first size and handout
+# (a new direct channel per sample) at 32 B only.
 #
 # Rounds: the whole set (every mechanism at every size) is measured once per
 # round, ROUNDS times, so each mechanism is sampled across the whole run. This
@@ -102,6 +103,10 @@ BINDERD_PID=""
 DBUS_PID=""
 cleanup() {
     local rc=$?
+    for c in 1 2; do
+        BINDER_RUNTIME_DIR=$RUN_DIR "$BIN_DIR/binder" container stop "$c" > /dev/null 2>&1 || true
+    done
+    [[ -z ${ECHO_IN_1_PID:-} ]] || wait "$ECHO_IN_1_PID" 2> /dev/null || true
     if [[ -n $BINDERD_PID ]]; then
         kill -TERM "$BINDERD_PID" 2> /dev/null || true
         wait "$BINDERD_PID" 2> /dev/null || true
@@ -118,7 +123,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 log "starting binderd (runtime dir $RUN_DIR, ${BROKER_PIN[*]:-unpinned})"
-"${BROKER_PIN[@]}" "$BIN_DIR/binderd" --runtime-dir "$RUN_DIR" > "$OUT/binderd.log" 2>&1 &
+# The container measurement calls from container 2 into container 1: the policy allows that one name.
+printf 'allow 2 -> 1 bench.echo\n' > "$RUN_DIR/policy"
+"${BROKER_PIN[@]}" "$BIN_DIR/binderd" --runtime-dir "$RUN_DIR" --policy "$RUN_DIR/policy" > "$OUT/binderd.log" 2>&1 &
 BINDERD_PID=$!
 # binderd has no readiness notification yet and `binder service wait` needs a
 # broker, so wait for the socket file with a bounded poll (at most 10 s).
@@ -155,6 +162,29 @@ EOF
         dbus_ok=0
     fi
     exec {dbus_fd}<&-
+fi
+
+# ---- containers: an echo service in container 1, called from container 2 (needs root)
+containers_ok=0
+ECHO_IN_1_PID=""
+if [[ $(id -u) == 0 ]]; then
+    export BINDER_RUNTIME_DIR=$RUN_DIR
+    echo_cpu=()
+    [[ $PIN == any ]] || echo_cpu=(--cpu 0)
+    if "$BIN_DIR/binder" container create 1 > /dev/null && "$BIN_DIR/binder" container create 2 > /dev/null; then
+        "$BIN_DIR/binder" container exec 1 -- "$BIN_DIR/binder" echo serve --name bench.echo --quiet "${echo_cpu[@]}" &
+        ECHO_IN_1_PID=$!
+        if "$BIN_DIR/binder" container exec 1 -- "$BIN_DIR/binder" service wait bench.echo --timeout 10 > /dev/null; then
+            containers_ok=1
+        else
+            log "skipping container: the echo service in container 1 did not register"
+        fi
+    else
+        log "skipping container: binder container create failed (see $OUT/binderd.log)"
+    fi
+    unset BINDER_RUNTIME_DIR
+else
+    log "skipping container: creating namespaces needs root"
 fi
 
 # ---- measure
@@ -197,6 +227,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
         run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
         run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
+        if ((containers_ok)); then
+            # The same call, container-addressed: from container 2 to container 1's service.
+            run_one "container size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+                "$BIN_DIR/binder" container exec 2 -- "$BIN_DIR/binder" bench --mode routed --container 1 \
+                --service bench.echo --size "$size" "${common[@]}" --json
+        fi
         if [[ $size == "${SIZES%% *}" ]]; then
             # What one fd adds to a call, at the smallest size, right after the plain run.
             run_one "routed+1fd size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \

@@ -45,8 +45,11 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let c = try connectToBroker()
         let sm = c.serviceManager
-        let brokerPID = try brokerCall("getStatus") { try sm.status() }.brokerPID
-        let savedMask = CPUAffinity.mask(pid: brokerPID)
+        // Inside a container the broker's pid means nothing (another PID namespace): place the
+        // broker from outside (the side-by-side script pins it with taskset).
+        let brokerVisible = c.welcome.container == 0
+        let brokerPID = brokerVisible ? try brokerCall("getStatus") { try sm.status() }.brokerPID : -1
+        let savedMask = brokerVisible ? CPUAffinity.mask(pid: brokerPID) : 0
         var echoPID: Int32? = nil
         defer {
             if let echoPID {
@@ -59,11 +62,11 @@ struct BenchCommand: ParsableCommand {
         switch pin {
         case .same:
             try CPUAffinity.pin(cpu: 0)
-            try? CPUAffinity.pin(pid: brokerPID, cpu: 0)
+            if brokerVisible { try? CPUAffinity.pin(pid: brokerPID, cpu: 0) }
             serverCPU = ["--cpu", "0"]
         case .cross:
             try CPUAffinity.pin(cpu: 0)
-            try? CPUAffinity.pin(pid: brokerPID, cpu: 1)
+            if brokerVisible { try? CPUAffinity.pin(pid: brokerPID, cpu: 1) }
             serverCPU = ["--cpu", "0"]
         case .any: break
         }
@@ -90,7 +93,9 @@ struct BenchCommand: ParsableCommand {
             data.write(fileDescriptor: first)
             for _ in 1..<fds { data.write(fileDescriptor: try ParcelFileDescriptor(duplicating: r)) }
         }
-        let name = fds == 0 ? mode.rawValue : "\(mode.rawValue)_\(fds)fd"
+        // A service looked up by container ID is reported as "container" (routed) or "container_direct".
+        let base = container == nil ? mode.rawValue : (mode == .routed ? "container" : "container_\(mode.rawValue)")
+        let name = fds == 0 ? base : "\(base)_\(fds)fd"
         let code = (fds == 0 ? EchoService.Code.echo : EchoService.Code.echoDroppingFDs).rawValue
 
         /// One sample's work. A hand-out opens a channel and makes its first call; the channel is
