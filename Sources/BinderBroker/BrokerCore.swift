@@ -83,6 +83,9 @@ public final class BrokerCore {
     var channels = ChannelRegistry()
     var deathLinks = DeathLinks()
     var containers: [UInt32: ContainerRecord] = [:]
+    /// Per-container proxy nodes of exported root services (Containers.swift).
+    var exportedProxies: [ExportedProxyKey: NodeID] = [:]
+    var proxiesOfNode: [NodeID: [NodeID]] = [:]
     /// The container in the foreground (0: the root).
     var foreground: UInt32 = 0
 
@@ -126,6 +129,7 @@ public final class BrokerCore {
             deadNodes.insert(node)
             nodes.removeValue(forKey: node)
         }
+        if !proxiesOfNode.isEmpty { deadNodes.formUnion(proxiesDying(with: deadNodes)) }
         registry.connectionClosed(id, deadNodes: deadNodes)
         for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
         deathLinks.watcherClosed(id)

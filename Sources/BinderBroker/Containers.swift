@@ -18,6 +18,11 @@ struct ContainerRecord {
     var stopWaiters: [(connection: ConnectionID, transactionID: UInt64)] = []
 }
 
+struct ExportedProxyKey: Hashable {
+    let container: UInt32
+    let node: BrokerCore.NodeID
+}
+
 /// A container the event loop started: what the core records.
 public struct StartedContainer: Sendable, Equatable {
     public var initPID: Int32
@@ -148,6 +153,51 @@ extension BrokerCore {
 
     var containerInfos: [ContainerInfo] { containers.values.sorted { $0.id < $1.id }.map(containerInfo) }
 
+    // MARK: Exported services: one proxy node per container
+
+    /// What `name` means in `scope`, as the node to hand a process there: the scope's own
+    /// registration, else (in a child) the child's proxy node for an exported root service.
+    func serviceNode(_ name: String, in scope: UInt32) -> NodeID? {
+        if let own = registry.services[ServiceRegistry.Key(container: scope, name: name)] { return own.node }
+        guard scope != 0, let root = registry.services[ServiceRegistry.Key(container: 0, name: name)], root.exported else { return nil }
+        return exportedProxy(of: root.node, for: scope)
+    }
+
+    /// The node a process in `scope` gets for a service registered in `registeredIn`.
+    func node(_ node: NodeID, registeredIn: UInt32, exported: Bool, seenFrom scope: UInt32) -> NodeID {
+        guard exported, registeredIn == 0, scope != 0 else { return node }
+        return exportedProxy(of: node, for: scope)
+    }
+
+    /// Container `container`'s own proxy node for the exported root object `node`: a node with the
+    /// same owner and cookie (calls reach the same object, with the caller's container stamped as
+    /// always), but an identity of its own, so containers never share a reference to a system
+    /// service. It dies with the object (death links on it fire) and is made again on next use.
+    func exportedProxy(of node: NodeID, for container: UInt32) -> NodeID {
+        let key = ExportedProxyKey(container: container, node: node)
+        if let proxy = exportedProxies[key] { return proxy }
+        guard let real = nodes[node] else { return node }
+        let proxy = NodeID(raw: nextNode)
+        nextNode += 1
+        nodes[proxy] = real
+        exportedProxies[key] = proxy
+        proxiesOfNode[node, default: []].append(proxy)
+        return proxy
+    }
+
+    /// The proxy nodes of objects that died: they die too.
+    func proxiesDying(with deadNodes: Set<NodeID>) -> Set<NodeID> {
+        var dead: Set<NodeID> = []
+        for n in deadNodes {
+            for proxy in proxiesOfNode.removeValue(forKey: n) ?? [] {
+                nodes.removeValue(forKey: proxy)
+                dead.insert(proxy)
+            }
+        }
+        if !dead.isEmpty { exportedProxies = exportedProxies.filter { !deadNodes.contains($0.key.node) } }
+        return dead
+    }
+
     // MARK: Service-manager calls
 
     /// The container `raw` names, if it is 0 or a running container.
@@ -172,14 +222,14 @@ extension BrokerCore {
         case .failure(let f): return .failure(f)
         }
         let caller = conn.identity.container
-        if caller == target { return .success(registry.lookUp(name, in: caller)?.node) }
+        if caller == target { return .success(serviceNode(name, in: caller)) }
         let entry = registry.services[ServiceRegistry.Key(container: target, name: name)]
         if caller == 0 { return .success(entry?.node) }
         let allowed = config.policy.allows(from: caller, to: target, service: name)
         if target == 0 {
             // The root's names that are not exported are invisible to a child, not forbidden.
             guard let entry, entry.exported || allowed else { return .success(nil) }
-            return .success(entry.node)
+            return .success(node(entry.node, registeredIn: 0, exported: entry.exported, seenFrom: caller))
         }
         guard allowed else {
             return .failure(.status(.permissionDenied))

@@ -36,7 +36,7 @@ extension BrokerCore {
             switch code {
             case .getService, .checkService:
                 let name = try request.readNonNullString()
-                let node = registry.lookUp(name, in: conn.identity.container)?.node
+                let node = serviceNode(name, in: conn.identity.container)
                 reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
             case .addService, .addExportedService:
                 let name = try request.readNonNullString()
@@ -76,8 +76,8 @@ extension BrokerCore {
                 let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
                 registry.listeners[name, default: []].append(listener)
                 reply(oneWay, conn, txid, &out) { _ in }
-                if let existing = registry.lookUp(name, in: listener.scope) {
-                    notify(listener, name: name, service: existing.node, out: &out)
+                if let existing = serviceNode(name, in: listener.scope) {
+                    notify(listener, name: name, service: existing, out: &out)
                 }
             case .unregisterForNotifications:
                 let name = try request.readNonNullString()
@@ -97,8 +97,8 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
                 }
-                if let entry = registry.lookUp(name, in: conn.identity.container) {
-                    reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: entry.node, for: conn)) }
+                if let node = serviceNode(name, in: conn.identity.container) {
+                    reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
                 } else if !oneWay {
                     // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
@@ -165,11 +165,12 @@ extension BrokerCore {
     private func serviceRegistered<O: BrokerOutbox>(_ name: String, in scope: UInt32, exported: Bool, node: NodeID, out: inout O) {
         for w in registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
             guard let waiter = connections[w.connection] else { continue }
-            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: node, for: waiter)) }
+            let seen = self.node(node, registeredIn: scope, exported: exported, seenFrom: w.scope)
+            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: seen, for: waiter)) }
         }
         for listener in registry.listeners[name] ?? []
         where registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
-            notify(listener, name: name, service: node, out: &out)
+            notify(listener, name: name, service: self.node(node, registeredIn: scope, exported: exported, seenFrom: listener.scope), out: &out)
         }
     }
 

@@ -39,13 +39,6 @@ struct ServiceRegistry {
 
     var nextDeadline: UInt64? { waiters.lazy.compactMap(\.deadline).min() }
 
-    /// What `name` means in `scope`: the scope's own entry, else (for a child) the root's exported one.
-    func lookUp(_ name: String, in scope: UInt32) -> Entry? {
-        if let own = services[Key(container: scope, name: name)] { return own }
-        guard scope != 0, let root = services[Key(container: 0, name: name)], root.exported else { return nil }
-        return root
-    }
-
     /// The names `lookUp` finds in `scope`, sorted.
     func names(in scope: UInt32) -> [String] {
         var names = Set<String>()

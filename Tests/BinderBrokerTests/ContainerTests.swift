@@ -123,6 +123,48 @@ struct ContainerCoreTests {
         #expect(throws: ServiceError.self) { try denied.readException() }
     }
 
+    @Test("an exported service gets one proxy node per container: calls reach the owner's object, death reaches links on the proxies")
+    func exportedProxies() throws {
+        let h = try Self.withContainers()
+        let owner = h.connect(1)
+        let app1 = h.connect(12, container: 1)
+        let other1 = h.connect(13, container: 1)
+        let app2 = h.connect(21, container: 2)
+        _ = h.callServiceManager(from: owner, .addExportedService) { p in
+            p.write("netd")
+            p.write(object: .local(3))
+        }
+        let r1 = try h.getService("netd", from: app1)
+        let r1b = try h.getService("netd", from: other1)
+        let r2 = try h.getService("netd", from: app2)
+        let node1 = h.core.connections[app1]!.handles[UInt32(r1.id)]!
+        #expect(h.core.connections[other1]!.handles[UInt32(r1b.id)]! == node1, "one proxy per container, shared by its processes")
+        #expect(h.core.connections[app2]!.handles[UInt32(r2.id)]! != node1, "container 2 has a proxy of its own")
+        #expect(h.core.connections[owner]!.nodesByCookie[3]! != node1, "and neither is the owner's node")
+        // A call on container 2's proxy reaches the owner's object, stamped with container 2.
+        let before = h.out.sent.count
+        h.deliver(from: app2, FrameHeader(command: .transaction, transactionID: 1, target: r2.id, code: 1))
+        let forwarded = try #require(h.out.sent[before...].first { $0.to == owner })
+        #expect(forwarded.header.target == 3 && forwarded.header.sender.container == 2)
+        // Passed back to the owner, the proxy is the owner's own object again.
+        let back = h.out.sent.count
+        var p = Parcel()
+        p.write(object: r1)
+        h.deliver(from: app1, FrameHeader(command: .transaction, flags: .oneWay, target: r1.id, code: 2), p)
+        var arrived = try #require(h.out.sent[back...].first { $0.to == owner }).parcel
+        #expect(try arrived.readObject() == .local(3))
+        // Death: a link on container 1's proxy fires when the owner goes.
+        var link = h.callServiceManager(from: app1, .linkToDeath) { p in
+            p.write(object: r1)
+            p.write(object: .local(50))
+            p.write(Int64(9))
+        }!.parcel
+        try link.readException()
+        h.core.connectionClosed(owner, out: &h.out)
+        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        #expect(h.core.exportedProxies.isEmpty && h.core.proxiesOfNode.isEmpty, "the proxies died with the object")
+    }
+
     @Test("waitForService in a child is answered by an exported root registration and by its own, not by another child's")
     func waitersAreScoped() throws {
         let h = try Self.withContainers()
