@@ -213,7 +213,7 @@ public final class BrokerCore {
         conn.maxFDs = min(hello.maxFDs, config.maxFDs)
         let welcome = Welcome(
             maxFrameSize: conn.maxFrameSize, maxFDs: conn.maxFDs, connectionID: conn.id.raw,
-            pid: UInt32(bitPattern: conn.identity.pid), uid: conn.identity.uid, gid: conn.identity.gid,
+            pid: UInt32(bitPattern: conn.identity.namespacePID), uid: conn.identity.uid, gid: conn.identity.gid,
             container: conn.identity.container)
         scratch.removeAll()
         welcome.write(to: &scratch)
@@ -269,7 +269,7 @@ public final class BrokerCore {
         }
         var forwarded = header
         forwarded.target = node.cookie
-        forwarded.sender = conn.identity.stamp
+        forwarded.sender = conn.identity.stamp(seenFrom: owner.identity.container)
         if oneWay {
             forwarded.transactionID = 0
         } else {
@@ -309,7 +309,7 @@ public final class BrokerCore {
         var forwarded = header
         forwarded.transactionID = call.callerTransactionID
         forwarded.target = 0
-        forwarded.sender = conn.identity.stamp
+        forwarded.sender = conn.identity.stamp(seenFrom: caller.identity.container)
         forwarded.encode(into: frame.baseAddress!)
         out.forwardCurrentFrame(to: caller.id)
     }

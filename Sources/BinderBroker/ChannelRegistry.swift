@@ -92,7 +92,7 @@ extension BrokerCore {
         // IChannelListener.onChannelRequested(endName, pid, uid, container, cookie), one-way.
         scratch.removeAll()
         scratch.write(targetEnd.name)
-        scratch.write(conn.identity.pid)
+        scratch.write(conn.identity.pid(seenFrom: owner.identity.container))
         scratch.write(conn.identity.uid)
         scratch.write(conn.identity.container)
         scratch.write(node.cookie)
@@ -110,7 +110,7 @@ extension BrokerCore {
         channels.claimed += 1
         let peer = connections[end.peerConnection]
         let info = ChannelEnd(
-            peerPID: end.peer.pid, peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,
+            peerPID: end.peer.pid(seenFrom: conn.identity.container), peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,
             peerMaxFrameSize: peer?.maxFrameSize ?? Limits.minimumFrameSize, peerMaxFDs: peer?.maxFDs ?? 0)
         replyOK(to: conn, transactionID: txid, out: &out) { p in
             p.write(fileDescriptorOwner: RawFD(end.fd))

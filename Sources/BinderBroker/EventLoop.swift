@@ -229,7 +229,10 @@ public final class BrokerServer {
         nextConnection += 1
         let peer = Peer(id: id, fd: fd, pidfd: pidfd)
         peers[id.raw] = peer
-        core.connectionOpened(id, identity: PeerIdentity(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, container: container))
+        // Inside a container the process has another pid in its own PID namespace (fdinfo's NSpid).
+        let namespacePID = container == 0 ? credentials.pid : Namespaces.innermostPID(ofPIDFD: pidfd) ?? 0
+        core.connectionOpened(id, identity: PeerIdentity(
+            pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, container: container, namespacePID: namespacePID))
         logger.debug("connection opened", metadata: [
             "conn": "\(id)", "pid": "\(credentials.pid)", "uid": "\(credentials.uid)", "container": "\(container)",
         ])

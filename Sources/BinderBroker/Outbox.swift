@@ -14,13 +14,30 @@ public struct PeerIdentity: Equatable, Sendable {
     public var gid: UInt32
     /// 0 for the root namespace's endpoint.
     public var container: UInt32
-    public init(pid: Int32, uid: UInt32, gid: UInt32, container: UInt32 = 0) {
+    /// The pid as the process's own container sees it (its PID namespace); `pid` is the broker's view.
+    public var namespacePID: Int32
+    public init(pid: Int32, uid: UInt32, gid: UInt32, container: UInt32 = 0, namespacePID: Int32? = nil) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
         self.container = container
+        self.namespacePID = namespacePID ?? pid
     }
-    var stamp: SenderStamp { SenderStamp(pid: UInt32(bitPattern: pid), uid: uid, container: container) }
+
+    /// The pid a process in container `viewer` sees: the root sees every pid as the broker does; a
+    /// container sees the pids of its own processes as its PID namespace numbers them; anything
+    /// else is not visible there and is 0.
+    @inline(__always)
+    func pid(seenFrom viewer: UInt32) -> Int32 {
+        if viewer == 0 { return pid }
+        return viewer == container ? namespacePID : 0
+    }
+
+    /// The sender stamp for a frame to a process in container `viewer`.
+    @inline(__always)
+    func stamp(seenFrom viewer: UInt32) -> SenderStamp {
+        SenderStamp(pid: UInt32(bitPattern: pid(seenFrom: viewer)), uid: uid, container: container)
+    }
 }
 
 /// The effects of the broker's state machine. The event loop implements it with io_uring sends;

@@ -25,6 +25,15 @@ public enum Namespaces {
         return inode == 0 ? nil : inode
     }
 
+    /// The pid of the process behind `pidfd` in its own (innermost) PID namespace: the last
+    /// number of the `NSpid:` line of the pidfd's fdinfo. nil when it cannot be read.
+    public static func innermostPID(ofPIDFD pidfd: Int32) -> Int32? {
+        guard let info = FileSystem.readText("/proc/self/fdinfo/\(pidfd)"),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") })
+        else { return nil }
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.flatMap { Int32($0) }
+    }
+
     /// Whether a network namespace with this inode still exists in any process (a leak check:
     /// scans /proc/*/ns/net).
     public static func networkNamespaceInUse(_ inode: UInt64) -> Bool {

@@ -165,6 +165,32 @@ struct ContainerCoreTests {
         #expect(h.core.exportedProxies.isEmpty && h.core.proxiesOfNode.isEmpty, "the proxies died with the object")
     }
 
+    @Test("the caller's pid as the receiver sees it: the root sees all, a container its own processes' pids in its PID namespace, else 0")
+    func pidTranslation() throws {
+        let h = try Self.withContainers()
+        let rootService = h.connect(1, pid: 700)
+        let service1 = h.connect(11, pid: 1100, container: 1, namespacePID: 7)
+        let app1 = h.connect(12, pid: 1200, container: 1, namespacePID: 8)
+        let app2 = h.connect(21, pid: 2100, container: 2)
+        let rootApp = h.connect(2, pid: 200)
+        _ = h.addService("svc1", from: service1, cookie: 1)
+        func stampSeen(from caller: ConnectionID, handle: ObjectRef, by receiver: ConnectionID) throws -> SenderStamp {
+            let before = h.out.sent.count
+            h.deliver(from: caller, FrameHeader(command: .transaction, flags: .oneWay, target: handle.id, code: 1))
+            return try #require(h.out.sent[before...].first { $0.to == receiver }).header.sender
+        }
+        let fromApp1 = try stampSeen(from: app1, handle: try h.getService("svc1", from: app1), by: service1)
+        #expect(fromApp1.pid == 8 && fromApp1.container == 1, "same container: its own namespace's pid")
+        let fromRoot = try stampSeen(from: rootApp, handle: try Self.lookUp(h, "svc1", in: 1, from: rootApp), by: service1)
+        #expect(fromRoot.pid == 0 && fromRoot.container == 0, "the root's pids are not visible in a container")
+        _ = h.callServiceManager(from: rootService, .addExportedService) { p in
+            p.write("sys")
+            p.write(object: .local(2))
+        }
+        let fromApp2ToRoot = try stampSeen(from: app2, handle: try h.getService("sys", from: app2), by: rootService)
+        #expect(fromApp2ToRoot.pid == 2100 && fromApp2ToRoot.container == 2, "the root sees the broker's view")
+    }
+
     @Test("waitForService in a child is answered by an exported root registration and by its own, not by another child's")
     func waitersAreScoped() throws {
         let h = try Self.withContainers()

@@ -69,9 +69,12 @@ final class CoreHarness {
 
     /// Opens and greets a connection.
     @discardableResult
-    func connect(_ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, container: UInt32 = 0, maxFrame: UInt32 = Limits.defaultMaxFrameSize) -> ConnectionID {
+    func connect(
+        _ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, container: UInt32 = 0, namespacePID: Int32? = nil, maxFrame: UInt32 = Limits.defaultMaxFrameSize
+    ) -> ConnectionID {
         let id = ConnectionID(raw)
-        core.connectionOpened(id, identity: PeerIdentity(pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid, container: container))
+        core.connectionOpened(id, identity: PeerIdentity(
+            pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid, container: container, namespacePID: namespacePID))
         var hello = Parcel()
         Hello(maxFrameSize: maxFrame).write(to: &hello)
         deliver(from: id, FrameHeader(command: .hello), hello)
