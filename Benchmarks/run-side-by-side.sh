@@ -90,10 +90,10 @@ if [[ $WITH_DBUS != 0 ]]; then
 fi
 
 # ---- our binaries
-if [[ ! -x $BIN_DIR/binderd || ! -x $BIN_DIR/binder ]]; then
-    [[ $BIN_DIR == "$DEFAULT_BIN_DIR" ]] || fail "binderd/binder not found in BIN_DIR=$BIN_DIR"
+if [[ ! -x $BIN_DIR/binderd || ! -x $BIN_DIR/binder || ! -x $BIN_DIR/binder-init ]]; then
+    [[ $BIN_DIR == "$DEFAULT_BIN_DIR" ]] || fail "binderd/binder/binder-init not found in BIN_DIR=$BIN_DIR"
     log "release binaries missing: swift build -c release"
-    (cd "$REPO" && swift build -c release --product binderd && swift build -c release --product binder)
+    (cd "$REPO" && swift build -c release)
 fi
 
 # ---- start the brokers
@@ -125,16 +125,15 @@ trap 'exit 143' TERM
 log "starting binderd (runtime dir $RUN_DIR, ${BROKER_PIN[*]:-unpinned})"
 # The container measurement calls from container 2 into container 1: the policy allows that one name.
 printf 'allow 2 -> 1 bench.echo\n' > "$RUN_DIR/policy"
-"${BROKER_PIN[@]}" "$BIN_DIR/binderd" --runtime-dir "$RUN_DIR" --policy "$RUN_DIR/policy" > "$OUT/binderd.log" 2>&1 &
+# binderd writes READY to --ready-fd once it listens: block on that line (at most 10 s).
+mkfifo "$RUN_DIR/ready"
+"${BROKER_PIN[@]}" "$BIN_DIR/binderd" --runtime-dir "$RUN_DIR" --policy "$RUN_DIR/policy" --ready-fd 3 \
+    3> "$RUN_DIR/ready" > "$OUT/binderd.log" 2>&1 &
 BINDERD_PID=$!
-# binderd has no readiness notification yet and `binder service wait` needs a
-# broker, so wait for the socket file with a bounded poll (at most 10 s).
-for ((i = 0; i < 200; i++)); do
-    [[ -S $RUN_DIR/binder.sock ]] && break
-    kill -0 "$BINDERD_PID" 2> /dev/null || { cat "$OUT/binderd.log" >&2; fail "binderd exited during startup"; }
-    sleep 0.05
-done
-[[ -S $RUN_DIR/binder.sock ]] || fail "binderd did not create $RUN_DIR/binder.sock within 10 s"
+if ! read -r -t 10 ready < "$RUN_DIR/ready" || [[ $ready != READY ]]; then
+    cat "$OUT/binderd.log" >&2
+    fail "binderd did not become ready within 10 s"
+fi
 
 if ((dbus_ok)); then
     cat > "$RUN_DIR/dbus.conf" << 'EOF'

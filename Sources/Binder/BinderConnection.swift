@@ -13,7 +13,7 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// The default socket: `$BINDER_RUNTIME_DIR/binder.sock`, else `/run/binder/binder.sock`.
     public static var defaultSocketPath: String {
-        (ProcessControl.environment("BINDER_RUNTIME_DIR") ?? "/run/binder") + "/binder.sock"
+        ProcessControl.defaultRuntimeDirectory + "/binder.sock"
     }
 
     public let fd: Int32
@@ -259,7 +259,7 @@ public final class BinderConnection: @unchecked Sendable {
         do {
             try Self.sendFrame(fd: fd, header: header, parcel: parcel)
         } catch {
-            throw error.isDisconnect || error.errno == 9 /* EBADF */ ? .deadObject : .failedTransaction
+            throw error.isDisconnect ? .deadObject : .failedTransaction
         }
     }
 

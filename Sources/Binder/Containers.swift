@@ -1,5 +1,5 @@
-import BinderPlatform
 import BinderWire
+import Synchronization
 
 // Containers from the client's side (WIRE.md §7.7): look-ups and calls addressed by container ID,
 // and the management calls behind `binder container`.
@@ -22,7 +22,7 @@ extension ServiceManager {
     /// Registers a root service that every container sees under `name` (a system service).
     /// - Throws: `ServiceError` `.security` when called from a child container.
     public func addExportedService(_ name: String, _ object: any BinderObject) throws {
-        try proxy.addExportedService(name: name, service: BinderProxy(local: object, connection: connection))
+        try proxy.addExportedService(name: name, service: connection.binder(for: object))
     }
 
     /// Starts container `id` (1…4096) with hostname `name`: its own mount, UTS, IPC, network and
@@ -52,23 +52,21 @@ extension ServiceManager {
 }
 
 /// Proxies that `transact(container:service:...)` looked up, so a repeated call costs one round trip.
-final class ContainerServiceCache: @unchecked Sendable {
-    // @unchecked: `entries` is guarded by `lock`.
+final class ContainerServiceCache: Sendable {
     private struct Key: Hashable {
         let container: UInt32
         let name: String
     }
-    private let lock = ConditionLock()
-    private var entries: [Key: BinderProxy] = [:]
+    private let entries = Mutex<[Key: BinderProxy]>([:])
 
     func proxy(_ container: UInt32, _ name: String) -> BinderProxy? {
-        lock.withLock { entries[Key(container: container, name: name)] }
+        entries.withLock { $0[Key(container: container, name: name)] }
     }
     func store(_ proxy: BinderProxy, _ container: UInt32, _ name: String) {
-        lock.withLock { entries[Key(container: container, name: name)] = proxy }
+        entries.withLock { $0[Key(container: container, name: name)] = proxy }
     }
     func forget(_ container: UInt32, _ name: String) {
-        lock.withLock { _ = entries.removeValue(forKey: Key(container: container, name: name)) }
+        entries.withLock { _ = $0.removeValue(forKey: Key(container: container, name: name)) }
     }
 }
 

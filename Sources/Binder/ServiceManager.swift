@@ -17,7 +17,7 @@ public struct ServiceManager: Sendable {
     /// Registers `object` under `name`. The name stays this uid's until the process disconnects.
     /// - Throws: `ServiceError` `.illegalArgument` for a bad name, `.security` when another uid holds it.
     public func addService(_ name: String, _ object: any BinderObject) throws {
-        try proxy.addService(name: name, service: BinderProxy(local: object, connection: connection))
+        try proxy.addService(name: name, service: connection.binder(for: object))
     }
 
     /// The service registered as `name`, or nil; never waits.

@@ -26,6 +26,8 @@ public struct BrokerConfig: Sendable {
 public final class BrokerCore {
     public let config: BrokerConfig
     let startNanos: UInt64
+    /// The broker itself, in the root container: the identity on the calls it originates.
+    let brokerIdentity: PeerIdentity
 
     final class Connection {
         let id: ConnectionID
@@ -85,7 +87,6 @@ public final class BrokerCore {
     var containers: [UInt32: ContainerRecord] = [:]
     /// Per-container proxy nodes of exported root services (Containers.swift).
     var exportedProxies: [ExportedProxyKey: NodeID] = [:]
-    var proxiesOfNode: [NodeID: [NodeID]] = [:]
     /// The container in the foreground (0: the root).
     var foreground: UInt32 = 0
 
@@ -102,6 +103,7 @@ public final class BrokerCore {
     public init(config: BrokerConfig = BrokerConfig(), now: UInt64) {
         self.config = config
         self.startNanos = now
+        brokerIdentity = PeerIdentity(pid: config.brokerPID, uid: config.brokerUID, gid: 0)
     }
 
     public var connectionCount: Int { connections.count }
@@ -129,7 +131,7 @@ public final class BrokerCore {
             deadNodes.insert(node)
             nodes.removeValue(forKey: node)
         }
-        if !proxiesOfNode.isEmpty { deadNodes.formUnion(proxiesDying(with: deadNodes)) }
+        if !exportedProxies.isEmpty { deadNodes.formUnion(proxiesDying(with: deadNodes)) }
         registry.connectionClosed(id, deadNodes: deadNodes)
         for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
         deathLinks.watcherClosed(id)
@@ -290,11 +292,13 @@ public final class BrokerCore {
         if header.sender != .none {
             return malformed(conn, "reply carries a sender stamp; only the broker stamps identities", out: &out)
         }
-        guard let call = pending[txid] else { return }  // the caller went away: drop the late reply
+        // One hash: find, check, then remove by index.
+        guard let index = pending.index(forKey: txid) else { return }  // the caller went away: drop the late reply
+        let call = pending[index].value
         guard call.callee == conn.id else {
             return malformed(conn, "reply to transaction \(txid), which was not sent to this connection", out: &out)
         }
-        pending.removeValue(forKey: txid)
+        pending.remove(at: index)
         guard let caller = connections[call.caller] else { return }
         replyCount += 1
         if header.fdCount > 0 && (!call.acceptsFDs || UInt32(header.fdCount) > caller.maxFDs) {
@@ -323,8 +327,7 @@ public final class BrokerCore {
     /// Sends a frame the broker built from `scratch`. A frame larger than the receiver accepts is
     /// replaced by a `FAILED_TRANSACTION` reply (for a reply) or dropped (for a one-way call).
     func sendBuilt<O: BrokerOutbox>(to conn: Connection, header: FrameHeader, out: inout O) {
-        let length = FrameHeader.size + scratch.count + 4 * scratch.objectOffsets.count
-        guard length <= Int(conn.maxFrameSize) else {
+        guard header.describing(scratch).frameLength <= Int(conn.maxFrameSize) else {
             for f in scratch.fileDescriptors { out.close(fd: f.fd) }
             if header.command == .reply { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: .failedTransaction, out: &out) }
             return

@@ -10,9 +10,7 @@ enum Refusal: Error {
 struct ContainerRecord {
     let id: UInt32
     let name: String
-    let initPID: Int32
-    let networkNamespace: UInt64
-    let endpoint: String
+    let started: StartedContainer
     var stopping = false
     /// `stopContainer` callers, answered once the container has ended and is cleaned up.
     var stopWaiters: [(connection: ConnectionID, transactionID: UInt64)] = []
@@ -120,8 +118,7 @@ extension BrokerCore {
 
     /// Records a container found running at start-up (left by an earlier broker run).
     public func containerAdopted(id: UInt32, name: String, started: StartedContainer) {
-        containers[id] = ContainerRecord(
-            id: id, name: name, initPID: started.initPID, networkNamespace: started.networkNamespace, endpoint: started.endpoint)
+        containers[id] = ContainerRecord(id: id, name: name, started: started)
     }
 
     /// Container `id` has ended (its PID 1 exited, so every process in it is gone): its connections
@@ -141,11 +138,9 @@ extension BrokerCore {
         }
     }
 
-    public var containerIDs: [UInt32] { containers.keys.sorted() }
-
     func containerInfo(_ r: ContainerRecord) -> ContainerInfo {
         ContainerInfo(
-            id: r.id, name: r.name, initPID: r.initPID, networkNamespace: r.networkNamespace, endpoint: r.endpoint,
+            id: r.id, name: r.name, initPID: r.started.initPID, networkNamespace: r.started.networkNamespace, endpoint: r.started.endpoint,
             foreground: foreground == r.id,
             connections: UInt32(connections.values.lazy.filter { $0.identity.container == r.id }.count),
             services: UInt32(registry.services.keys.lazy.filter { $0.container == r.id }.count))
@@ -181,20 +176,17 @@ extension BrokerCore {
         nextNode += 1
         nodes[proxy] = real
         exportedProxies[key] = proxy
-        proxiesOfNode[node, default: []].append(proxy)
         return proxy
     }
 
     /// The proxy nodes of objects that died: they die too.
     func proxiesDying(with deadNodes: Set<NodeID>) -> Set<NodeID> {
         var dead: Set<NodeID> = []
-        for n in deadNodes {
-            for proxy in proxiesOfNode.removeValue(forKey: n) ?? [] {
-                nodes.removeValue(forKey: proxy)
-                dead.insert(proxy)
-            }
+        for (key, proxy) in exportedProxies where deadNodes.contains(key.node) {
+            exportedProxies.removeValue(forKey: key)
+            nodes.removeValue(forKey: proxy)
+            dead.insert(proxy)
         }
-        if !dead.isEmpty { exportedProxies = exportedProxies.filter { !deadNodes.contains($0.key.node) } }
         return dead
     }
 
@@ -210,6 +202,12 @@ extension BrokerCore {
             return .failure(.exception(ServiceError(.illegalArgument, "no container \(id)")))
         }
         return .success(id)
+    }
+
+    /// The child container `raw` names, if it is running.
+    private func runningContainer(_ raw: Int32) -> UInt32? {
+        guard raw >= 0, ContainerInfo.childIDs.contains(UInt32(raw)), containers[UInt32(raw)] != nil else { return nil }
+        return UInt32(raw)
     }
 
     /// `getServiceInContainer`: the root reaches every container's names; a child its own, the
@@ -277,7 +275,7 @@ extension BrokerCore {
             let raw: Int32 = try request.read()
             let name = try request.readNonNullString()
             guard privileged else { return refuse("only uid 0 or the broker's uid in the root container manages containers") }
-            guard raw >= 1, UInt32(raw) <= ContainerInfo.maxID else {
+            guard raw >= 0, ContainerInfo.childIDs.contains(UInt32(raw)) else {
                 return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "container IDs are 1…\(ContainerInfo.maxID) (0 is the root), not \(raw)"), &out)
             }
             guard ContainerInfo.isValidName(name) else {
@@ -285,14 +283,13 @@ extension BrokerCore {
             }
             let id = UInt32(raw)
             if let existing = containers[id] {
-                return fail(oneWay, conn, txid, ServiceError(.illegalState, "container \(id) exists already (name \(existing.name), pid \(existing.initPID))"), &out)
+                return fail(oneWay, conn, txid, ServiceError(.illegalState, "container \(id) exists already (name \(existing.name), pid \(existing.started.initPID))"), &out)
             }
             switch out.startContainer(id: id, name: name) {
             case .failure(let failure):
                 fail(oneWay, conn, txid, ServiceError(.illegalState, "container \(id) could not start: \(failure)"), &out)
             case .success(let started):
-                let record = ContainerRecord(
-                    id: id, name: name, initPID: started.initPID, networkNamespace: started.networkNamespace, endpoint: started.endpoint)
+                let record = ContainerRecord(id: id, name: name, started: started)
                 containers[id] = record
                 let info = containerInfo(record)
                 if !oneWay { replyOK(to: conn, transactionID: txid, out: &out) { p in info.write(to: &p) } }
@@ -300,10 +297,9 @@ extension BrokerCore {
         case .stopContainer:
             let raw: Int32 = try request.read()
             guard privileged else { return refuse("only uid 0 or the broker's uid in the root container manages containers") }
-            guard raw >= 1, UInt32(raw) <= ContainerInfo.maxID, containers[UInt32(raw)] != nil else {
+            guard let id = runningContainer(raw) else {
                 return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "no container \(raw)"), &out)
             }
-            let id = UInt32(raw)
             if !oneWay { containers[id]!.stopWaiters.append((conn.id, txid)) }
             if !containers[id]!.stopping {
                 containers[id]!.stopping = true
@@ -312,7 +308,7 @@ extension BrokerCore {
         case .setForegroundContainer:
             let raw: Int32 = try request.read()
             guard privileged else { return refuse("only uid 0 or the broker's uid in the root container sets the foreground") }
-            guard raw == 0 || (raw >= 1 && UInt32(raw) <= ContainerInfo.maxID && containers[UInt32(raw)] != nil) else {
+            guard raw == 0 || runningContainer(raw) != nil else {
                 return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "no container \(raw)"), &out)
             }
             foreground = UInt32(raw)

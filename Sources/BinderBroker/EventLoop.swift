@@ -26,6 +26,7 @@ public final class BrokerServer {
         /// inside), and `containers/ID.state` (what a restarted broker needs to adopt it).
         public var containersDirectory: String { runtimeDirectory + "/containers" }
         public func endpointDirectory(_ id: UInt32) -> String { containersDirectory + "/\(id)" }
+        public func endpointPath(_ id: UInt32) -> String { endpointDirectory(id) + "/binder.sock" }
         public func statePath(_ id: UInt32) -> String { containersDirectory + "/\(id).state" }
     }
 
@@ -110,8 +111,7 @@ public final class BrokerServer {
         config.brokerUID = ProcessControl.currentUID
         core = BrokerCore(config: config, now: monotonicNanos())
         try FileSystem.makeDirectories(options.runtimeDirectory)
-        let listenFD = try SeqPacket.listen(path: options.socketPath)
-        FileSystem.setMode(options.socketPath, 0o666)
+        let listenFD = try SeqPacket.listen(path: options.socketPath, mode: 0o666)
         endpoints[0] = Endpoint(fd: listenFD, path: options.socketPath, networkNamespace: Namespaces.ownNetwork)
         adoptContainers()
     }
@@ -430,12 +430,11 @@ public final class BrokerServer {
     /// namespaces and PID 1, then the state file a later broker run adopts it from.
     fileprivate func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure> {
         let directory = options.endpointDirectory(id)
-        let path = directory + "/binder.sock"
+        let path = options.endpointPath(id)
         let listenFD: Int32
         do {
             try FileSystem.makeDirectories(directory)
-            listenFD = try SeqPacket.listen(path: path)
-            FileSystem.setMode(path, 0o666)
+            listenFD = try SeqPacket.listen(path: path, mode: 0o666)
         } catch {
             return .failure(ContainerStartFailure("endpoint \(path): \(error)"))
         }
@@ -485,8 +484,7 @@ public final class BrokerServer {
             ring.cancel(fd: endpoint.fd, userData: Self.userData(.cancel))
             FileDescriptor.close(endpoint.fd)
         }
-        FileSystem.removeTree(options.endpointDirectory(id))
-        FileSystem.remove(options.statePath(id))
+        removeFiles(ofContainer: id)
         logger.info("container ended", metadata: ["container": "\(id)", "pid": "\(process.pid)"])
         var out = Outbox(server: self)
         core.containerExited(id, out: &out)
@@ -496,21 +494,19 @@ public final class BrokerServer {
     /// the traces of those that have ended since.
     private func adoptContainers() {
         for file in FileSystem.listDirectory(options.containersDirectory) ?? [] where file.hasSuffix(".state") {
-            guard let id = UInt32(file.dropLast(6)), id >= 1, id <= ContainerInfo.maxID else { continue }
+            guard let id = UInt32(file.dropLast(6)), ContainerInfo.childIDs.contains(id) else { continue }
             let fields = Self.stateFields(FileSystem.readText(options.statePath(id)) ?? "")
             guard let name = fields["name"], let pid = fields["pid"].flatMap(Int32.init),
                   let netns = fields["netns"].flatMap(UInt64.init),
                   let process = Namespaces.adoptContainer(pid: pid, netns: netns)
             else {
                 logger.info("removing the traces of an ended container", metadata: ["container": "\(id)"])
-                FileSystem.removeTree(options.endpointDirectory(id))
-                FileSystem.remove(options.statePath(id))
+                removeFiles(ofContainer: id)
                 continue
             }
-            let path = options.endpointDirectory(id) + "/binder.sock"
+            let path = options.endpointPath(id)
             do {
-                let fd = try SeqPacket.listen(path: path)
-                FileSystem.setMode(path, 0o666)
+                let fd = try SeqPacket.listen(path: path, mode: 0o666)
                 endpoints[id] = Endpoint(fd: fd, path: path, networkNamespace: netns)
                 containerProcesses[id] = process
                 core.containerAdopted(id: id, name: name, started: StartedContainer(initPID: pid, networkNamespace: netns, endpoint: path))
@@ -523,7 +519,13 @@ public final class BrokerServer {
         }
     }
 
-    static func stateFields(_ text: String) -> [String: String] {
+    /// The endpoint directory and the state file.
+    private func removeFiles(ofContainer id: UInt32) {
+        FileSystem.removeTree(options.endpointDirectory(id))
+        FileSystem.remove(options.statePath(id))
+    }
+
+    private static func stateFields(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "=") else { continue }

@@ -189,7 +189,7 @@ extension BrokerCore {
         owner.transactionsReceived += 1
         let header = FrameHeader(
             command: .transaction, flags: .oneWay, target: node.cookie, code: code,
-            sender: SenderStamp(pid: UInt32(bitPattern: owner.identity.container == 0 ? config.brokerPID : 0), uid: config.brokerUID, container: 0))
+            sender: brokerIdentity.stamp(seenFrom: owner.identity.container))
         sendBuilt(to: owner, header: header, out: &out)
     }
 }

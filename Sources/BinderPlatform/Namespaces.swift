@@ -73,8 +73,8 @@ public enum Namespaces {
         }
         guard let netns = network(ofPIDFD: pidfd) else {
             let e = errno
-            _ = cbinder_pidfd_signal(pidfd, SIGKILL)
-            cbinder_pidfd_reap(pidfd)
+            kill(pidfd: pidfd)
+            reap(pidfd: pidfd)
             close(pidfd)
             throw SystemError("PIDFD_GET_NET_NAMESPACE", e)
         }
@@ -92,37 +92,20 @@ public enum Namespaces {
         return ContainerProcess(pid: pid, pidfd: pidfd, netns: netns)
     }
 
-    /// Sends `signal` to the process behind `pidfd`.
-    public static func signal(pidfd: Int32, _ signal: Int32) {
-        _ = cbinder_pidfd_signal(pidfd, signal)
-    }
-
     /// SIGKILL to the process behind `pidfd`.
     public static func kill(pidfd: Int32) { _ = cbinder_pidfd_signal(pidfd, SIGKILL) }
 
     /// Reaps the process behind `pidfd` if it was this process's child and has exited.
     public static func reap(pidfd: Int32) { cbinder_pidfd_reap(pidfd) }
 
-    /// The outcome of `run(inContainerOf:...)`.
-    public enum ExitStatus: Equatable, Sendable {
-        case exited(Int32)
-        case signaled(Int32)
-        /// The shell-style exit code: the status, or 128 + the signal.
-        public var code: Int32 {
-            switch self {
-            case .exited(let s): s
-            case .signaled(let s): 128 + s
-            }
-        }
-    }
-
     /// Runs `arguments` (PATH searched) in the namespaces of the container whose PID 1 is `pid`,
-    /// in `directory` (or / when it does not exist there), with `environment`; waits for it.
+    /// in `directory` (or / when it does not exist there), with `environment`; waits for it and
+    /// returns its exit code (128 + the signal when a signal ended it).
     /// - Throws: `SystemError` naming the failed step: "exec" with ENOENT when the command is not
     ///   found, "setns" when the container has gone.
     public static func run(
         inContainerOf pid: Int32, arguments: [String], environment: [String], directory: String
-    ) throws(SystemError) -> ExitStatus {
+    ) throws(SystemError) -> Int32 {
         let pidfd = cbinder_pidfd_open(pid)
         if pidfd < 0 { throw SystemError("pidfd_open \(pid)", -pidfd) }
         defer { close(pidfd) }
@@ -135,7 +118,6 @@ public enum Namespaces {
         var step: Int32 = 0
         let r = cbinder_container_exec(pidfd, argv, envp, directory, &step)
         if r < 0 { throw SystemError(stepName(step), -r) }
-        if r & 0x7f == 0 { return .exited((r >> 8) & 0xff) }
-        return .signaled(r & 0x7f)
+        return ProcessControl.exitCode(waitStatus: r)
     }
 }

@@ -22,12 +22,9 @@ public enum ProcessControl {
     static func spawn(
         _ path: String, _ arguments: [String], environment extra: [String: String], actions: UnsafeMutablePointer<posix_spawn_file_actions_t>?
     ) throws(SystemError) -> Int32 {
-        var env: [String] = []
-        var i = 0
-        while let entry = environ[i] {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "="), extra[String(s[..<eq])] != nil {} else { env.append(s) }
-            i += 1
+        var env = environmentEntries.filter { s in
+            guard let eq = s.firstIndex(of: "=") else { return true }
+            return extra[String(s[..<eq])] == nil
         }
         for (k, v) in extra { env.append("\(k)=\(v)") }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -119,8 +116,12 @@ public enum ProcessControl {
     public static func wait(_ pid: Int32) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
+        return exitCode(waitStatus: status)
+    }
+
+    /// A wait status as a shell-style exit code: the status, or 128 + the signal.
+    static func exitCode(waitStatus status: Int32) -> Int32 {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     public static var currentPID: Int32 { getpid() }
@@ -148,6 +149,9 @@ public enum ProcessControl {
         guard getcwd(&buf, buf.count) != nil else { return "/" }
         return String(cString: buf)
     }
+
+    /// Where binderd keeps binder.sock: `$BINDER_RUNTIME_DIR`, else /run/binder.
+    public static var defaultRuntimeDirectory: String { environment("BINDER_RUNTIME_DIR") ?? "/run/binder" }
 
     /// The directory holding the running executable (from /proc/self/exe).
     public static func executableDirectory() -> String {

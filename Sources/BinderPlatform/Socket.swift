@@ -40,8 +40,9 @@ public struct PeerCredentials: Equatable, Sendable {
 
 /// AF_UNIX SOCK_SEQPACKET helpers: the transport of both planes.
 public enum SeqPacket {
-    /// Binds and listens on a filesystem path (an existing socket file there is replaced).
-    public static func listen(path: String, backlog: Int32 = 128) throws(SystemError) -> Int32 {
+    /// Binds and listens on a filesystem path (an existing socket file there is replaced), then
+    /// gives the socket file `mode` when one is given.
+    public static func listen(path: String, mode: UInt32? = nil, backlog: Int32 = 128) throws(SystemError) -> Int32 {
         let fd = try checkNegErrno("socket", cbinder_seqpacket_socket())
         do throws(SystemError) {
             _ = unlink(path)
@@ -49,6 +50,7 @@ public enum SeqPacket {
                 _ = try retrying("bind \(path)") { bind(fd, sa, len) }
             }
             _ = try retrying("listen") { Glibc.listen(fd, backlog) }
+            if let mode { FileSystem.setMode(path, mode) }
             return fd
         } catch {
             _ = Glibc.close(fd)

@@ -16,8 +16,9 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         "\(call): \(String(cString: strerror(errno)))"
     }
-    /// The peer is gone: ECONNRESET, EPIPE, ENOTCONN.
-    public var isDisconnect: Bool { errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN }
+    /// The peer is gone: ECONNRESET, EPIPE, ENOTCONN, or EBADF (this side's fd was closed because
+    /// the connection ended).
+    public var isDisconnect: Bool { errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN || errno == EBADF }
 }
 
 @inline(__always)

@@ -59,10 +59,12 @@ public enum ServiceManagerInterface {
     public static func isValidName(_ name: String) -> Bool {
         let utf8 = name.utf8
         guard !utf8.isEmpty, utf8.count <= maxNameLength else { return false }
-        return utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x5F || c == 0x2E || c == 0x2F || c == 0x2D
-        }
+        return utf8.allSatisfy { c in isAlphanumeric(c) || c == 0x5F || c == 0x2E || c == 0x2F || c == 0x2D }
+    }
+
+    /// ASCII [A-Za-z0-9].
+    static func isAlphanumeric(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
     }
 }
 
@@ -319,11 +321,13 @@ public struct ContainerInfo: Sendable, Equatable {
     public var services: UInt32
 
     public static let maxID: UInt32 = 4096
+    /// The IDs a child container may have (0 is the root).
+    public static let childIDs: ClosedRange<UInt32> = 1...maxID
     /// Hostnames: 1–63 characters of [A-Za-z0-9-], not starting or ending with '-'.
     public static func isValidName(_ name: String) -> Bool {
-        let u = Array(name.utf8)
-        guard (1...63).contains(u.count), u.first != 0x2D, u.last != 0x2D else { return false }
-        return u.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D }
+        let utf8 = name.utf8
+        guard (1...63).contains(utf8.count), utf8.first != 0x2D, utf8.last != 0x2D else { return false }
+        return utf8.allSatisfy { c in ServiceManagerInterface.isAlphanumeric(c) || c == 0x2D }
     }
 
     public init(id: UInt32, name: String, initPID: Int32, networkNamespace: UInt64, endpoint: String, foreground: Bool = false, connections: UInt32 = 0, services: UInt32 = 0) {

@@ -98,7 +98,7 @@ struct ContainerCommand: ParsableCommand {
 }
 
 func validateContainer(_ id: UInt32, name: String?) throws {
-    guard (1...ContainerInfo.maxID).contains(id) else {
+    guard ContainerInfo.childIDs.contains(id) else {
         throw ValidationError("container IDs are 1…\(ContainerInfo.maxID) (0 is the root), not \(id)")
     }
     if let name, !ContainerInfo.isValidName(name) {
@@ -118,8 +118,7 @@ private func runInside(_ info: ContainerInfo, _ command: [String]) throws -> Int
     do {
         return try Namespaces.run(
             inContainerOf: info.initPID, arguments: command, environment: environment,
-            directory: ProcessControl.currentDirectory
-        ).code
+            directory: ProcessControl.currentDirectory)
     } catch let e where e.call == "exec" {
         throw CLIFailure("\(command[0]): \(e.errno == 2 ? "command not found" : e.description) in container \(info.id)", code: 127)
     } catch {

@@ -15,9 +15,7 @@ struct EchoCommand: ParsableCommand {
         func validate() throws { try validateServiceName(name) }
         func run() throws {
             let c = try connectToBroker()
-            guard let service = try lookUpService(c, name, inContainer: container) else {
-                throw CLIFailure("service '\(name)' is not registered\(container.map { " in container \($0)" } ?? "")")
-            }
+            let service = try requireService(c, name, inContainer: container)
             let seen = try brokerCall("whoAmI") { try IEcho.Proxy(service).whoAmI() }
             let place = container.map { " in container \($0)" } ?? ""
             print("\(name)\(place) saw the caller as pid=\(seen.pid) uid=\(seen.uid) container=\(seen.container)")

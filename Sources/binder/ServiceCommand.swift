@@ -71,9 +71,7 @@ struct ServiceCommand: ParsableCommand {
         func run() throws {
             let request = try CallRequest(tokens: rest)
             let c = try connectToBroker()
-            guard let service = try lookUpService(c, name, inContainer: container) else {
-                throw CLIFailure("service '\(name)' is not registered\(container.map { " in container \($0)" } ?? "")")
-            }
+            let service = try requireService(c, name, inContainer: container)
             let flags: TransactionFlags = request.oneWay ? .oneWay : []
             let reply: Parcel
             do {

@@ -38,6 +38,14 @@ func lookUpService(_ c: BinderConnection, _ name: String, inContainer container:
     return try brokerCall("getServiceInContainer") { try c.serviceManager.getService(name, inContainer: container) }
 }
 
+/// `lookUpService`, failing with one line when the name is not registered there.
+func requireService(_ c: BinderConnection, _ name: String, inContainer container: UInt32?) throws -> BinderProxy {
+    guard let service = try lookUpService(c, name, inContainer: container) else {
+        throw CLIFailure("service '\(name)' is not registered\(container.map { " in container \($0)" } ?? "")")
+    }
+    return service
+}
+
 /// Runs a broker call, turning its errors into one-line failures.
 func brokerCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {

@@ -47,7 +47,7 @@ struct BinderD: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "binderd")
-        let dir = runtimeDir ?? ProcessControl.environment("BINDER_RUNTIME_DIR") ?? "/run/binder"
+        let dir = runtimeDir ?? ProcessControl.defaultRuntimeDirectory
         var options = BrokerServer.Options(runtimeDirectory: dir)
         options.config.maxFrameSize = maxFrame
         options.receiveBuffers = buffers

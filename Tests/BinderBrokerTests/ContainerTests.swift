@@ -162,7 +162,7 @@ struct ContainerCoreTests {
         try link.readException()
         h.core.connectionClosed(owner, out: &h.out)
         #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == DeathRecipientCode.binderDied.rawValue })
-        #expect(h.core.exportedProxies.isEmpty && h.core.proxiesOfNode.isEmpty, "the proxies died with the object")
+        #expect(h.core.exportedProxies.isEmpty, "the proxies died with the object")
     }
 
     @Test("the caller's pid as the receiver sees it: the root sees all, a container its own processes' pids in its PID namespace, else 0")

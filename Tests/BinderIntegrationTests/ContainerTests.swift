@@ -194,7 +194,6 @@ struct ContainerTests {
         let broker = try TestBroker()
         for id in 1...2 { #expect(try broker.cli("container", "create", "\(id)").status == 0) }
         let (server, _, echo) = try broker.echoPair()
-        _ = server
         // From container 1, through the root's socket file and through container 2's (both visible in /tmp).
         for dir in [broker.dir, broker.dir + "/containers/2"] {
             let r = try broker.cli("container", "exec", "1", "--", "env", "BINDER_RUNTIME_DIR=\(dir)", binDir + "/binder", "service", "list")
