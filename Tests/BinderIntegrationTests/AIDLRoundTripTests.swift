@@ -40,8 +40,12 @@ struct AIDLRoundTripTests {
 
     final class Callback: ITestCallback.Interface {
         let pings = Mutex<[Int32]>([])
+        let pinged = Latch()
         func name() throws -> String { "client-callback" }
-        func ping(n: Int32) throws { pings.withLock { $0.append(n) } }
+        func ping(n: Int32) throws {
+            pings.withLock { $0.append(n) }
+            pinged.signal()
+        }
     }
 
     final class Plain: BinderObject {
@@ -150,8 +154,7 @@ struct AIDLRoundTripTests {
         let t = s.types
         let callback = Callback()
         #expect(try t.callBack(callback: callback, suffix: "!") == "client-callback!")
-        let deadline = ContinuousClock.now + .seconds(5)
-        while callback.pings.withLock({ $0 }).isEmpty && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(callback.pinged.wait(seconds: 5), "the one-way ping arrives")
         #expect(callback.pings.withLock { $0 } == [1])
         let same = try t.repeatCallback(callback: callback)
         #expect(try same.name() == "client-callback")
