@@ -51,6 +51,9 @@ public final class BinderConnection: @unchecked Sendable {
     private var replies: [UInt64: Frame] = [:]
     private var asyncWaiters: [UInt64: CheckedContinuation<Parcel, any Error>] = [:]
     private var incoming: Deque<Frame> = []
+    /// Calls that must run on the thread waiting for the outgoing call they are nested in
+    /// (`FrameHeader.nestedIn`); that thread takes them, any other leaves them.
+    private var nested: Deque<Frame> = []
     private var objects: [UInt64: LocalObject] = [:]
     private var cookies: [ObjectIdentifier: UInt64] = [:]
     private var nextCookie: UInt64 = 1
@@ -200,8 +203,13 @@ public final class BinderConnection: @unchecked Sendable {
         nextTransactionID += 1
         if !oneWay { waiting.insert(txid) }
         lock.unlock()
+        // A two-way call made while this thread serves a routed call names that call, so that a
+        // call back into this process runs on this thread (WIRE.md §3.1).
+        let nestedIn = oneWay || channel != nil ? 0 : callServedOnThisThread
         do throws(StatusCode) {
-            try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
+            try send(FrameHeader(
+                command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target,
+                code: code, nestedIn: nestedIn), data)
         } catch {
             lock.withLock { _ = waiting.remove(txid) }
             throw error
@@ -433,9 +441,18 @@ public final class BinderConnection: @unchecked Sendable {
         lock.lock()
         while true {
             if let txid, !replies.isEmpty, let reply = replies.removeValue(forKey: txid) {
-                waiting.remove(txid)
+                stopWaiting(txid)
                 lock.unlock()
                 return reply
+            }
+            if let txid, !nested.isEmpty, let i = nested.firstIndex(where: { $0.header.nestedIn == txid }) {
+                // A call back into this process from the one this thread waits on: it runs here.
+                let frame = nested.remove(at: i)
+                let object = objects[frame.header.target]?.object
+                lock.unlock()
+                run(frame, on: object)
+                lock.lock()
+                continue
             }
             if closed {
                 if let txid { waiting.remove(txid) }
@@ -457,7 +474,7 @@ public final class BinderConnection: @unchecked Sendable {
                 readerBusy = false
                 if let txid, let frame, frame.header.command == .reply, frame.header.transactionID == txid {
                     // Our own reply: return it directly; one sleeper (if any) takes over reading.
-                    waiting.remove(txid)
+                    stopWaiting(txid)
                     if sleepers > 0 { lock.signal() }
                     lock.unlock()
                     return frame
@@ -481,6 +498,14 @@ public final class BinderConnection: @unchecked Sendable {
             lock.wait()
             sleepers -= 1
         }
+    }
+
+    /// A blocking call is over (lock held). Nested calls still filed for it (there should be none:
+    /// the callee answered after they ended) go to the pool rather than wait for nobody.
+    private func stopWaiting(_ txid: UInt64) {
+        waiting.remove(txid)
+        guard !nested.isEmpty else { return }
+        while let i = nested.firstIndex(where: { $0.header.nestedIn == txid }) { incoming.append(nested.remove(at: i)) }
     }
 
     /// Files a received frame (lock held); returns whether a sleeping thread must see it.
@@ -513,6 +538,11 @@ public final class BinderConnection: @unchecked Sendable {
             }
             return false
         case .transaction:
+            let parent = frame.header.nestedIn
+            if parent != 0 && waiting.contains(parent) {
+                nested.append(frame)
+                return true
+            }
             incoming.append(frame)
             return false
         case .hello, .welcome:
@@ -565,6 +595,11 @@ public final class BinderConnection: @unchecked Sendable {
                     (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: channel.peer)
                     if !reply.fileDescriptors.isEmpty && !header.flags.contains(.acceptFDs) { (status, reply) = (.fdsNotAllowed, Parcel()) }
                 }
+            } else if header.transactionID != 0 {
+                // A two-way routed call: calls the handler makes name it (`callServedOnThisThread`).
+                (status, reply) = serving(header.transactionID) {
+                    invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender))
+                }
             } else {
                 (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender))
             }
@@ -576,6 +611,30 @@ public final class BinderConnection: @unchecked Sendable {
             // The reply itself is too large for the caller: tell it so rather than leave it waiting.
             try? send(FrameHeader(command: .reply, transactionID: header.transactionID, status: error), Parcel())
         }
+    }
+
+    /// Runs `body` with the broker's ID of the routed call this thread is serving recorded in the
+    /// thread's slot, as the newest entry of a stack kept on the thread's own stack (no allocation).
+    private func serving<R>(_ transactionID: UInt64, _ body: () -> R) -> R {
+        withUnsafeTemporaryAllocation(of: ServingRecord.self, capacity: 1) { record in
+            let previous = ThreadSlot.value
+            record.initialize(repeating: ServingRecord(connection: Unmanaged.passUnretained(self).toOpaque(), transactionID: transactionID, previous: previous))
+            ThreadSlot.value = UnsafeMutableRawPointer(record.baseAddress!)
+            defer { ThreadSlot.value = previous }
+            return body()
+        }
+    }
+
+    /// The broker's ID of the innermost routed call this thread serves on this connection (0: none).
+    private var callServedOnThisThread: UInt64 {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        var next = ThreadSlot.value
+        while let p = next {
+            let record = p.assumingMemoryBound(to: ServingRecord.self).pointee
+            if record.connection == me { return record.transactionID }
+            next = record.previous
+        }
+        return 0
     }
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
@@ -623,4 +682,12 @@ public final class BinderConnection: @unchecked Sendable {
         }
         return Frame(header: header, parcel: parcel)
     }
+}
+
+/// One routed call a thread is serving (`BinderConnection.serving`): which connection, the broker's
+/// ID of the call, and the record of the call this thread was serving before (nested calls).
+private struct ServingRecord {
+    let connection: UnsafeMutableRawPointer
+    let transactionID: UInt64
+    let previous: UnsafeMutableRawPointer?
 }

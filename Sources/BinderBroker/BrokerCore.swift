@@ -74,7 +74,13 @@ public final class BrokerCore {
         let callee: ConnectionID
         /// The caller accepts fds in the reply (`TransactionFlags.acceptFDs`).
         let acceptsFDs: Bool
+        /// The broker ID of the call the caller's thread was serving when it made this one (0:
+        /// none): the transaction stack that nested calls are matched against.
+        let parent: UInt64
     }
+
+    /// How far up a transaction stack the broker looks for a waiting thread of the callee.
+    static let maxNesting = 64
 
     var connections: [ConnectionID: Connection] = [:]
     var nodes: [NodeID: Node] = [:]
@@ -272,15 +278,24 @@ public final class BrokerCore {
         var forwarded = header
         forwarded.target = node.cookie
         forwarded.sender = conn.identity.stamp(seenFrom: owner.identity.container)
+        forwarded.nestedIn = 0
         if oneWay {
             forwarded.transactionID = 0
         } else {
+            var parent: UInt64 = 0
+            if header.nestedIn != 0 {
+                switch nesting(of: conn, under: header.nestedIn, callee: owner.id) {
+                case .forged: return fail(.badValue, &out)
+                case .over: break
+                case .stack(let stack): (parent, forwarded.nestedIn) = stack
+                }
+            }
             let txid = nextTransactionID
             nextTransactionID += 1
             forwarded.transactionID = txid
             pending[txid] = PendingCall(
                 caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id,
-                acceptsFDs: header.flags.contains(.acceptFDs))
+                acceptsFDs: header.flags.contains(.acceptFDs), parent: parent)
         }
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1
@@ -313,9 +328,34 @@ public final class BrokerCore {
         var forwarded = header
         forwarded.transactionID = call.callerTransactionID
         forwarded.target = 0
+        forwarded.nestedIn = 0
         forwarded.sender = conn.identity.stamp(seenFrom: caller.identity.container)
         forwarded.encode(into: frame.baseAddress!)
         out.forwardCurrentFrame(to: caller.id)
+    }
+
+    enum Nesting {
+        /// The sender names a call it is not serving.
+        case forged
+        /// The call it names is over (its caller went away): not nested.
+        case over
+        /// The parent to record, and the callee's own ID of the call its thread waits on (0: none).
+        case stack(parent: UInt64, nestedIn: UInt64)
+    }
+
+    /// Where a two-way call made while serving broker call `parent` runs, as Binder's driver does it:
+    /// if a thread of `callee` waits somewhere up the transaction stack (A→B→A, A→B→C→A, ...), the
+    /// call goes to that thread, named by the callee's own ID of the call it waits on.
+    func nesting(of sender: Connection, under parent: UInt64, callee: ConnectionID) -> Nesting {
+        guard let served = pending[parent] else { return .over }
+        guard served.callee == sender.id else { return .forged }
+        var call = served
+        for _ in 0..<Self.maxNesting {
+            if call.caller == callee { return .stack(parent: parent, nestedIn: call.callerTransactionID) }
+            guard call.parent != 0, let up = pending[call.parent] else { break }
+            call = up
+        }
+        return .stack(parent: parent, nestedIn: 0)
     }
 
     func sendStatusReply<O: BrokerOutbox>(to id: ConnectionID, transactionID: UInt64, status: StatusCode, out: inout O) {

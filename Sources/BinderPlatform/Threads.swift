@@ -80,6 +80,15 @@ public func startThread(name: String? = nil, _ body: @escaping @Sendable () -> V
     pthread_detach(tid)
 }
 
+/// One pointer per thread (C11 `_Thread_local` in CBinderShims: Swift has no thread-local storage
+/// outside tasks, and `pthread_key_create` would cost a lookup per access).
+public enum ThreadSlot {
+    public static var value: UnsafeMutableRawPointer? {
+        get { cbinder_thread_slot_get() }
+        set { cbinder_thread_slot_set(newValue) }
+    }
+}
+
 /// Threads that wait for more work when theirs is done, so that the next piece of work skips
 /// thread creation and exit (tens of microseconds each). At most `maxIdle` wait; more exit.
 ///

@@ -15,7 +15,8 @@
 /// 36  u32  senderPID        stamped by the broker; 0 from clients
 /// 40  u32  senderUID        stamped by the broker; 0 from clients
 /// 44  u32  senderContainer  stamped by the broker; 0 from clients
-/// 48  16 bytes reserved, zero
+/// 48  u64  nestedIn         nested calls: see `nestedIn`
+/// 56  8 bytes reserved, zero
 /// ```
 public struct FrameHeader: Equatable, Sendable {
     public static let size = 64
@@ -31,11 +32,16 @@ public struct FrameHeader: Equatable, Sendable {
     public var fdCount: UInt16
     public var objectCount: UInt16
     public var sender: SenderStamp
+    /// Nested calls (WIRE.md §3.1). On a two-way TRANSACTION to the broker: the broker's ID of the
+    /// call the sending thread is serving on this connection, 0 if none. On a TRANSACTION from the
+    /// broker: the receiver's own ID of the outgoing call one of its threads is waiting on, which
+    /// this call must run on (0: any thread). 0 on every other frame.
+    public var nestedIn: UInt64
 
     public init(
         command: Command, flags: TransactionFlags = [], dataLength: UInt32 = 0, transactionID: UInt64 = 0,
         target: UInt64 = 0, code: UInt32 = 0, status: StatusCode = .ok, fdCount: UInt16 = 0,
-        objectCount: UInt16 = 0, sender: SenderStamp = .none
+        objectCount: UInt16 = 0, sender: SenderStamp = .none, nestedIn: UInt64 = 0
     ) {
         self.command = command
         self.flags = flags
@@ -47,6 +53,7 @@ public struct FrameHeader: Equatable, Sendable {
         self.fdCount = fdCount
         self.objectCount = objectCount
         self.sender = sender
+        self.nestedIn = nestedIn
     }
 
     /// Total message length this header announces: header, parcel data, object offsets.
@@ -65,7 +72,8 @@ public struct FrameHeader: Equatable, Sendable {
         base.storeBytes(of: fdCount.littleEndian, toByteOffset: 32, as: UInt16.self)
         base.storeBytes(of: objectCount.littleEndian, toByteOffset: 34, as: UInt16.self)
         sender.encode(into: base)
-        (base + 48).initializeMemory(as: UInt8.self, repeating: 0, count: 16)
+        base.storeBytes(of: nestedIn.littleEndian, toByteOffset: 48, as: UInt64.self)
+        base.storeBytes(of: UInt64(0), toByteOffset: 56, as: UInt64.self)
     }
 
     public func encoded() -> [UInt8] {
@@ -91,12 +99,12 @@ public struct FrameHeader: Equatable, Sendable {
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
         let rawFlags = u16(2)
         guard rawFlags & ~TransactionFlags.known.rawValue == 0 else { throw .unknownFlags(rawFlags) }
-        for offset in stride(from: 48, to: 64, by: 8) where u64(offset) != 0 { throw .reservedNotZero }
+        guard u64(56) == 0 else { throw .reservedNotZero }
         let header = FrameHeader(
             command: command, flags: TransactionFlags(rawValue: rawFlags), dataLength: u32(4),
             transactionID: u64(8), target: u64(16), code: u32(24), status: StatusCode(rawValue: Int32(bitPattern: u32(28))),
             fdCount: u16(32), objectCount: u16(34),
-            sender: SenderStamp(pid: u32(36), uid: u32(40), container: u32(44)))
+            sender: SenderStamp(pid: u32(36), uid: u32(40), container: u32(44)), nestedIn: u64(48))
         guard header.dataLength % 4 == 0 else { throw .misalignedData(header.dataLength) }
         guard header.frameLength == messageLength else {
             throw .lengthMismatch(announced: header.frameLength, received: messageLength)

@@ -340,3 +340,7 @@ uint64_t cbinder_inode(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
+
+static _Thread_local void *thread_slot;
+void *cbinder_thread_slot_get(void) { return thread_slot; }
+void cbinder_thread_slot_set(void *value) { thread_slot = value; }

@@ -69,13 +69,16 @@ struct DirectChannelTests {
         let direct = try routed.openDirectChannel()
         #expect(direct.isDirect && !routed.isDirect)
         #expect(direct.directPeer == CallerIdentity(pid: getpid(), uid: getuid(), container: 0))
-        #expect(server.openChannelCount == 1 && client.openChannelCount == 1)
+        #expect(client.openChannelCount == 1)
 
         let before = try client.serviceManager.status().transactions
         for size in [0, 32, 4096, 65536] {
             let data = payload(size)
             #expect(try direct.transact(code: EchoService.Code.echo.rawValue, data: data).bytes == data.bytes)
         }
+        // The service sends its welcome before it files the channel (so the first call does not
+        // wait for its thread); once a call has been answered there, the channel is filed.
+        #expect(server.openChannelCount == 1)
         let me = try IEcho.Proxy(direct).whoAmI()
         #expect(me == IEcho.Identity(pid: getpid(), uid: Int32(bitPattern: getuid()), container: 0))
         // One more transaction: the status call itself.

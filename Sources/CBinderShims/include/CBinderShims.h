@@ -93,4 +93,9 @@ void cbinder_pidfd_reap(int pidfd);
 uint64_t cbinder_pidfd_netns_inode(int pidfd);
 /// The inode of `path` (stat, following links), or 0.
 uint64_t cbinder_inode(const char *path);
+
+/// One pointer per thread for the client runtime (the calls a thread is serving, on its stack):
+/// C11 `_Thread_local`, which Swift cannot declare.
+void *cbinder_thread_slot_get(void);
+void cbinder_thread_slot_set(void *value);
 #endif
