@@ -59,6 +59,11 @@ public final class BinderConnection: @unchecked Sendable {
     private var nextCookie: UInt64 = 1
     private var poolThreads = 0
     private let maxPoolThreads: Int
+    /// One-way calls finished and not yet reported to the broker with FREE, and their bytes.
+    private var unfreedCalls: UInt32 = 0
+    private var unfreedBytes: UInt64 = 0
+    /// FREE is sent when the pool has nothing queued, or once this much is unreported.
+    static let freeBatchBytes: UInt64 = 64 * 1024
     // Owned by whichever thread holds the reader role:
     private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
     /// The kernel writes each frame's body (parcel data, then object offsets) straight into this
@@ -83,14 +88,15 @@ public final class BinderConnection: @unchecked Sendable {
     /// Connects and performs the handshake.
     /// - Parameters:
     ///   - path: the broker socket; `defaultSocketPath` when nil.
-    ///   - threadPoolSize: threads that serve local objects, started when the first object is
-    ///     published or the first async call is made.
+    ///   - threadPoolSize: the most threads that serve local objects. The first starts when the
+    ///     first object is published or the first async call is made; the broker asks for more
+    ///     when every one is busy (WIRE.md §5.2).
     /// - Throws: `SystemError` if the socket cannot be reached; `StatusCode` if the handshake fails.
     public convenience init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
         let fd = try SeqPacket.connect(path: path ?? Self.defaultSocketPath)
         SeqPacket.setSendBufferSize(fd, bytes: Int32(maxFrameSize) * 2)
         var hello = Parcel()
-        Hello(maxFrameSize: maxFrameSize).write(to: &hello)
+        Hello(maxFrameSize: maxFrameSize, maxThreads: UInt32(max(1, threadPoolSize))).write(to: &hello)
         // The WELCOME lands in the array that becomes the connection's receive buffer (no copy).
         var body = Self.makeBodyBuffer(maxFrameSize: maxFrameSize)
         let welcome: Welcome
@@ -201,7 +207,11 @@ public final class BinderConnection: @unchecked Sendable {
         }
         let txid = nextTransactionID
         nextTransactionID += 1
-        if !oneWay { waiting.insert(txid) }
+        // The broker acknowledges a one-way call once it has queued it for the receiver, or refuses
+        // it (a full incoming buffer): the caller waits for that, as with Binder's
+        // TRANSACTION_COMPLETE. Nothing acknowledges one on a direct channel.
+        let awaitsAnswer = !oneWay || channel == nil
+        if awaitsAnswer { waiting.insert(txid) }
         lock.unlock()
         // A two-way call made while this thread serves a routed call names that call, so that a
         // call back into this process runs on this thread (WIRE.md §3.1).
@@ -214,10 +224,10 @@ public final class BinderConnection: @unchecked Sendable {
             lock.withLock { _ = waiting.remove(txid) }
             throw error
         }
-        if oneWay { return Parcel() }
+        if !awaitsAnswer { return Parcel() }
         let reply = try drive(until: txid)!
         guard reply.header.status == .ok else { throw reply.header.status }
-        return reply.parcel
+        return oneWay ? Parcel() : reply.parcel
     }
 
     /// Sends a transaction and suspends until the reply; a pool thread receives it.
@@ -368,23 +378,44 @@ public final class BinderConnection: @unchecked Sendable {
     /// Starts the pool threads (once); further calls do nothing.
     public func startPoolIfNeeded() { startPool(callerJoins: false) }
 
+    /// The broker connection starts one thread and more when the broker asks (`spawnThread`);
+    /// a direct channel, which has no broker to ask, starts all of its threads.
     /// - Parameter callerJoins: the calling thread will serve too, so start one thread fewer.
     private func startPool(callerJoins: Bool) {
-        let toStart: Int = lock.withLock {
-            guard poolThreads == 0, !closed else { return 0 }
-            poolThreads = maxPoolThreads
-            return callerJoins ? maxPoolThreads - 1 : maxPoolThreads
+        let initial = channel == nil ? 1 : maxPoolThreads
+        let started: Bool = lock.withLock {
+            guard poolThreads == 0, !closed else { return false }
+            poolThreads = initial
+            return true
         }
-        for i in 0..<toStart {
-            let alone = channel != nil && maxPoolThreads == 1
-            let body: @Sendable () -> Void = { [self] in
-                if alone { serveAlone() } else { _ = try? drive(until: nil) }
-                poolThreadExited()
-            }
-            // A channel's threads come from its broker connection's reusable ones: a channel may
-            // live for one call, and creating a thread costs more than the call.
-            if let threads = channel?.parent.channelThreads { threads.run(body) } else { startThread(name: "binder:\(i)", body) }
+        guard started else { return }
+        for i in 0..<(callerJoins ? initial - 1 : initial) { startPoolThread(i) }
+        if channel == nil { reportThreads(initial) }
+    }
+
+    private func startPoolThread(_ i: Int) {
+        let alone = channel != nil && maxPoolThreads == 1
+        let body: @Sendable () -> Void = { [self] in
+            if alone { serveAlone() } else { _ = try? drive(until: nil) }
+            poolThreadExited()
         }
+        // A channel's threads come from its broker connection's reusable ones: a channel may
+        // live for one call, and creating a thread costs more than the call.
+        if let threads = channel?.parent.channelThreads { threads.run(body) } else { startThread(name: "binder:\(i)", body) }
+    }
+
+    /// The broker found every pool thread busy (lock held): one more, up to the maximum. The
+    /// answer is the thread count either way, so the broker forgets its request.
+    private func spawnRequested() {
+        if poolThreads > 0 && poolThreads < maxPoolThreads && !closed {
+            poolThreads += 1
+            startPoolThread(poolThreads - 1)
+        }
+        reportThreads(poolThreads)  // a system call under the lock, but a rare one
+    }
+
+    private func reportThreads(_ count: Int) {
+        try? Self.sendFrame(fd: fd, header: FrameHeader(command: .threads, code: UInt32(count)), parcel: Parcel())
     }
 
     /// The serving end of a direct channel with one thread: receive, run, reply, with no queue,
@@ -537,6 +568,11 @@ public final class BinderConnection: @unchecked Sendable {
                 resume = (c, frame.header.status == .ok ? .success(frame.parcel) : .failure(frame.header.status))
             }
             return false
+        case .spawnThread:
+            if channel == nil { spawnRequested() }
+            return false
+        case .free, .threads:
+            return false  // only clients send these
         case .transaction:
             let parent = frame.header.nestedIn
             if parent != 0 && waiting.contains(parent) {
@@ -570,12 +606,26 @@ public final class BinderConnection: @unchecked Sendable {
             let target = frame.header.target
             let object = lock.withLock { objects[target] }
             run(frame, on: object?.object)
-            // A one-way call: the next one queued for the same object runs on this thread, in order.
-            guard frame.header.flags.contains(.oneWay), let object else { return }
+            guard frame.header.flags.contains(.oneWay) else { return }
+            // A one-way call: its part of the incoming buffer is freed (reported in batches), and
+            // the next one queued for the same object runs on this thread, in order.
+            var free: (calls: UInt32, bytes: UInt64)? = nil
             let next: Frame? = lock.withLock {
+                if channel == nil {
+                    unfreedCalls += 1
+                    unfreedBytes += UInt64(frame.header.frameLength)
+                    if unfreedBytes >= Self.freeBatchBytes || (incoming.isEmpty && object?.oneWayQueue.isEmpty ?? true) {
+                        free = (unfreedCalls, unfreedBytes)
+                        (unfreedCalls, unfreedBytes) = (0, 0)
+                    }
+                }
+                guard let object else { return nil }
                 if let n = object.oneWayQueue.popFirst() { return n }
                 object.oneWayBusy = false
                 return nil
+            }
+            if let free {
+                try? Self.sendFrame(fd: fd, header: FrameHeader(command: .free, target: free.bytes, code: free.calls), parcel: Parcel())
             }
             guard let next else { return }
             frame = next

@@ -12,6 +12,9 @@ public struct BrokerConfig: Sendable {
     public var channelTimeToLiveNanos: UInt64 = 10_000_000_000
     /// Which child containers may reach which others' services.
     public var policy = ContainerPolicy()
+    /// Each process's incoming buffer (WIRE.md §5.1): bytes of routed transactions delivered to it
+    /// and not yet finished. One-way calls may use half of it.
+    public var incomingBufferBytes: UInt32 = 1 << 20
     public init() {}
 }
 
@@ -44,6 +47,18 @@ public final class BrokerCore {
         var nodesByCookie: [UInt64: NodeID] = [:]
         var transactionsSent: UInt64 = 0
         var transactionsReceived: UInt64 = 0
+        /// The thread pool (WIRE.md §5.2): the most threads the process starts (its Hello), the
+        /// number it reports running, spawn requests not yet answered, and the routed two-way
+        /// calls it is serving (nested calls run on a waiting thread and are not counted).
+        var maxThreads: UInt32 = 0
+        var threads: UInt32 = 0
+        var spawnsRequested: UInt32 = 0
+        var busy: UInt32 = 0
+        /// The incoming buffer (WIRE.md §5.1): bytes charged for transactions delivered and not
+        /// finished; the one-way part, and one-way calls not yet freed.
+        var bufferUsed: UInt32 = 0
+        var oneWayBufferUsed: UInt32 = 0
+        var oneWayInFlight: UInt32 = 0
         init(id: ConnectionID, identity: PeerIdentity) {
             self.id = id
             self.identity = identity
@@ -77,6 +92,9 @@ public final class BrokerCore {
         /// The broker ID of the call the caller's thread was serving when it made this one (0:
         /// none): the transaction stack that nested calls are matched against.
         let parent: UInt64
+        /// Bytes charged to the callee's incoming buffer; whether the call counts as busy there.
+        let charge: UInt32
+        let countsBusy: Bool
     }
 
     /// How far up a transaction stack the broker looks for a waiting thread of the callee.
@@ -102,6 +120,7 @@ public final class BrokerCore {
     var replyCount: UInt64 = 0
     var deadObjectReplies: UInt64 = 0
     var malformedDisconnects: UInt64 = 0
+    var bufferRefusals: UInt64 = 0
 
     /// Scratch parcel for broker-built frames, reused across calls.
     var scratch = Parcel(reservingCapacity: 4096)
@@ -130,6 +149,8 @@ public final class BrokerCore {
             pending.removeValue(forKey: txid)
             if call.callee == id {
                 sendStatusReply(to: call.caller, transactionID: call.callerTransactionID, status: .deadObject, out: &out)
+            } else if let callee = connections[call.callee] {
+                finished(call, at: callee)  // its late reply will be dropped
             }
         }
         var deadNodes: Set<NodeID> = []
@@ -186,7 +207,12 @@ public final class BrokerCore {
             transaction(from: conn, header: header, frame: frame, now: now, out: &out)
         case .reply:
             reply(from: conn, header: header, frame: frame, out: &out)
-        case .hello, .welcome:
+        case .free:
+            freed(by: conn, header: header, out: &out)
+        case .threads:
+            conn.threads = min(header.code, conn.maxThreads)
+            if conn.spawnsRequested > 0 { conn.spawnsRequested -= 1 }
+        case .hello, .welcome, .spawnThread:
             malformed(conn, "unexpected \(header.command) after the handshake", out: &out)
         }
     }
@@ -219,6 +245,7 @@ public final class BrokerCore {
         conn.greeted = true
         conn.maxFrameSize = min(hello.maxFrameSize, config.maxFrameSize)
         conn.maxFDs = min(hello.maxFDs, config.maxFDs)
+        conn.maxThreads = hello.maxThreads
         let welcome = Welcome(
             maxFrameSize: conn.maxFrameSize, maxFDs: conn.maxFDs, connectionID: conn.id.raw,
             pid: UInt32(bitPattern: conn.identity.namespacePID), uid: conn.identity.uid, gid: conn.identity.gid,
@@ -254,15 +281,18 @@ public final class BrokerCore {
         conn.transactionsSent += 1
         transactionCount += 1
         if oneWay { oneWayCount += 1 }
+        // A one-way call is answered too: the broker's acknowledgement, with the failure if any.
         func fail(_ status: StatusCode, _ out: inout O) {
-            if !oneWay { sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out) }
+            sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out)
         }
         if header.sender != .none { return fail(.permissionDenied, &out) }
         guard header.target <= UInt64(UInt32.max) else { return fail(.badValue, &out) }
         let handle = UInt32(header.target)
         if handle == ServiceManagerInterface.handle {
             if header.fdCount > 0 { return fail(.fdsNotAllowed, &out) }
-            return serviceManagerTransaction(from: conn, header: header, frame: frame, now: now, out: &out)
+            serviceManagerTransaction(from: conn, header: header, frame: frame, now: now, out: &out)
+            if oneWay { fail(.ok, &out) }
+            return
         }
         guard let nodeID = conn.handles[handle] else { return fail(.badValue, &out) }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else {
@@ -272,6 +302,13 @@ public final class BrokerCore {
             return fail(.fdsNotAllowed, &out)
         }
         if frame.count > Int(owner.maxFrameSize) { return fail(.failedTransaction, &out) }
+        let charge = UInt32(frame.count)
+        guard owner.bufferUsed + charge <= config.incomingBufferBytes,
+            !oneWay || owner.oneWayBufferUsed + charge <= config.incomingBufferBytes / 2
+        else {
+            bufferRefusals += 1
+            return fail(.failedTransaction, &out)
+        }
         if let status = translateObjects(from: conn, to: owner, header: header, frame: frame) {
             return fail(status, &out)
         }
@@ -279,8 +316,11 @@ public final class BrokerCore {
         forwarded.target = node.cookie
         forwarded.sender = conn.identity.stamp(seenFrom: owner.identity.container)
         forwarded.nestedIn = 0
+        owner.bufferUsed += charge
         if oneWay {
             forwarded.transactionID = 0
+            owner.oneWayBufferUsed += charge
+            owner.oneWayInFlight += 1
         } else {
             var parent: UInt64 = 0
             if header.nestedIn != 0 {
@@ -293,13 +333,43 @@ public final class BrokerCore {
             let txid = nextTransactionID
             nextTransactionID += 1
             forwarded.transactionID = txid
+            let countsBusy = forwarded.nestedIn == 0
             pending[txid] = PendingCall(
                 caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id,
-                acceptsFDs: header.flags.contains(.acceptFDs), parent: parent)
+                acceptsFDs: header.flags.contains(.acceptFDs), parent: parent, charge: charge, countsBusy: countsBusy)
+            if countsBusy { owner.busy += 1 }
         }
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1
         out.forwardCurrentFrame(to: owner.id)
+        if oneWay { fail(.ok, &out) }
+        askForThreadIfBusy(owner, out: &out)
+    }
+
+    /// A two-way call to `callee` is over (answered, or its caller left): its charge and its thread are free.
+    func finished(_ call: PendingCall, at callee: Connection) {
+        callee.bufferUsed -= call.charge
+        if call.countsBusy { callee.busy -= 1 }
+    }
+
+    /// As Binder's driver asks for a looper: when no thread of `conn` is left idle and it may start
+    /// more, one SPAWN_THREAD at a time per missing thread (WIRE.md §5.2).
+    func askForThreadIfBusy<O: BrokerOutbox>(_ conn: Connection, out: inout O) {
+        let promised = conn.threads + conn.spawnsRequested
+        guard conn.busy >= promised, promised < conn.maxThreads else { return }
+        conn.spawnsRequested += 1
+        scratch.removeAll()
+        out.send(to: conn.id, header: FrameHeader(command: .spawnThread), parcel: scratch)
+    }
+
+    /// FREE: the process finished `code` one-way calls of `target` bytes in all.
+    private func freed<O: BrokerOutbox>(by conn: Connection, header: FrameHeader, out: inout O) {
+        guard header.target <= UInt64(conn.oneWayBufferUsed), header.code <= conn.oneWayInFlight else {
+            return malformed(conn, "frees \(header.code) one-way calls of \(header.target) bytes, but \(conn.oneWayInFlight) of \(conn.oneWayBufferUsed) are outstanding", out: &out)
+        }
+        conn.oneWayInFlight -= header.code
+        conn.oneWayBufferUsed -= UInt32(header.target)
+        conn.bufferUsed -= UInt32(header.target)
     }
 
     private func reply<O: BrokerOutbox>(from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, out: inout O) {
@@ -314,6 +384,7 @@ public final class BrokerCore {
             return malformed(conn, "reply to transaction \(txid), which was not sent to this connection", out: &out)
         }
         pending.remove(at: index)
+        finished(call, at: conn)
         guard let caller = connections[call.caller] else { return }
         replyCount += 1
         if header.fdCount > 0 && (!call.acceptsFDs || UInt32(header.fdCount) > caller.maxFDs) {
@@ -439,10 +510,16 @@ public final class BrokerCore {
             oneWay: oneWayCount, replies: replyCount, deadObjectReplies: deadObjectReplies,
             malformedDisconnects: malformedDisconnects, pendingTransactions: UInt32(pending.count),
             connections: connections.values.sorted { $0.id.raw < $1.id.raw }.map { c in
-                BrokerStatus.Connection(
+                var s = BrokerStatus.Connection(
                     id: c.id.raw, pid: c.identity.pid, uid: c.identity.uid, gid: c.identity.gid, container: c.identity.container,
                     handles: UInt32(c.handles.count), objects: UInt32(c.nodesByCookie.count),
                     transactionsSent: c.transactionsSent, transactionsReceived: c.transactionsReceived)
+                s.threads = c.threads
+                s.maxThreads = c.maxThreads
+                s.busy = c.busy
+                s.bufferUsed = c.bufferUsed
+                s.oneWayBufferUsed = c.oneWayBufferUsed
+                return s
             },
             services: registry.services.sorted { $0.key < $1.key }.map { key, entry in
                 let owner = nodes[entry.node].flatMap { connections[$0.owner] }
@@ -456,6 +533,6 @@ public final class BrokerCore {
                     expiresInMillis: e.deadline > now ? (e.deadline - now) / 1_000_000 : 0)
             },
             channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired,
-            containers: containerInfos, foregroundContainer: foreground)
+            containers: containerInfos, foregroundContainer: foreground, bufferRefusals: bufferRefusals)
     }
 }

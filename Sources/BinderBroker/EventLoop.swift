@@ -41,7 +41,7 @@ public final class BrokerServer {
         enum Storage {
             /// A receive buffer holding a forwarded frame.
             case received(UInt16)
-            /// A frame the broker built (heap).
+            /// A frame the broker built, or a copy of a forwarded one (heap).
             case built(UnsafeMutableRawPointer)
         }
         let storage: Storage
@@ -284,16 +284,30 @@ public final class BrokerServer {
             from: peer.id, frame: message.payload, fdCount: message.controlTruncated ? -1 : fdCount,
             truncated: message.truncated, now: monotonicNanos(), out: &out)
         if let target = out.forwardTarget, let to = peers[target.raw], !to.closing {
-            let frame = UnsafeRawPointer(message.payload.baseAddress!)
+            var frame = UnsafeRawPointer(message.payload.baseAddress!)
             let length = message.payload.count
+            var storage = Outgoing.Storage.received(bufferID)
+            if to.queue.count >= Self.zeroCopyQueueDepth {
+                // A receiver that is not keeping up: its frames wait in copies, so that receive
+                // buffers keep serving everyone else (the receiver's incoming-buffer limit, WIRE.md
+                // §5.1, bounds what waits here).
+                let copy = UnsafeMutableRawPointer.allocate(byteCount: length, alignment: 8)
+                copy.copyMemory(from: frame, byteCount: length)
+                recycle(bufferID)
+                (frame, storage) = (UnsafeRawPointer(copy), .built(copy))
+            }
             enqueue(Outgoing(
-                storage: .received(bufferID), bytes: frame, length: length,
+                storage: storage, bytes: frame, length: length,
                 fds: fdMessage(frame, length, UnsafeBufferPointer(rebasing: fdScratch[0..<fdCount]))), to: to)
         } else {
             recycle(bufferID)
             for i in 0..<fdCount { FileDescriptor.close(fdScratch[i]) }
         }
     }
+
+    /// Frames queued to one receiver (the one being sent included) that may stay in receive
+    /// buffers; later ones are copied out.
+    static let zeroCopyQueueDepth = 2
 
     private func rearmStarved() {
         guard !needsRearm.isEmpty, buffers.hasPosted else { return }

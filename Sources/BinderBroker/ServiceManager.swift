@@ -190,6 +190,14 @@ extension BrokerCore {
         let header = FrameHeader(
             command: .transaction, flags: .oneWay, target: node.cookie, code: code,
             sender: brokerIdentity.stamp(seenFrom: owner.identity.container))
+        // Charged to the owner's incoming buffer like a routed one-way call (its FREE counts it),
+        // but never refused: the broker's own notices are few and must not be lost.
+        let length = UInt32(header.describing(scratch).frameLength)
+        if length <= owner.maxFrameSize {
+            owner.bufferUsed += length
+            owner.oneWayBufferUsed += length
+            owner.oneWayInFlight += 1
+        }
         sendBuilt(to: owner, header: header, out: &out)
     }
 }

@@ -140,8 +140,16 @@ public enum Command: UInt8, Sendable {
     case welcome = 2
     /// A call on `target`. Two-way unless `TransactionFlags.oneWay`.
     case transaction = 3
-    /// The answer to a two-way transaction, matched by `transactionID`; `status` is the transport status.
+    /// The answer to a two-way transaction, matched by `transactionID`; `status` is the transport
+    /// status. The broker also answers each one-way transaction with one (its acknowledgement).
     case reply = 4
+    /// Client → broker: one-way calls finished (`code` calls, `target` bytes), freeing that much of
+    /// the process's incoming buffer (WIRE.md §5.1).
+    case free = 5
+    /// Broker → client: every pool thread is busy; start another one (WIRE.md §5.2).
+    case spawnThread = 6
+    /// Client → broker: how many pool threads it now runs (`code`) (WIRE.md §5.2).
+    case threads = 7
 }
 
 /// Transaction flags (header bytes 2..<4).

@@ -12,10 +12,13 @@ public struct Hello: Equatable, Sendable {
     public var maxFrameSize: UInt32
     /// The most fds the client accepts in one frame.
     public var maxFDs: UInt32
+    /// The most pool threads the client will start when the broker asks (WIRE.md §5.2); 0: never ask.
+    public var maxThreads: UInt32
 
-    public init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, maxFDs: UInt32 = Limits.defaultMaxFDs) {
+    public init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, maxFDs: UInt32 = Limits.defaultMaxFDs, maxThreads: UInt32 = 0) {
         self.maxFrameSize = maxFrameSize
         self.maxFDs = maxFDs
+        self.maxThreads = maxThreads
     }
 
     public func write(to p: inout Parcel) {
@@ -24,7 +27,7 @@ public struct Hello: Equatable, Sendable {
         p.write(maxFrameSize)
         p.write(maxFDs)
         p.write(UInt32(0))  // feature bits, none defined
-        p.write(UInt32(0))  // reserved
+        p.write(maxThreads)
     }
 
     public static func read(from p: inout Parcel) throws(StatusCode) -> Hello {
@@ -34,7 +37,7 @@ public struct Hello: Equatable, Sendable {
         h.major = UInt16(version >> 16)
         h.minor = UInt16(truncatingIfNeeded: version)
         _ = try p.read(UInt32.self)
-        _ = try p.read(UInt32.self)
+        h.maxThreads = try p.read()
         return h
     }
 }

@@ -134,6 +134,14 @@ public struct BrokerStatus: Equatable, Sendable {
         public var objects: UInt32
         public var transactionsSent: UInt64
         public var transactionsReceived: UInt64
+        /// Pool threads the process runs (as it reported) and the most it will start.
+        public var threads: UInt32 = 0
+        public var maxThreads: UInt32 = 0
+        /// Routed two-way calls it is serving (nested ones not counted).
+        public var busy: UInt32 = 0
+        /// Bytes of its incoming buffer in use, and the one-way part (WIRE.md §5.1).
+        public var bufferUsed: UInt32 = 0
+        public var oneWayBufferUsed: UInt32 = 0
         public init(id: UInt32, pid: Int32, uid: UInt32, gid: UInt32, container: UInt32, handles: UInt32, objects: UInt32, transactionsSent: UInt64, transactionsReceived: UInt64) {
             self.id = id
             self.pid = pid
@@ -181,6 +189,8 @@ public struct BrokerStatus: Equatable, Sendable {
     /// Running containers, and which one is in the foreground (0: the root).
     public var containers: [ContainerInfo]
     public var foregroundContainer: UInt32
+    /// Transactions refused because the receiver's incoming buffer was full (WIRE.md §5.1).
+    public var bufferRefusals: UInt64 = 0
 
     /// One unclaimed channel end.
     public struct RegistryEntry: Equatable, Sendable {
@@ -200,9 +210,10 @@ public struct BrokerStatus: Equatable, Sendable {
         }
     }
 
-    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0) {
+    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0, bufferRefusals: UInt64 = 0) {
         self.containers = containers
         self.foregroundContainer = foregroundContainer
+        self.bufferRefusals = bufferRefusals
         self.channelEnds = channelEnds
         self.channelsCreated = channelsCreated
         self.channelEndsClaimed = channelEndsClaimed
@@ -240,6 +251,11 @@ public struct BrokerStatus: Equatable, Sendable {
                     p.write(c.objects)
                     p.write(c.transactionsSent)
                     p.write(c.transactionsReceived)
+                    p.write(c.threads)
+                    p.write(c.maxThreads)
+                    p.write(c.busy)
+                    p.write(c.bufferUsed)
+                    p.write(c.oneWayBufferUsed)
                 }
             }
             p.write(array: services) { p, s in
@@ -266,6 +282,7 @@ public struct BrokerStatus: Equatable, Sendable {
             p.write(channelEndsExpired)
             p.write(array: containers) { p, c in c.write(to: &p) }
             p.write(foregroundContainer)
+            p.write(bufferRefusals)
         }
     }
 
@@ -277,10 +294,13 @@ public struct BrokerStatus: Equatable, Sendable {
                 pendingTransactions: try p.read(),
                 connections: try p.readArray { p throws(StatusCode) in
                     try p.readParcelable { p throws(StatusCode) in
-                        Connection(
+                        var c = Connection(
                             id: try p.read(), pid: try p.read(), uid: try p.read(), gid: try p.read(), container: try p.read(),
                             handles: try p.read(), objects: try p.read(), transactionsSent: try p.read(),
                             transactionsReceived: try p.read())
+                        (c.threads, c.maxThreads, c.busy) = (try p.read(), try p.read(), try p.read())
+                        (c.bufferUsed, c.oneWayBufferUsed) = (try p.read(), try p.read())
+                        return c
                     }
                 } ?? [],
                 services: try p.readArray { p throws(StatusCode) in
@@ -298,6 +318,7 @@ public struct BrokerStatus: Equatable, Sendable {
                 channelsCreated: try p.read(), channelEndsClaimed: try p.read(), channelEndsExpired: try p.read())
             status.containers = try p.readArray { p throws(StatusCode) in try ContainerInfo.read(from: &p) } ?? []
             status.foregroundContainer = try p.read()
+            status.bufferRefusals = try p.read()
             return status
         }
     }

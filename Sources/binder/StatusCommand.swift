@@ -12,14 +12,16 @@ struct StatusCommand: ParsableCommand {
         let me = c.welcome.connectionID
         print("binderd pid \(s.brokerPID), up \(formatDuration(s.uptimeMillis))")
         print("transactions \(s.transactions) (one-way \(s.oneWay)), replies \(s.replies), in flight \(s.pendingTransactions), "
-            + "dead-object replies \(s.deadObjectReplies), malformed-frame disconnects \(s.malformedDisconnects)")
+            + "dead-object replies \(s.deadObjectReplies), malformed-frame disconnects \(s.malformedDisconnects), "
+            + "refused for a full incoming buffer \(s.bufferRefusals)")
         print("")
         print("CONNECTIONS (\(s.connections.count))")
-        var rows = [["ID", "PID", "UID", "GID", "CONTAINER", "HANDLES", "OBJECTS", "SENT", "RECEIVED"]]
+        var rows = [["ID", "PID", "UID", "GID", "CONTAINER", "HANDLES", "OBJECTS", "SENT", "RECEIVED", "THREADS", "BUSY", "BUFFER (ONE-WAY)"]]
         for x in s.connections {
             rows.append([
                 "\(x.id)\(x.id == me ? "*" : "")", "\(x.pid)", "\(x.uid)", "\(x.gid)", "\(x.container)", "\(x.handles)", "\(x.objects)",
-                "\(x.transactionsSent)", "\(x.transactionsReceived)",
+                "\(x.transactionsSent)", "\(x.transactionsReceived)", "\(x.threads)/\(x.maxThreads)", "\(x.busy)",
+                "\(x.bufferUsed) (\(x.oneWayBufferUsed)) B",
             ])
         }
         print(indent(table(rows)))

@@ -18,6 +18,9 @@ struct BinderD: ParsableCommand {
     @Option(help: "Receive buffers shared by all connections (a power of two, 8…4096).")
     var buffers: Int = 128
 
+    @Option(help: "Each process's incoming buffer in bytes: routed calls delivered to it and not yet finished; one-way calls may fill half (default: the larger of 1 MiB and 2 × --max-frame; at least 2 × --max-frame).")
+    var incomingBuffer: UInt32?
+
     @Option(help: "Seconds an unclaimed channel end stays in the named-fd registry before it is closed (0.001…3600).")
     var channelTTL: Double = 10
 
@@ -36,6 +39,9 @@ struct BinderD: ParsableCommand {
     func validate() throws {
         guard (4096...4 * 1024 * 1024).contains(maxFrame) else { throw ValidationError("--max-frame must be between 4096 and 4194304") }
         guard (8...4096).contains(buffers), buffers & (buffers - 1) == 0 else { throw ValidationError("--buffers must be a power of two between 8 and 4096") }
+        if let incomingBuffer, incomingBuffer < 2 * maxFrame || incomingBuffer > 1 << 30 {
+            throw ValidationError("--incoming-buffer must be between 2 × --max-frame (\(2 * maxFrame)) and 1073741824")
+        }
         guard channelTTL >= 0.001, channelTTL <= 3600 else { throw ValidationError("--channel-ttl must be between 0.001 and 3600 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
@@ -51,6 +57,7 @@ struct BinderD: ParsableCommand {
         var options = BrokerServer.Options(runtimeDirectory: dir)
         options.config.maxFrameSize = maxFrame
         options.receiveBuffers = buffers
+        options.config.incomingBufferBytes = incomingBuffer ?? max(1 << 20, 2 * maxFrame)
         options.config.channelTimeToLiveNanos = UInt64(channelTTL * 1e9)
         if let initPath { options.initPath = initPath }
         if let policy {

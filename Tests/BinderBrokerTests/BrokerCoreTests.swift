@@ -69,17 +69,25 @@ struct BrokerCoreTests {
         #expect(h.core.status(now: h.now).pendingTransactions == 0)
     }
 
-    @Test("one-way calls are forwarded in order with no pending entry")
+    @Test("one-way calls are forwarded in order with no pending entry, each acknowledged to its sender after the forward")
     func oneWayInOrder() throws {
         let h = CoreHarness()
         let (service, client, ref) = try h.serviceAndClient("sink", cookie: 9)
+        let before = h.out.sent.count
         for i in 0..<5 {
             var p = Parcel()
             p.write(Int32(i))
             h.deliver(from: client, FrameHeader(command: .transaction, flags: .oneWay, transactionID: UInt64(i), target: ref.id, code: 1), p)
         }
-        let delivered = h.out.sent.suffix(5)
-        #expect(delivered.allSatisfy { $0.to == service && $0.header.flags.contains(.oneWay) && $0.header.transactionID == 0 })
+        let sent = h.out.sent[before...]
+        #expect(sent.count == 10)
+        #expect(zip(sent.indices, sent).allSatisfy { i, s in
+            (i - before) % 2 == 0
+                ? s.to == service && s.header.command == .transaction
+                : s.to == client && s.header.command == .reply && s.header.status == .ok && s.header.transactionID == UInt64((i - before) / 2)
+        })
+        let delivered = sent.filter { $0.to == service }
+        #expect(delivered.allSatisfy { $0.header.flags.contains(.oneWay) && $0.header.transactionID == 0 })
         #expect(delivered.map { var p = $0.parcel; return try! p.read(Int32.self) } == [Int32(0), 1, 2, 3, 4])
         #expect(h.core.status(now: h.now).pendingTransactions == 0)
     }

@@ -58,8 +58,12 @@ final class CoreHarness {
     var now: UInt64 = 1_000_000_000
     private var nextTx: UInt64 = 100
 
-    init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000, policy: ContainerPolicy = ContainerPolicy()) {
+    init(
+        maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000, policy: ContainerPolicy = ContainerPolicy(),
+        incomingBuffer: UInt32 = 1 << 20
+    ) {
         var config = BrokerConfig()
+        config.incomingBufferBytes = incomingBuffer
         config.policy = policy
         config.maxFrameSize = maxFrameSize
         config.channelTimeToLiveNanos = channelTTLNanos
@@ -70,13 +74,14 @@ final class CoreHarness {
     /// Opens and greets a connection.
     @discardableResult
     func connect(
-        _ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, container: UInt32 = 0, namespacePID: Int32? = nil, maxFrame: UInt32 = Limits.defaultMaxFrameSize
+        _ raw: UInt32, pid: Int32 = 0, uid: UInt32 = 0, container: UInt32 = 0, namespacePID: Int32? = nil, maxFrame: UInt32 = Limits.defaultMaxFrameSize,
+        maxThreads: UInt32 = 0
     ) -> ConnectionID {
         let id = ConnectionID(raw)
         core.connectionOpened(id, identity: PeerIdentity(
             pid: pid == 0 ? Int32(raw) * 100 : pid, uid: uid, gid: uid, container: container, namespacePID: namespacePID))
         var hello = Parcel()
-        Hello(maxFrameSize: maxFrame).write(to: &hello)
+        Hello(maxFrameSize: maxFrame, maxThreads: maxThreads).write(to: &hello)
         deliver(from: id, FrameHeader(command: .hello), hello)
         let welcome = out.sent.removeLast()
         precondition(welcome.header.command == .welcome)

@@ -24,16 +24,18 @@ private struct Triangle {
         }
     }
 
-    /// `from` calls `to`'s object as transaction `txid`, naming `nestedIn`; returns what the broker sent.
+    /// `from` calls `to`'s object as transaction `txid`, naming `nestedIn`; returns the first frame
+    /// the broker sent (the forward, or a refusal).
     func call(_ from: ConnectionID, _ to: ConnectionID, txid: UInt64, nestedIn: UInt64 = 0, flags: TransactionFlags = []) -> RecordingOutbox.Sent {
+        let before = h.out.sent.count
         h.deliver(from: from, FrameHeader(command: .transaction, flags: flags, transactionID: txid, target: handle[from]![to]!, code: 1, nestedIn: nestedIn))
-        return h.out.sent.last!
+        return h.out.sent[before]
     }
 }
 
 @Suite("Nested calls in the broker core")
 struct NestedCallCoreTests {
-    @Test("a call back to a process waiting up the transaction stack names the call that process waits on")
+    @Test("a call back to a process waiting up the transaction stack names the call that process waits on, and needs no new thread there")
     func callBack() throws {
         let t = try Triangle()
         // a → b (a's 10); b, serving it, calls a: a's thread waiting on 10 must run it.
@@ -42,6 +44,8 @@ struct NestedCallCoreTests {
         let back = t.call(t.b, t.a, txid: 20, nestedIn: first.header.transactionID)
         #expect(back.to == t.a && back.header.target == 0xA)
         #expect(back.header.nestedIn == 10)
+        // It runs on a thread that is already busy with a: it does not count as another busy thread.
+        #expect(t.h.core.connections[t.a]!.busy == 0 && t.h.core.connections[t.b]!.busy == 1)
 
         // a, serving that call, calls b again: b's thread waiting on its 20 runs it (a → b → a → b).
         let again = t.call(t.a, t.b, txid: 11, nestedIn: back.header.transactionID)

@@ -140,13 +140,63 @@ struct BrokerIntegrationTests {
         #expect(throws: StatusCode.deadObject) { try victim.transact(code: 1) }
     }
 
+    @Test("the pool starts with one thread; the broker asks for another while all are busy, up to the process's maximum")
+    func threadsOnDemand() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect(threads: 4)
+        let gate = BlockingService(calls: 4)
+        try server.serviceManager.addService("gate", gate)
+        let observer = try broker.connect()
+        func serverRow() throws -> BrokerStatus.Connection {
+            try #require(try observer.serviceManager.status().connections.first { $0.id == server.welcome.connectionID })
+        }
+        #expect(try serverRow().threads == 1 && serverRow().maxThreads == 4)
+
+        // Five calls held at once: four run, each on a thread the broker asked for; the fifth waits.
+        let done = Latch(5)
+        let clients = try (0..<5).map { _ in try broker.connect() }
+        for c in clients {
+            let proxy = try #require(try c.serviceManager.getService("gate"))
+            startThread {
+                _ = try? proxy.transact(code: 1)
+                done.signal()
+            }
+        }
+        #expect(gate.entered.wait(), "four calls did not run at once: threads were not started")
+        // The fifth call is counted once it has been forwarded; the thread count stays at the maximum.
+        let deadline = monotonicNanos() + 10_000_000_000
+        var row = try serverRow()
+        while row.busy < 5 && monotonicNanos() < deadline { row = try serverRow() }
+        #expect(row.busy == 5)
+        #expect(row.threads == 4)
+        gate.release.signal()
+        #expect(done.wait())
+        #expect(try serverRow().busy == 0)
+    }
+
     @Test("one-way calls to one object arrive in order on a four-thread pool")
     func oneWayOrder() throws {
         let broker = try TestBroker()
         let server = try BinderConnection(path: broker.socketPath, threadPoolSize: 4)
         let recorder = RecordingService(expect: 300)
         try server.serviceManager.addService("sink", recorder)
+        // Four threads first: four calls held at once make the broker ask for them.
+        let gate = BlockingService(calls: 4)
+        try server.serviceManager.addService("gate", gate)
+        let held = Latch(4)
+        for _ in 0..<4 {
+            let c = try broker.connect()
+            let proxy = try #require(try c.serviceManager.getService("gate"))
+            startThread {
+                _ = try? proxy.transact(code: 1)
+                held.signal()
+            }
+        }
+        #expect(gate.entered.wait())
+        gate.release.signal()
+        #expect(held.wait())
         let client = try broker.connect()
+        #expect(try client.serviceManager.status().connections.first { $0.id == server.welcome.connectionID }?.threads == 4)
         let sink = try #require(try client.serviceManager.getService("sink"))
         for i in 0..<300 {
             var p = Parcel()

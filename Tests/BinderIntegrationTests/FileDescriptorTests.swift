@@ -139,10 +139,11 @@ struct BackPressureTests {
         #expect(try reply.readObject() == client.publish(service))
     }
 
-    @Test("one-way frames to a receiver that stops reading queue up and then all arrive, in order, with few buffers")
-    func backPressure() throws {
-        let broker = try TestBroker(extraArguments: ["--buffers", "8"])
-        // A raw "service" that registers and then reads nothing until the sender is blocked.
+    @Test("a receiver that stops reading: one-way calls beyond its incoming buffer fail with FAILED_TRANSACTION for every sender, other processes keep working, and its FREE makes room again")
+    func incomingBufferLimit() throws {
+        // 8 receive buffers: frames queued to the stalled receiver must not hold them.
+        let broker = try TestBroker(extraArguments: ["--buffers", "8", "--incoming-buffer", "8388608"])
+        // A raw "service" that registers and then reads nothing.
         let raw = try RawClient(path: broker.socketPath)
         var add = Parcel()
         add.write("slow")
@@ -150,27 +151,59 @@ struct BackPressureTests {
         try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.addService.rawValue), add)
         #expect(try raw.receive()?.0.status == .ok)
 
-        let client = try broker.connect()
+        let (_, client, echo) = try broker.echoPair()
         let slow = try #require(try client.serviceManager.getService("slow"))
-        let total = 200
-        let sent = Latch()
-        startThread(name: "sender") {
-            for i in 0..<total {
-                var p = Parcel()
-                p.write(Int32(i))
-                p.write(bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 4096))
-                _ = try? slow.transact(code: 1, data: p, flags: .oneWay)
-            }
-            sent.signal()
+        func oneWay(_ i: Int, to proxy: BinderProxy) throws(StatusCode) {
+            var p = Parcel()
+            p.write(Int32(i))
+            p.write(bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 4096))
+            try proxy.transact(code: 1, data: p, flags: .oneWay)
         }
-        #expect(!sent.wait(seconds: 1), "the sender should be blocked: nobody reads")
-        for i in 0..<total {
+        var accepted = 0
+        while accepted < 5000 {
+            do throws(StatusCode) { try oneWay(accepted, to: slow) } catch {
+                #expect(error == .failedTransaction)
+                break
+            }
+            accepted += 1
+        }
+        // One-way calls may fill half of the 8 MiB buffer; each frame is 64 + 4 + 4 + 4096 bytes. The
+        // kernel queues a part of them to the receiver, the broker holds the rest.
+        let frameLength = 64 + 4 + 4 + 4096
+        #expect(accepted == 4194304 / frameLength)
+
+        // Another sender to the full receiver is refused too; everyone else carries on.
+        let other = try broker.connect()
+        let slowFromOther = try #require(try other.serviceManager.getService("slow"))
+        #expect(throws: StatusCode.failedTransaction) { try oneWay(0, to: slowFromOther) }
+        for n in [1, 1000, 30000] {
+            #expect(try echo.transact(code: EchoService.Code.echo.rawValue, data: Parcel(bytes: [UInt8](repeating: 7, count: n * 4))).count == n * 4)
+        }
+        let status = try other.serviceManager.status()
+        let stalled = try #require(status.connections.first { $0.id == raw.connectionID })
+        #expect(stalled.oneWayBufferUsed == UInt32(accepted * frameLength) && stalled.bufferUsed == stalled.oneWayBufferUsed)
+        #expect(status.bufferRefusals == 2)
+
+        // The receiver reads every call, in order, and frees them; a round trip on its connection
+        // makes sure the broker has handled the FREE before the next call.
+        var bytes: UInt64 = 0
+        for i in 0..<accepted {
             let (header, parcel) = try #require(try raw.receive())
             var p = parcel
             #expect(header.command == .transaction && header.flags.contains(.oneWay))
             #expect(try p.read(Int32.self) == Int32(i))
+            bytes += UInt64(header.frameLength)
         }
-        #expect(sent.wait())
-        #expect(try client.serviceManager.listServices() == ["slow"])
+        try raw.send(FrameHeader(command: .free, target: bytes, code: UInt32(accepted)))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 2, target: 0, code: ServiceManagerCode.listServices.rawValue))
+        #expect(try raw.receive()?.0.transactionID == 2)
+        try oneWay(accepted, to: slow)
+        var (header, parcel) = try #require(try raw.receive())
+        #expect(header.command == .transaction && (try? parcel.read(Int32.self)) == Int32(accepted))
+
+        // Freeing more than was delivered is a protocol error: the receiver alone is disconnected.
+        try raw.send(FrameHeader(command: .free, target: 1 << 20, code: 1))
+        #expect(try raw.receive() == nil)
+        #expect(try echo.transact(code: EchoService.Code.echo.rawValue, data: Parcel(bytes: [1, 2, 3, 4])).count == 4)
     }
 }

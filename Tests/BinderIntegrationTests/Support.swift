@@ -182,6 +182,9 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
         self.fd = fd
     }
 
+    /// The broker's ID for this connection (from the welcome; 0 without a handshake).
+    private(set) var connectionID: UInt32 = 0
+
     init(path: String, handshake: Bool = true) throws {
         fd = try SeqPacket.connect(path: path)
         SeqPacket.setSendBufferSize(fd, bytes: 1 << 20)
@@ -189,7 +192,8 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
             var hello = Parcel()
             Hello().write(to: &hello)
             try send(FrameHeader(command: .hello), hello)
-            guard try receive()?.0.command == .welcome else { throw TestFailure("no welcome") }
+            guard var (header, welcome) = try receive(), header.command == .welcome else { throw TestFailure("no welcome") }
+            connectionID = try Welcome.read(from: &welcome).connectionID
         }
     }
     deinit { FileDescriptor.close(fd) }
@@ -220,8 +224,10 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
 
 /// A service whose calls block until released, to hold a transaction in flight.
 final class BlockingService: BinderObject {
-    let entered = Latch()
+    /// Signalled by each call as it starts (reaches zero after `calls` calls).
+    let entered: Latch
     let release = Latch()
+    init(calls: Int = 1) { entered = Latch(calls) }
     func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
         entered.signal()
         _ = release.wait(seconds: 30)
