@@ -236,7 +236,10 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     func transactAsync(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) async throws(StatusCode) -> Parcel {
-        if flags.contains(.oneWay) { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
+        let oneWay = flags.contains(.oneWay)
+        // Nothing acknowledges a one-way call on a direct channel: it is sent and done. On the broker
+        // connection its acknowledgement (WIRE.md §3) resumes the caller like a reply.
+        if oneWay && channel != nil { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
         startPoolIfNeeded()
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Parcel, any Error>) in
@@ -250,7 +253,7 @@ public final class BinderConnection: @unchecked Sendable {
                 asyncWaiters[txid] = continuation
                 lock.unlock()
                 do throws(StatusCode) {
-                    try send(FrameHeader(command: .transaction, flags: flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
+                    try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
                 } catch {
                     if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }

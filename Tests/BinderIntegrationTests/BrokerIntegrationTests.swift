@@ -48,6 +48,14 @@ struct BrokerIntegrationTests {
         var failure = Parcel()
         failure.write(StatusCode.permissionDenied.rawValue)
         await #expect(throws: StatusCode.permissionDenied) { try await echo.transact(code: EchoService.Code.fail.rawValue, data: failure) }
+
+        // A one-way call resumes on the broker's acknowledgement, and throws its failure.
+        #expect(try await echo.transact(code: EchoService.Code.echo.rawValue, data: data, flags: .oneWay).count == 0)
+        let obituaries = Obituaries()
+        try echo.linkToDeath(obituaries)
+        server.close()
+        #expect(obituaries.heard.wait())
+        await #expect(throws: StatusCode.deadObject) { try await echo.transact(code: EchoService.Code.echo.rawValue, data: data, flags: .oneWay) }
     }
 
     @Test("waitForService answers when the name registers, not before")

@@ -54,7 +54,7 @@ private func containerIsGone(_ info: ContainerInfo) -> Bool {
 
 private func lines(_ s: String) -> [String] { s.split(separator: "\n").map(String.init) }
 
-@Suite("Containers: real namespaces through a real binderd")
+@Suite("Containers: real namespaces through a real binderd", .enabled(if: getuid() == 0, "needs root: creates PID, mount, UTS, IPC and network namespaces"))
 struct ContainerTests {
     @Test("create, exec, list and stop: real PID, UTS, mount and network namespaces; nothing left behind")
     func lifecycle() throws {
