@@ -126,26 +126,6 @@ public final class BinderConnection: @unchecked Sendable {
         maxPoolThreads = max(1, threadPoolSize)
     }
 
-    /// Receives one frame that carries no fds and fits `body` (a handshake or a channel's
-    /// acceptance). nil on end of file. Any fds that came anyway are closed.
-    static func receiveControlFrame(fd: Int32, body: UnsafeMutableRawBufferPointer) throws -> FrameHeader? {
-        try withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 16) { header in
-            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 64) { fds in
-                let r = try SeqPacket.receive(fd, header: header, body: body, fds: fds)
-                for i in 0..<r.fdCount { FileDescriptor.close(fds[i]) }
-                guard r.length > 0 else { return nil }
-                guard r.length >= FrameHeader.size, !r.truncated else { throw StatusCode.badType }
-                return try FrameHeader.decode(from: UnsafeRawBufferPointer(header), messageLength: r.length)
-            }
-        }
-    }
-
-    /// Room for the body of the largest frame this end accepts, uninitialised (the kernel fills it).
-    static func makeBodyBuffer(maxFrameSize: UInt32) -> [UInt8] {
-        let capacity = Int(maxFrameSize) - FrameHeader.size
-        return [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
-    }
-
     deinit {
         if !fdClosed { FileDescriptor.close(fd) }
         headerBuffer.deallocate()
@@ -310,27 +290,6 @@ public final class BinderConnection: @unchecked Sendable {
             reply.writeException(ServiceError(.illegalState, "\(error)"))
         }
         return (.ok, reply)
-    }
-
-    /// Sends one frame: header, parcel bytes, object offsets and the parcel's fds as SCM_RIGHTS
-    /// (one `sendmsg`, no copies). The parcel keeps its fds; the kernel gives the receiver its own.
-    static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
-        let header = header.describing(parcel)
-        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
-            header.encode(into: h.baseAddress!)
-            return parcel.bytes.withUnsafeBytes { data in
-                if parcel.objectOffsets.isEmpty && parcel.fileDescriptors.isEmpty {
-                    return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, empty)
-                }
-                let offsets = parcel.objectOffsets.map(\.littleEndian)
-                let fds = parcel.fileDescriptors.map(\.fd)
-                return offsets.withUnsafeBytes { o in
-                    fds.withUnsafeBufferPointer { f in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o, fds: f) }
-                }
-            }
-        }
-        if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
     }
 
     // MARK: Objects
@@ -666,30 +625,6 @@ public final class BinderConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the broker's ID of the routed call this thread is serving recorded in the
-    /// thread's slot, as the newest entry of a stack kept on the thread's own stack (no allocation).
-    private func serving<R>(_ transactionID: UInt64, _ body: () -> R) -> R {
-        withUnsafeTemporaryAllocation(of: ServingRecord.self, capacity: 1) { record in
-            let previous = ThreadSlot.value
-            record.initialize(repeating: ServingRecord(connection: Unmanaged.passUnretained(self).toOpaque(), transactionID: transactionID, previous: previous))
-            ThreadSlot.value = UnsafeMutableRawPointer(record.baseAddress!)
-            defer { ThreadSlot.value = previous }
-            return body()
-        }
-    }
-
-    /// The broker's ID of the innermost routed call this thread serves on this connection (0: none).
-    private var callServedOnThisThread: UInt64 {
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        var next = ThreadSlot.value
-        while let p = next {
-            let record = p.assumingMemoryBound(to: ServingRecord.self).pointee
-            if record.connection == me { return record.transactionID }
-            next = record.previous
-        }
-        return 0
-    }
-
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
         let received = bodyBuffer.withUnsafeMutableBytes { body in
@@ -737,10 +672,3 @@ public final class BinderConnection: @unchecked Sendable {
     }
 }
 
-/// One routed call a thread is serving (`BinderConnection.serving`): which connection, the broker's
-/// ID of the call, and the record of the call this thread was serving before (nested calls).
-private struct ServingRecord {
-    let connection: UnsafeMutableRawPointer
-    let transactionID: UInt64
-    let previous: UnsafeMutableRawPointer?
-}

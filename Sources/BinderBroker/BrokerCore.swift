@@ -281,36 +281,37 @@ public final class BrokerCore {
         conn.transactionsSent += 1
         transactionCount += 1
         if oneWay { oneWayCount += 1 }
-        // A one-way call is answered too: the broker's acknowledgement, with the failure if any.
-        func fail(_ status: StatusCode, _ out: inout O) {
+        // A status-only reply: a two-way call's failure, or a one-way call's acknowledgement (`.ok`
+        // once forwarded, else the failure).
+        func answer(_ status: StatusCode, _ out: inout O) {
             sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out)
         }
-        if header.sender != .none { return fail(.permissionDenied, &out) }
-        guard header.target <= UInt64(UInt32.max) else { return fail(.badValue, &out) }
+        if header.sender != .none { return answer(.permissionDenied, &out) }
+        guard header.target <= UInt64(UInt32.max) else { return answer(.badValue, &out) }
         let handle = UInt32(header.target)
         if handle == ServiceManagerInterface.handle {
-            if header.fdCount > 0 { return fail(.fdsNotAllowed, &out) }
+            if header.fdCount > 0 { return answer(.fdsNotAllowed, &out) }
             serviceManagerTransaction(from: conn, header: header, frame: frame, now: now, out: &out)
-            if oneWay { fail(.ok, &out) }
+            if oneWay { answer(.ok, &out) }
             return
         }
-        guard let nodeID = conn.handles[handle] else { return fail(.badValue, &out) }
+        guard let nodeID = conn.handles[handle] else { return answer(.badValue, &out) }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else {
-            return fail(.deadObject, &out)
+            return answer(.deadObject, &out)
         }
         if header.fdCount > 0 && (!node.acceptsFDs || UInt32(header.fdCount) > owner.maxFDs) {
-            return fail(.fdsNotAllowed, &out)
+            return answer(.fdsNotAllowed, &out)
         }
-        if frame.count > Int(owner.maxFrameSize) { return fail(.failedTransaction, &out) }
+        if frame.count > Int(owner.maxFrameSize) { return answer(.failedTransaction, &out) }
         let charge = UInt32(frame.count)
         guard owner.bufferUsed + charge <= config.incomingBufferBytes,
             !oneWay || owner.oneWayBufferUsed + charge <= config.incomingBufferBytes / 2
         else {
             bufferRefusals += 1
-            return fail(.failedTransaction, &out)
+            return answer(.failedTransaction, &out)
         }
         if let status = translateObjects(from: conn, to: owner, header: header, frame: frame) {
-            return fail(status, &out)
+            return answer(status, &out)
         }
         var forwarded = header
         forwarded.target = node.cookie
@@ -325,7 +326,7 @@ public final class BrokerCore {
             var parent: UInt64 = 0
             if header.nestedIn != 0 {
                 switch nesting(of: conn, under: header.nestedIn, callee: owner.id) {
-                case .forged: return fail(.badValue, &out)
+                case .forged: return answer(.badValue, &out)
                 case .over: break
                 case .stack(let stack): (parent, forwarded.nestedIn) = stack
                 }
@@ -342,7 +343,7 @@ public final class BrokerCore {
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1
         out.forwardCurrentFrame(to: owner.id)
-        if oneWay { fail(.ok, &out) }
+        if oneWay { answer(.ok, &out) }
         askForThreadIfBusy(owner, out: &out)
     }
 
