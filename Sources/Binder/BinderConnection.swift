@@ -1,6 +1,7 @@
 import BinderPlatform
 import BinderWire
 import DequeModule
+import Synchronization
 
 /// A process's connection to the broker: sends calls, receives replies, and serves its local
 /// objects on a thread pool.
@@ -32,6 +33,10 @@ public final class BinderConnection: @unchecked Sendable {
         let object: any BinderObject
         var oneWayBusy = false
         var oneWayQueue: Deque<Frame> = []
+        /// References to it sent to the broker and not yet counted by a RELEASED notice; `publish`
+        /// calls not yet followed by a send (WIRE.md §4.4). Either keeps it in the table.
+        var outstanding: UInt64 = 0
+        var unsent: UInt32 = 0
         init(_ object: any BinderObject) { self.object = object }
     }
 
@@ -56,6 +61,9 @@ public final class BinderConnection: @unchecked Sendable {
     private var nested: Deque<Frame> = []
     private var objects: [UInt64: LocalObject] = [:]
     private var cookies: [ObjectIdentifier: UInt64] = [:]
+    /// The handles this process holds (References.swift). A lock of its own: proxies and parcels
+    /// let go of handles in `deinit`, which may run while `lock` is held.
+    private let heldReferences = Mutex(HeldReferences())
     private var nextCookie: UInt64 = 1
     private var poolThreads = 0
     private let maxPoolThreads: Int
@@ -256,7 +264,10 @@ public final class BinderConnection: @unchecked Sendable {
             throw .badValue
         }
         // No broker translates object references on a direct channel (WIRE.md §7.5).
-        if channel != nil && !parcel.objectOffsets.isEmpty { throw .invalidOperation }
+        if !parcel.objectOffsets.isEmpty {
+            if channel != nil { throw .invalidOperation }
+            countSentReferences(parcel)
+        }
         do {
             try Self.sendFrame(fd: fd, header: header, parcel: parcel)
         } catch {
@@ -298,11 +309,16 @@ public final class BinderConnection: @unchecked Sendable {
     public func publish(_ object: any BinderObject) -> ObjectRef {
         let key = ObjectIdentifier(object)
         let cookie: UInt64 = lock.withLock {
-            if let c = cookies[key] { return c }
+            if let c = cookies[key] {
+                objects[c]!.unsent += 1
+                return c
+            }
             let c = nextCookie
             nextCookie += 1
             cookies[key] = c
-            objects[c] = LocalObject(object)
+            let local = LocalObject(object)
+            local.unsent = 1
+            objects[c] = local
             return c
         }
         startPoolIfNeeded()
@@ -333,6 +349,55 @@ public final class BinderConnection: @unchecked Sendable {
     public func localObject(for ref: ObjectRef) -> (any BinderObject)? {
         guard ref.kind == .local else { return nil }
         return lock.withLock { objects[ref.id]?.object }
+    }
+
+    // MARK: References (References.swift, WIRE.md §4.4)
+
+    func withHeldReferences<R>(_ body: (inout HeldReferences) -> R) -> R {
+        heldReferences.withLock { body(&$0) }
+    }
+
+    /// A proxy for `handle` was made: it holds the handle until it goes.
+    func holdHandle(_ handle: UInt32) {
+        guard channel == nil, handle != ServiceManagerInterface.handle else { return }
+        heldReferences.withLock { $0.hold(.handle(handle)) }
+    }
+
+    /// RELEASE: this process no longer holds a handle (code 0), or a reference to its own object
+    /// that came back to it (code 1).
+    func sendRelease(_ key: HeldReferences.Key, references: UInt64) {
+        let header = switch key {
+        case .handle(let h): FrameHeader(command: .release, transactionID: references, target: UInt64(h), code: 0)
+        case .own(let cookie): FrameHeader(command: .release, transactionID: references, target: cookie, code: 1)
+        }
+        try? Self.sendFrame(fd: fd, header: header, parcel: Parcel())
+    }
+
+    /// Counts the references to this process's own objects in a parcel about to go to the broker.
+    private func countSentReferences(_ parcel: Parcel) {
+        guard let refs = try? parcel.objectReferences() else { return }
+        lock.withLock {
+            for ref in refs where ref.kind == .local {
+                guard let object = objects[ref.id] else { continue }
+                object.outstanding += 1
+                if object.unsent > 0 { object.unsent -= 1 }
+            }
+        }
+    }
+
+    /// RELEASED: no other process holds the object. It leaves the table unless a reference to it
+    /// is still on its way (sent after the broker's count, or published and not yet sent); then
+    /// its `onLastReferenceReleased` runs, on this pool thread.
+    private func objectReleased(_ header: FrameHeader) {
+        let dropped: (any BinderObject)? = lock.withLock {
+            guard let local = objects[header.target] else { return nil }
+            local.outstanding -= min(local.outstanding, header.transactionID)
+            guard local.outstanding == 0, local.unsent == 0 else { return nil }
+            objects.removeValue(forKey: header.target)
+            cookies.removeValue(forKey: ObjectIdentifier(local.object))
+            return local.object
+        }
+        dropped?.onLastReferenceReleased()
     }
 
     // MARK: Thread pool
@@ -453,9 +518,9 @@ public final class BinderConnection: @unchecked Sendable {
                 if txid != nil { throw .deadObject }
                 return nil
             }
-            if txid == nil, let work = nextWork() {
+            if txid == nil, let (work, object) = nextWork() {
                 lock.unlock()
-                dispatch(work)
+                dispatch(work, on: object)
                 lock.lock()
                 continue
             }
@@ -533,7 +598,11 @@ public final class BinderConnection: @unchecked Sendable {
         case .spawnThread:
             if channel == nil { spawnRequested() }
             return false
-        case .free, .threads:
+        case .released:
+            // Decided on a pool thread, behind the calls already queued (References.swift).
+            if channel == nil { incoming.append(frame) }
+            return false
+        case .free, .threads, .release:
             return false  // only clients send these
         case .transaction:
             let parent = frame.header.nestedIn
@@ -548,25 +617,27 @@ public final class BinderConnection: @unchecked Sendable {
         }
     }
 
-    /// The next transaction a pool thread may run (lock held), keeping one-way calls to one object in order.
-    private func nextWork() -> Frame? {
+    /// The next transaction a pool thread may run and its object (lock held), keeping one-way calls
+    /// to one object in order. The object is taken now: a RELEASED notice behind the call may drop
+    /// it from the table before the call runs.
+    private func nextWork() -> (Frame, LocalObject?)? {
         while let frame = incoming.popFirst() {
-            guard frame.header.flags.contains(.oneWay), let object = objects[frame.header.target] else { return frame }
+            let object = objects[frame.header.target]
+            guard frame.header.flags.contains(.oneWay), let object else { return (frame, object) }
             if object.oneWayBusy {
                 object.oneWayQueue.append(frame)
                 continue
             }
             object.oneWayBusy = true
-            return frame
+            return (frame, object)
         }
         return nil
     }
 
-    private func dispatch(_ first: Frame) {
+    private func dispatch(_ first: Frame, on object: LocalObject?) {
+        if first.header.command == .released { return objectReleased(first.header) }
         var frame = first
         while true {
-            let target = frame.header.target
-            let object = lock.withLock { objects[target] }
             run(frame, on: object?.object)
             guard frame.header.flags.contains(.oneWay) else { return }
             // A one-way call: its part of the incoming buffer is freed (reported in batches), and
@@ -668,6 +739,7 @@ public final class BinderConnection: @unchecked Sendable {
         if r.fdCount > 0 {
             parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: receiveFDs[$0]) })
         }
+        if header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &parcel) }
         return Frame(header: header, parcel: parcel)
     }
 }

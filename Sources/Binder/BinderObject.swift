@@ -45,10 +45,18 @@ public protocol BinderObject: AnyObject, Sendable {
     /// Binder's `FLAT_BINDER_FLAG_ACCEPTS_FDS`): the broker refuses a call that carries fds to an
     /// object that did not with `FDS_NOT_ALLOWED` and closes the fds. Default: false.
     var acceptsFileDescriptors: Bool { get }
+
+    /// Called once no other process holds a reference to this object any more (the last proxy
+    /// elsewhere went, or its process exited; WIRE.md §4.4), after the runtime dropped the object
+    /// from its table: a service can drop the state it kept for that client. Runs on a pool thread.
+    /// Publishing the object again later gives it a new identity. Objects the service manager
+    /// holds (registered services, listeners, death recipients) are not released. Default: nothing.
+    func onLastReferenceReleased()
 }
 
 extension BinderObject {
     public var acceptsFileDescriptors: Bool { false }
+    public func onLastReferenceReleased() {}
 }
 
 /// A reference to an object: what `getService` returns. Usually the object lives in another
@@ -69,6 +77,7 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
         self.local = nil
         self.direct = nil
         self.cookie = 0
+        connection.holdHandle(handle)
     }
 
     init(local: any BinderObject, connection: BinderConnection) {
@@ -85,11 +94,14 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
         self.local = nil
         self.direct = direct
         self.cookie = cookie
+        connection.holdHandle(handle)
     }
 
     deinit {
         // The channel is this proxy's alone: nothing else can call on it.
         direct?.close()
+        // Its hold on the handle goes; the last one gives the handle back (References.swift).
+        if let handle, local == nil, handle != ServiceManagerInterface.handle { connection.dropReferences([.handle(handle)]) }
     }
 
     public var isLocal: Bool { local != nil }

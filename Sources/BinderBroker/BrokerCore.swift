@@ -39,12 +39,15 @@ public final class BrokerCore {
         var maxFrameSize: UInt32 = 0
         /// The most fds this connection takes in one frame (negotiated at hello).
         var maxFDs: UInt32 = 0
-        /// Handle → node, and node → handle (so the same object always gets the same handle).
-        var handles: [UInt32: NodeID] = [:]
+        /// Handle → node and the references delivered, and node → handle (so the same object
+        /// always gets the same handle). Handles are never reused (References.swift).
+        var handles: [UInt32: HandleRef] = [:]
         var handleOfNode: [NodeID: UInt32] = [:]
         var nextHandle: UInt32 = 1
         /// Nodes this connection owns, by cookie.
         var nodesByCookie: [UInt64: NodeID] = [:]
+        /// Its own objects' reference counts, by cookie (References.swift).
+        var objectRefs: [UInt64: ObjectRefs] = [:]
         var transactionsSent: UInt64 = 0
         var transactionsReceived: UInt64 = 0
         /// The thread pool (WIRE.md §5.2): the most threads the process starts (its Hello), the
@@ -64,14 +67,6 @@ public final class BrokerCore {
             self.identity = identity
         }
 
-        func handle(for node: NodeID) -> UInt32 {
-            if let h = handleOfNode[node] { return h }
-            let h = nextHandle
-            nextHandle += 1
-            handles[h] = node
-            handleOfNode[node] = h
-            return h
-        }
     }
 
     struct NodeID: Hashable { let raw: UInt64 }
@@ -121,6 +116,7 @@ public final class BrokerCore {
     var deadObjectReplies: UInt64 = 0
     var malformedDisconnects: UInt64 = 0
     var bufferRefusals: UInt64 = 0
+    var objectsReleased: UInt64 = 0
 
     /// Scratch parcel for broker-built frames, reused across calls.
     var scratch = Parcel(reservingCapacity: 4096)
@@ -159,10 +155,13 @@ public final class BrokerCore {
             nodes.removeValue(forKey: node)
         }
         if !exportedProxies.isEmpty { deadNodes.formUnion(proxiesDying(with: deadNodes)) }
-        registry.connectionClosed(id, deadNodes: deadNodes)
+        let listenersHeld = registry.connectionClosed(id, deadNodes: deadNodes)
         for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
         deathLinks.watcherClosed(id)
         notifyDeaths(of: deadNodes, out: &out)
+        // Its references go: owners whose objects it held last are told (References.swift).
+        for node in listenersHeld { release(node, out: &out) }
+        for (_, ref) in conn.handles { release(ref.node, out: &out) }
     }
 
     // MARK: Frames
@@ -202,6 +201,7 @@ public final class BrokerCore {
         if let problem = validateObjectOffsets(header: header, frame: frame) {
             return malformed(conn, problem, out: &out)
         }
+        if header.objectCount > 0 { countOwnReferences(from: conn, header: header, frame: frame) }
         switch header.command {
         case .transaction:
             transaction(from: conn, header: header, frame: frame, now: now, out: &out)
@@ -212,7 +212,9 @@ public final class BrokerCore {
         case .threads:
             conn.threads = min(header.code, conn.maxThreads)
             if conn.spawnsRequested > 0 { conn.spawnsRequested -= 1 }
-        case .hello, .welcome, .spawnThread:
+        case .release:
+            releaseReferences(by: conn, header: header, out: &out)
+        case .hello, .welcome, .spawnThread, .released:
             malformed(conn, "unexpected \(header.command) after the handshake", out: &out)
         }
     }
@@ -295,7 +297,7 @@ public final class BrokerCore {
             if oneWay { answer(.ok, &out) }
             return
         }
-        guard let nodeID = conn.handles[handle] else { return answer(.badValue, &out) }
+        guard let nodeID = conn.handles[handle]?.node else { return answer(.badValue, &out) }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else {
             return answer(.deadObject, &out)
         }
@@ -463,7 +465,7 @@ public final class BrokerCore {
             conn.nodesByCookie[ref.id] = n
             return n
         case .handle:
-            guard ref.id <= UInt64(UInt32.max), let n = conn.handles[UInt32(ref.id)] else { return nil }
+            guard ref.id <= UInt64(UInt32.max), let n = conn.handles[UInt32(ref.id)]?.node else { return nil }
             return n
         }
     }
@@ -473,32 +475,43 @@ public final class BrokerCore {
         switch ref.kind {
         case .null: return nil
         case .local: return conn.nodesByCookie[ref.id]
-        case .handle: return ref.id <= UInt64(UInt32.max) ? conn.handles[UInt32(ref.id)] : nil
+        case .handle: return ref.id <= UInt64(UInt32.max) ? conn.handles[UInt32(ref.id)]?.node : nil
         }
     }
 
     /// The entry that names `node` for `receiver`: its own cookie if it owns it, else its handle.
     func reference(to node: NodeID?, for receiver: Connection) -> ObjectRef {
         guard let node else { return .null }
-        if let n = nodes[node], n.owner == receiver.id { return .local(n.cookie) }
-        return .handle(receiver.handle(for: node))
+        if let n = nodes[node], n.owner == receiver.id {
+            deliverOwn(n.cookie, to: receiver)
+            return .local(n.cookie)
+        }
+        return .handle(deliverHandle(of: node, to: receiver))
     }
 
     /// Rewrites every object entry of a frame from `sender`'s view into `receiver`'s view.
-    /// Returns `BAD_VALUE` if the sender names a handle it does not hold, `BAD_TYPE` for an unknown kind.
+    /// Returns `BAD_VALUE` if the sender names a handle it does not hold, `BAD_TYPE` for an unknown
+    /// kind. Every entry is checked before any is translated, so a refused frame delivers no
+    /// reference and creates no node.
     private func translateObjects(from sender: Connection, to receiver: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer) -> StatusCode? {
         let count = Int(header.objectCount)
         if count == 0 { return nil }
         let data = frame.baseAddress! + FrameHeader.size
         let offsets = Int(header.dataLength) + FrameHeader.size
+        func entry(_ i: Int) -> UnsafeMutableRawPointer {
+            data + Int(UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: offsets + 4 * i, as: UInt32.self)))
+        }
         for i in 0..<count {
-            let o = Int(UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: offsets + 4 * i, as: UInt32.self)))
             let ref: ObjectRef
-            do { ref = try ObjectRef.load(from: data + o) } catch { return error }
-            guard let node = node(for: ref, writtenBy: sender) else { return .badValue }
+            do { ref = try ObjectRef.load(from: entry(i)) } catch { return error }
+            if ref.kind == .handle && existingNode(for: ref, writtenBy: sender) == nil { return .badValue }
+        }
+        for i in 0..<count {
+            let ref = try! ObjectRef.load(from: entry(i))  // checked above
+            let node = node(for: ref, writtenBy: sender)!
             var translated = reference(to: node, for: receiver)
             translated.flags = ref.flags
-            translated.store(to: data + o)
+            translated.store(to: entry(i))
         }
         return nil
     }
@@ -534,6 +547,7 @@ public final class BrokerCore {
                     expiresInMillis: e.deadline > now ? (e.deadline - now) / 1_000_000 : 0)
             },
             channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired,
-            containers: containerInfos, foregroundContainer: foreground, bufferRefusals: bufferRefusals)
+            containers: containerInfos, foregroundContainer: foreground, bufferRefusals: bufferRefusals,
+            objectsReleased: objectsReleased)
     }
 }

@@ -58,7 +58,8 @@ extension BrokerCore {
         guard ref.kind == .local, let found = node(for: ref, writtenBy: conn), let node = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
         }
-        channels.listeners[conn.id] = node
+        retain(node)
+        if let replaced = channels.listeners.updateValue(node, forKey: conn.id) { release(replaced, out: &out) }
         replyOK(to: conn, transactionID: txid, out: &out) { _ in }
     }
 

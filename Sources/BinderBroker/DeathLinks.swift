@@ -33,6 +33,7 @@ extension BrokerCore {
         guard let link = try readDeathLink(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out) else { return }
         guard nodes[link.target] != nil else { throw .deadObject }
         deathLinks.byTarget[link.target, default: []].append(link.link)
+        retain(link.link.recipient)  // the link holds the recipient (References.swift)
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out) { _ in } }
     }
 
@@ -46,6 +47,7 @@ extension BrokerCore {
         deathLinks.byTarget[link.target]!.remove(at: index)
         if deathLinks.byTarget[link.target]!.isEmpty { deathLinks.byTarget.removeValue(forKey: link.target) }
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out) { _ in } }
+        release(link.link.recipient, out: &out)
     }
 
     /// Reads (target, recipient, cookie); answers ILLEGAL_ARGUMENT itself and returns nil when the
@@ -78,6 +80,7 @@ extension BrokerCore {
                 scratch.write(link.cookie)
                 deathLinks.delivered += 1
                 callBack(recipient, owner: watcher, code: DeathRecipientCode.binderDied.rawValue, out: &out)
+                release(link.recipient, out: &out)
             }
         }
     }

@@ -57,7 +57,11 @@ extension BrokerCore {
                 if let existing = registry.services[key], existing.uid != conn.identity.uid {
                     return fail(oneWay, conn, txid, ServiceError(.security, "'\(name)' is held by uid \(existing.uid)"), &out)
                 }
-                registry.services[key] = ServiceRegistry.Entry(node: node, uid: conn.identity.uid, exported: exported)
+                // The service manager holds the object while the name is registered (References.swift).
+                retain(node)
+                if let replaced = registry.services.updateValue(ServiceRegistry.Entry(node: node, uid: conn.identity.uid, exported: exported), forKey: key) {
+                    release(replaced.node, out: &out)
+                }
                 reply(oneWay, conn, txid, &out) { _ in }
                 serviceRegistered(name, in: scope, exported: exported, node: node, out: &out)
             case .listServices:
@@ -75,6 +79,7 @@ extension BrokerCore {
                 }
                 let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
                 registry.listeners[name, default: []].append(listener)
+                retain(callback)
                 reply(oneWay, conn, txid, &out) { _ in }
                 if let existing = serviceNode(name, in: listener.scope) {
                     notify(listener, name: name, service: existing, out: &out)
@@ -88,9 +93,10 @@ extension BrokerCore {
                 }) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
                 }
-                registry.listeners[name]!.remove(at: index)
+                let removed = registry.listeners[name]!.remove(at: index)
                 if registry.listeners[name]!.isEmpty { registry.listeners.removeValue(forKey: name) }
                 reply(oneWay, conn, txid, &out) { _ in }
+                release(removed.node, out: &out)
             case .waitForService:
                 let name = try request.readNonNullString()
                 let timeoutMillis: Int64 = try request.read()

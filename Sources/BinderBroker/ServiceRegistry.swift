@@ -54,14 +54,21 @@ struct ServiceRegistry {
         return registeredIn == 0 && exported && scope != 0 && services[Key(container: scope, name: name)] == nil
     }
 
-    /// Removes what a closed connection leaves behind: services of its objects, its waiters, its listeners.
-    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<BrokerCore.NodeID>) {
+    /// Removes what a closed connection leaves behind: services of its objects, its waiters, its
+    /// listeners. Returns the live objects its listeners named (the registry held them).
+    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<BrokerCore.NodeID>) -> [BrokerCore.NodeID] {
         services = services.filter { !deadNodes.contains($0.value.node) }
         waiters.removeAll { $0.connection == id }
+        var held: [BrokerCore.NodeID] = []
         for name in listeners.keys {
-            listeners[name]!.removeAll { $0.connection == id || deadNodes.contains($0.node) }
+            listeners[name]!.removeAll { l in
+                guard l.connection == id || deadNodes.contains(l.node) else { return false }
+                if !deadNodes.contains(l.node) { held.append(l.node) }
+                return true
+            }
             if listeners[name]!.isEmpty { listeners.removeValue(forKey: name) }
         }
+        return held
     }
 
     /// Takes the waiters that a registration of `name` in `registeredIn` satisfies.

@@ -150,6 +150,13 @@ public enum Command: UInt8, Sendable {
     case spawnThread = 6
     /// Client → broker: how many pool threads it now runs (`code`) (WIRE.md §5.2).
     case threads = 7
+    /// Client → broker: the process drops handle `target`, giving back the `transactionID`
+    /// references the broker delivered to it (WIRE.md §4.4).
+    case release = 8
+    /// Broker → owner: no other process holds a reference to object `target` (its cookie) any more;
+    /// `transactionID` counts the references to it the broker read from the owner since the last
+    /// such notice (WIRE.md §4.4).
+    case released = 9
 }
 
 /// Transaction flags (header bytes 2..<4).

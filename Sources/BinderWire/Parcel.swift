@@ -24,6 +24,9 @@ public struct Parcel: Sendable, Equatable {
     public private(set) var fileDescriptors: [any FileDescriptorOwner]
     /// Where the next read starts.
     public var readPosition: Int = 0
+    /// An object that lives as long as the parcel and its copies: a received parcel keeps the
+    /// handles it delivered held through it, so they are released once the last copy is gone.
+    public var lifetime: (any AnyObject & Sendable)? = nil
 
     public init() {
         bytes = []
@@ -60,6 +63,7 @@ public struct Parcel: Sendable, Equatable {
         objectOffsets.removeAll(keepingCapacity: true)
         if !fileDescriptors.isEmpty { fileDescriptors.removeAll() }
         readPosition = 0
+        lifetime = nil
     }
 
     /// Replaces the contents with received bytes, reusing storage.
@@ -74,6 +78,7 @@ public struct Parcel: Sendable, Equatable {
         }
         if !fileDescriptors.isEmpty { fileDescriptors.removeAll() }
         readPosition = 0
+        lifetime = nil
     }
 
     /// Attaches the fds that arrived with the received message this parcel was filled from.
@@ -282,6 +287,17 @@ public struct Parcel: Sendable, Equatable {
     public mutating func endParcelable(_ end: Int) throws(StatusCode) {
         guard readPosition <= end else { throw .badValue }
         readPosition = end
+    }
+
+    /// The object references the parcel carries, in offset order; an entry of unknown kind is `BAD_TYPE`.
+    public func objectReferences() throws(StatusCode) -> [ObjectRef] {
+        var refs: [ObjectRef] = []
+        refs.reserveCapacity(objectOffsets.count)
+        for o in objectOffsets {
+            guard Int(o) + ObjectRef.size <= bytes.count else { throw .badValue }
+            refs.append(try ObjectRef.load(from: bytes, at: Int(o)))
+        }
+        return refs
     }
 
     public mutating func readObject() throws(StatusCode) -> ObjectRef {

@@ -191,6 +191,8 @@ public struct BrokerStatus: Equatable, Sendable {
     public var foregroundContainer: UInt32
     /// Transactions refused because the receiver's incoming buffer was full (WIRE.md §5.1).
     public var bufferRefusals: UInt64 = 0
+    /// RELEASED notices sent: objects whose last remote reference went (WIRE.md §4.4).
+    public var objectsReleased: UInt64 = 0
 
     /// One unclaimed channel end.
     public struct RegistryEntry: Equatable, Sendable {
@@ -210,7 +212,8 @@ public struct BrokerStatus: Equatable, Sendable {
         }
     }
 
-    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0, bufferRefusals: UInt64 = 0) {
+    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0, bufferRefusals: UInt64 = 0, objectsReleased: UInt64 = 0) {
+        self.objectsReleased = objectsReleased
         self.containers = containers
         self.foregroundContainer = foregroundContainer
         self.bufferRefusals = bufferRefusals
@@ -283,6 +286,7 @@ public struct BrokerStatus: Equatable, Sendable {
             p.write(array: containers) { p, c in c.write(to: &p) }
             p.write(foregroundContainer)
             p.write(bufferRefusals)
+            p.write(objectsReleased)
         }
     }
 
@@ -319,6 +323,7 @@ public struct BrokerStatus: Equatable, Sendable {
             status.containers = try p.readArray { p throws(StatusCode) in try ContainerInfo.read(from: &p) } ?? []
             status.foregroundContainer = try p.read()
             status.bufferRefusals = try p.read()
+            status.objectsReleased = try p.read()
             return status
         }
     }

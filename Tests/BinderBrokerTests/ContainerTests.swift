@@ -137,9 +137,9 @@ struct ContainerCoreTests {
         let r1 = try h.getService("netd", from: app1)
         let r1b = try h.getService("netd", from: other1)
         let r2 = try h.getService("netd", from: app2)
-        let node1 = h.core.connections[app1]!.handles[UInt32(r1.id)]!
-        #expect(h.core.connections[other1]!.handles[UInt32(r1b.id)]! == node1, "one proxy per container, shared by its processes")
-        #expect(h.core.connections[app2]!.handles[UInt32(r2.id)]! != node1, "container 2 has a proxy of its own")
+        let node1 = h.core.connections[app1]!.handles[UInt32(r1.id)]!.node
+        #expect(h.core.connections[other1]!.handles[UInt32(r1b.id)]!.node == node1, "one proxy per container, shared by its processes")
+        #expect(h.core.connections[app2]!.handles[UInt32(r2.id)]!.node != node1, "container 2 has a proxy of its own")
         #expect(h.core.connections[owner]!.nodesByCookie[3]! != node1, "and neither is the owner's node")
         // A call on container 2's proxy reaches the owner's object, stamped with container 2.
         let before = h.out.sent.count

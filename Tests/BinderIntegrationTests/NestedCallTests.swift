@@ -62,13 +62,15 @@ struct NestedCallTests {
         let client = try broker.connect()
         let toA = try #require(try client.serviceManager.getService("a"))
         // The client's handle for b, translated by the broker for each process it passes through.
-        let bRef = try #require(try client.serviceManager.getService("b")).handle.map { ObjectRef.handle($0) }
+        // The proxy stays alive while the handle is used: its last proxy going releases a handle.
+        let toB = try #require(try client.serviceManager.getService("b"))
+        let bRef = toB.handle.map { ObjectRef.handle($0) }
         let aRef = try #require(toA.handle.map { ObjectRef.handle($0) })
         // client → a → b → a: a's only thread waits on b when b calls back.
         let threads = try withinTenSeconds { try Relay.call(toA, route: [try #require(bRef), aRef]) }
         #expect(threads.count == 3)
         #expect(threads[0] == threads[2], "the callback ran on another thread than the one waiting")
-        _ = (a, b)
+        _ = (a, b, toB)
     }
 
     @Test("deeper nesting: a → b → a → b → a, each process with one thread, each level on its process's waiting thread")
@@ -79,12 +81,13 @@ struct NestedCallTests {
         let client = try broker.connect()
         let toA = try #require(try client.serviceManager.getService("a"))
         let aRef = ObjectRef.handle(try #require(toA.handle))
-        let bRef = ObjectRef.handle(try #require(try client.serviceManager.getService("b")?.handle))
+        let toB = try #require(try client.serviceManager.getService("b"))
+        let bRef = ObjectRef.handle(try #require(toB.handle))
         let threads = try withinTenSeconds { try Relay.call(toA, route: [bRef, aRef, bRef, aRef]) }
         #expect(threads.count == 5)
         #expect(threads[0] == threads[2] && threads[2] == threads[4])
         #expect(threads[1] == threads[3])
-        _ = (a, b)
+        _ = (a, b, toB)
     }
 
     @Test("through a third process: a → b → c → a runs the last step on a's waiting thread")
@@ -95,12 +98,13 @@ struct NestedCallTests {
         let c = try relayProcess(broker, "c")
         let client = try broker.connect()
         let toA = try #require(try client.serviceManager.getService("a"))
-        let route = try ["b", "c", "a"].map { ObjectRef.handle(try #require(try client.serviceManager.getService($0)?.handle)) }
+        let proxies = try ["b", "c", "a"].map { try #require(try client.serviceManager.getService($0)) }
+        let route = try proxies.map { ObjectRef.handle(try #require($0.handle)) }
         let threads = try withinTenSeconds { try Relay.call(toA, route: route) }
         #expect(threads.count == 4)
         #expect(threads[0] == threads[3])
         #expect(Set(threads[0...2]).count == 3)
-        _ = (a, b, c)
+        _ = (a, b, c, proxies)
     }
 
     @Test("a call back into a process runs on the thread that waits, even when that thread is not a pool thread")

@@ -36,7 +36,7 @@ struct FrameTests {
     @Test("decoding rejects what WIRE.md §3 forbids", arguments: [
         ("short", 10, FrameError.tooShort(10)),
         ("version", 64, FrameError.unsupportedVersion(2)),
-        ("command", 64, FrameError.unknownCommand(9)),
+        ("command", 64, FrameError.unknownCommand(10)),
         ("flags", 64, FrameError.unknownFlags(0x8000)),
         ("reserved", 64, FrameError.reservedNotZero),
         ("misaligned", 67, FrameError.misalignedData(3)),
@@ -46,7 +46,7 @@ struct FrameTests {
         var bytes = FrameHeader(command: .transaction).encoded() + [UInt8](repeating: 0, count: max(0, length - 64))
         switch kind {
         case "version": bytes[0] = 2
-        case "command": bytes[1] = 9
+        case "command": bytes[1] = 10
         case "flags": bytes[3] = 0x80
         case "reserved": bytes[60] = 1
         case "misaligned": bytes[4] = 3
