@@ -85,6 +85,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
+        .testTarget(name: "BinderPlatformTests", dependencies: ["BinderPlatform"]),
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
         .testTarget(
             name: "BinderIntegrationTests",

@@ -344,3 +344,74 @@ uint64_t cbinder_inode(const char *path) {
 static _Thread_local void *thread_slot;
 void *cbinder_thread_slot_get(void) { return thread_slot; }
 void cbinder_thread_slot_set(void *value) { thread_slot = value; }
+
+// MARK: Network (netd): rtnetlink and IP sockets
+
+#include <linux/netlink.h>
+
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+_Static_assert(CBINDER_AF_INET == AF_INET && CBINDER_AF_INET6 == AF_INET6, "address families");
+_Static_assert(CBINDER_SOCK_STREAM == SOCK_STREAM && CBINDER_SOCK_DGRAM == SOCK_DGRAM, "socket types");
+
+int cbinder_socket_cloexec(int domain, int type, int protocol) {
+    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+    return fd < 0 ? -errno : fd;
+}
+
+int cbinder_rtnetlink_socket(uint32_t *port_id) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    int on = 1;
+    // Best effort: kernels before 4.12 (EXT_ACK) or 4.3 (CAP_ACK) refuse these, and lose only the text.
+    (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
+    (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof on);
+    struct sockaddr_nl addr;
+    memset(&addr, 0, sizeof addr);
+    addr.nl_family = AF_NETLINK;  // nl_pid 0: the kernel assigns a unique port id
+    socklen_t len = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    *port_id = addr.nl_pid;
+    return fd;
+}
+
+ssize_t cbinder_netlink_send(int fd, const void *buf, size_t len) {
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof kernel);
+    kernel.nl_family = AF_NETLINK;
+    ssize_t n;
+    do n = sendto(fd, buf, len, 0, (struct sockaddr *)&kernel, sizeof kernel); while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t cbinder_netlink_receive(int fd, void *buf, size_t len, uint32_t *sender_port) {
+    struct sockaddr_nl from;
+    socklen_t from_len;
+    ssize_t n;
+    do {
+        memset(&from, 0, sizeof from);
+        from_len = sizeof from;
+        n = recvfrom(fd, buf, len, MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *sender_port = from.nl_pid;
+    return n;
+}
+
+int cbinder_join_network_namespace(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = setns(fd, CLONE_NEWNET);
+    int e = errno;
+    close(fd);
+    return r == 0 ? 0 : -e;
+}

@@ -98,4 +98,28 @@ uint64_t cbinder_inode(const char *path);
 /// C11 `_Thread_local`, which Swift cannot declare.
 void *cbinder_thread_slot_get(void);
 void cbinder_thread_slot_set(void *value);
+
+// MARK: Network (netd): rtnetlink and IP sockets
+
+/// Address families and socket types with literal values (kernel ABI), as above.
+enum {
+    CBINDER_AF_INET = 2,
+    CBINDER_AF_INET6 = 10,
+    CBINDER_SOCK_STREAM = 1,
+    CBINDER_SOCK_DGRAM = 2,
+};
+/// socket(domain, type | SOCK_CLOEXEC, protocol). Returns the fd or -errno.
+int cbinder_socket_cloexec(int domain, int type, int protocol);
+/// A NETLINK_ROUTE socket, close-on-exec, bound to a port id the kernel picks (returned in
+/// `*port_id`), with extended acknowledgements (the kernel's error text) and capped ones (an error
+/// does not echo the whole request) where the kernel has them. Returns the fd or -errno.
+int cbinder_rtnetlink_socket(uint32_t *port_id);
+/// Sends one netlink message to the kernel (port 0). Returns the byte count or -errno (EINTR retried).
+ssize_t cbinder_netlink_send(int fd, const void *buf, size_t len);
+/// Receives one netlink datagram into `buf`. Returns its full length (more than `len` when it was
+/// truncated: MSG_TRUNC) or -errno (EINTR retried); `*sender_port` is the sender's port id (0: the kernel).
+ssize_t cbinder_netlink_receive(int fd, void *buf, size_t len, uint32_t *sender_port);
+/// Moves the calling thread (only) into the network namespace at `path` (/run/netns/NAME,
+/// /proc/PID/ns/net): open + setns(CLONE_NEWNET). Returns 0 or -errno.
+int cbinder_join_network_namespace(const char *path);
 #endif
