@@ -678,6 +678,12 @@ public final class BinderConnection: @unchecked Sendable {
                     (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: channel.peer)
                     if !reply.fileDescriptors.isEmpty && !header.flags.contains(.acceptFDs) { (status, reply) = (.fdsNotAllowed, Parcel()) }
                 }
+            } else if BrokerNotice.reserved.contains(header.code) {
+                // Only the broker can send these codes (WIRE.md §7.7).
+                var data = frame.parcel
+                if let notice = BrokerNotice(rawValue: header.code), let container: UInt32 = try? data.read() {
+                    object.onContainerProxy(container, loaded: notice == .proxyLoaded)
+                }
             } else if header.transactionID != 0 {
                 // A two-way routed call: calls the handler makes name it (`callServedOnThisThread`).
                 (status, reply) = serving(header.transactionID) {

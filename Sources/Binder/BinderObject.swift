@@ -52,11 +52,18 @@ public protocol BinderObject: AnyObject, Sendable {
     /// Publishing the object again later gives it a new identity. Objects the service manager
     /// holds (registered services, listeners, death recipients) are not released. Default: nothing.
     func onLastReferenceReleased()
+
+    /// For an exported root service (`addExportedService`): the broker loaded (`loaded` true) or
+    /// unloaded this service's proxy in child container `container` (WIRE.md §7.7). A proxy loads on
+    /// the container's first lookup and unloads when the container leaves the foreground, stops, or
+    /// holds no reference to it any more. Runs on a pool thread, one-way. Default: nothing.
+    func onContainerProxy(_ container: UInt32, loaded: Bool)
 }
 
 extension BinderObject {
     public var acceptsFileDescriptors: Bool { false }
     public func onLastReferenceReleased() {}
+    public func onContainerProxy(_ container: UInt32, loaded: Bool) {}
 }
 
 /// A reference to an object: what `getService` returns. Usually the object lives in another

@@ -106,6 +106,11 @@ public final class BrokerCore {
     var containers: [UInt32: ContainerRecord] = [:]
     /// Per-container proxy nodes of exported root services (Containers.swift).
     var exportedProxies: [ExportedProxyKey: NodeID] = [:]
+    /// Each proxy node's key, and how many handles hold it (its last one going unloads it).
+    var proxyKeys: [NodeID: ExportedProxyKey] = [:]
+    var proxyHolders: [NodeID: UInt32] = [:]
+    /// Proxies loaded while handling the current frame, whose owners are told at its end.
+    var loadedProxies: [(proxy: NodeID, container: UInt32)] = []
     /// The container in the foreground (0: the root).
     var foreground: UInt32 = 0
 
@@ -161,7 +166,7 @@ public final class BrokerCore {
         notifyDeaths(of: deadNodes, out: &out)
         // Its references go: owners whose objects it held last are told (References.swift).
         for node in listenersHeld { release(node, out: &out) }
-        for (_, ref) in conn.handles { release(ref.node, out: &out) }
+        for (_, ref) in conn.handles { handleGone(ref.node, out: &out) }
     }
 
     // MARK: Frames
@@ -177,6 +182,7 @@ public final class BrokerCore {
         from id: ConnectionID, frame: UnsafeMutableRawBufferPointer, fdCount: Int, truncated: Bool, now: UInt64, out: inout O
     ) {
         guard let conn = connections[id] else { return }
+        defer { if !loadedProxies.isEmpty { announceLoadedProxies(out: &out) } }
         if truncated {
             return malformed(conn, FrameError.truncated(frame.count).description, out: &out)
         }
@@ -288,7 +294,7 @@ public final class BrokerCore {
         func answer(_ status: StatusCode, _ out: inout O) {
             sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out)
         }
-        if header.sender != .none { return answer(.permissionDenied, &out) }
+        if header.sender != .none || BrokerNotice.reserved.contains(header.code) { return answer(.permissionDenied, &out) }
         guard header.target <= UInt64(UInt32.max) else { return answer(.badValue, &out) }
         let handle = UInt32(header.target)
         if handle == ServiceManagerInterface.handle {
@@ -548,6 +554,11 @@ public final class BrokerCore {
             },
             channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired,
             containers: containerInfos, foregroundContainer: foreground, bufferRefusals: bufferRefusals,
-            objectsReleased: objectsReleased)
+            objectsReleased: objectsReleased,
+            proxies: exportedProxies.map { key, proxy in
+                let entry = registry.services.first { $0.key.container == 0 && $0.value.node == key.node }
+                let name: String = entry?.key.name ?? "?"
+                return BrokerStatus.LoadedProxy(container: key.container, service: name, holders: proxyHolders[proxy] ?? 0)
+            }.sorted { ($0.container, $0.service) < ($1.container, $1.service) })
     }
 }

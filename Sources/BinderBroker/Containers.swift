@@ -132,6 +132,7 @@ extension BrokerCore {
             connectionClosed(c, out: &out)
             out.disconnect(c, reason: "container \(id) stopped")
         }
+        unloadProxies(in: id, out: &out)  // any its closed connections did not hold
         for w in record.stopWaiters {
             guard let stopper = connections[w.connection] else { continue }
             replyOK(to: stopper, transactionID: w.transactionID, out: &out) { _ in }
@@ -176,7 +177,46 @@ extension BrokerCore {
         nextNode += 1
         nodes[proxy] = real
         exportedProxies[key] = proxy
+        proxyKeys[proxy] = key
+        loadedProxies.append((proxy, container))
         return proxy
+    }
+
+    /// Tells the owners of the proxies loaded during this frame (`BrokerNotice.proxyLoaded`).
+    func announceLoadedProxies<O: BrokerOutbox>(out: inout O) {
+        let loaded = loadedProxies
+        loadedProxies.removeAll()
+        for (proxy, container) in loaded {
+            guard let node = nodes[proxy] else { continue }
+            tellOwner(of: node, BrokerNotice.proxyLoaded, container: container, out: &out)
+        }
+    }
+
+    private func tellOwner<O: BrokerOutbox>(of node: Node, _ notice: BrokerNotice, container: UInt32, out: inout O) {
+        guard let owner = connections[node.owner] else { return }
+        scratch.removeAll()
+        scratch.write(container)
+        callBack(node, owner: owner, code: notice.rawValue, out: &out)
+    }
+
+    /// Unloads a container's proxy of an exported service: its node dies (handles to it then get
+    /// `DEAD_OBJECT`, death links on it fire), the holds its handles had on the service go, and the
+    /// service's owner hears `proxyUnloaded`.
+    func unloadProxy<O: BrokerOutbox>(_ proxy: NodeID, out: inout O) {
+        guard let key = proxyKeys.removeValue(forKey: proxy), let node = nodes[proxy] else { return }
+        exportedProxies.removeValue(forKey: key)
+        for _ in 0..<(proxyHolders.removeValue(forKey: proxy) ?? 0) { release(proxy, out: &out) }
+        nodes.removeValue(forKey: proxy)
+        notifyDeaths(of: [proxy], out: &out)
+        // A proxy loaded and unloaded within one frame was never announced: nothing to take back.
+        let announced = !loadedProxies.contains { $0.proxy == proxy }
+        loadedProxies.removeAll { $0.proxy == proxy }
+        if announced { tellOwner(of: node, BrokerNotice.proxyUnloaded, container: key.container, out: &out) }
+    }
+
+    /// Unloads every proxy loaded in `container` (it left the foreground, or stopped).
+    func unloadProxies<O: BrokerOutbox>(in container: UInt32, out: inout O) {
+        for (key, proxy) in exportedProxies where key.container == container { unloadProxy(proxy, out: &out) }
     }
 
     /// The proxy nodes of objects that died: they die too.
@@ -184,6 +224,8 @@ extension BrokerCore {
         var dead: Set<NodeID> = []
         for (key, proxy) in exportedProxies where deadNodes.contains(key.node) {
             exportedProxies.removeValue(forKey: key)
+            proxyKeys.removeValue(forKey: proxy)
+            proxyHolders.removeValue(forKey: proxy)
             nodes.removeValue(forKey: proxy)
             dead.insert(proxy)
         }
@@ -311,8 +353,12 @@ extension BrokerCore {
             guard raw == 0 || runningContainer(raw) != nil else {
                 return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "no container \(raw)"), &out)
             }
+            let leaving = foreground
             foreground = UInt32(raw)
             if !oneWay { replyOK(to: conn, transactionID: txid, out: &out) { _ in } }
+            // A container leaving the foreground loses its proxies of exported services; the next
+            // lookup loads them again.
+            if leaving != foreground && leaving != 0 { unloadProxies(in: leaving, out: &out) }
         default:
             throw .unknownTransaction
         }

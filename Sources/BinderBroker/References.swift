@@ -50,6 +50,7 @@ extension BrokerCore {
         receiver.handles[h] = HandleRef(node: node, references: 1)
         receiver.handleOfNode[node] = h
         retain(node)
+        if proxyKeys[node] != nil { proxyHolders[node, default: 0] += 1 }
         return h
     }
 
@@ -83,6 +84,8 @@ extension BrokerCore {
         var gone = [real]
         for (key, proxy) in exportedProxies where key.node == real {
             exportedProxies.removeValue(forKey: key)
+            proxyKeys.removeValue(forKey: proxy)
+            proxyHolders.removeValue(forKey: proxy)
             nodes.removeValue(forKey: proxy)
             gone.append(proxy)
         }
@@ -136,7 +139,17 @@ extension BrokerCore {
             deathLinks.byTarget[ref.node] = kept.isEmpty ? nil : kept
             for link in links where link.watcher == conn.id { release(link.recipient, out: &out) }
         }
-        release(ref.node, out: &out)
+        handleGone(ref.node, out: &out)
+    }
+
+    /// A connection's handle to `node` is gone: the object loses a holder, and a container proxy
+    /// that no handle holds any more is unloaded.
+    func handleGone<O: BrokerOutbox>(_ node: NodeID, out: inout O) {
+        if let holders = proxyHolders[node] {
+            if holders <= 1 { return unloadProxy(node, out: &out) }  // gives back its holders itself
+            proxyHolders[node] = holders - 1
+        }
+        release(node, out: &out)
     }
 
     /// Counts the references to its own objects that `conn` wrote into a frame, whatever then

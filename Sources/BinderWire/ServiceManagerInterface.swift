@@ -68,6 +68,18 @@ public enum ServiceManagerInterface {
     }
 }
 
+/// Notices the broker itself sends, one-way, to an exported root service's object (WIRE.md §7.7):
+/// its per-container proxy was loaded (the container's first lookup) or unloaded (the container
+/// left the foreground, stopped, or let go of its last reference). Parcel: u32 container ID. Codes
+/// in `reserved` are the broker's alone: a process that sends one gets `PERMISSION_DENIED`.
+public enum BrokerNotice: UInt32, Sendable {
+    /// '_BPL'
+    case proxyLoaded = 0x5F42_504C
+    /// '_BPU'
+    case proxyUnloaded = 0x5F42_5055
+    public static let reserved: ClosedRange<UInt32> = 0x5F42_0000...0x5F42_FFFF
+}
+
 /// `IServiceCallback` (`Protocols/binder/IServiceCallback.aidl`), which the broker calls one-way.
 public enum ServiceCallbackCode: UInt32, Sendable {
     /// `oneway void onRegistration(String name, IBinder binder)`
@@ -193,6 +205,20 @@ public struct BrokerStatus: Equatable, Sendable {
     public var bufferRefusals: UInt64 = 0
     /// RELEASED notices sent: objects whose last remote reference went (WIRE.md §4.4).
     public var objectsReleased: UInt64 = 0
+    /// Containers' proxies of exported root services that are loaded now (WIRE.md §7.7).
+    public var proxies: [LoadedProxy] = []
+
+    public struct LoadedProxy: Equatable, Sendable {
+        public var container: UInt32
+        public var service: String
+        /// Handles to the proxy (in the container's processes).
+        public var holders: UInt32
+        public init(container: UInt32, service: String, holders: UInt32) {
+            self.container = container
+            self.service = service
+            self.holders = holders
+        }
+    }
 
     /// One unclaimed channel end.
     public struct RegistryEntry: Equatable, Sendable {
@@ -212,7 +238,8 @@ public struct BrokerStatus: Equatable, Sendable {
         }
     }
 
-    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0, bufferRefusals: UInt64 = 0, objectsReleased: UInt64 = 0) {
+    public init(brokerPID: Int32, uptimeMillis: UInt64, transactions: UInt64, oneWay: UInt64, replies: UInt64, deadObjectReplies: UInt64, malformedDisconnects: UInt64, pendingTransactions: UInt32, connections: [Connection], services: [Service], channelEnds: [RegistryEntry] = [], channelsCreated: UInt64 = 0, channelEndsClaimed: UInt64 = 0, channelEndsExpired: UInt64 = 0, containers: [ContainerInfo] = [], foregroundContainer: UInt32 = 0, bufferRefusals: UInt64 = 0, objectsReleased: UInt64 = 0, proxies: [LoadedProxy] = []) {
+        self.proxies = proxies
         self.objectsReleased = objectsReleased
         self.containers = containers
         self.foregroundContainer = foregroundContainer
@@ -287,6 +314,13 @@ public struct BrokerStatus: Equatable, Sendable {
             p.write(foregroundContainer)
             p.write(bufferRefusals)
             p.write(objectsReleased)
+            p.write(array: proxies) { p, x in
+                p.writeParcelable { p in
+                    p.write(x.container)
+                    p.write(x.service)
+                    p.write(x.holders)
+                }
+            }
         }
     }
 
@@ -324,6 +358,11 @@ public struct BrokerStatus: Equatable, Sendable {
             status.foregroundContainer = try p.read()
             status.bufferRefusals = try p.read()
             status.objectsReleased = try p.read()
+            status.proxies = try p.readArray { p throws(StatusCode) in
+                try p.readParcelable { p throws(StatusCode) in
+                    LoadedProxy(container: try p.read(), service: try p.readNonNullString(), holders: try p.read())
+                }
+            } ?? []
             return status
         }
     }

@@ -35,6 +35,13 @@ struct StatusCommand: ParsableCommand {
         print("CONTAINERS (\(s.containers.count); foreground \(s.foregroundContainer))")
         if !s.containers.isEmpty { print(indent(containerTable(s.containers))) }
         print("")
+        print("LOADED PROXIES (\(s.proxies.count): exported root services, per container)")
+        if !s.proxies.isEmpty {
+            var prows = [["CONTAINER", "SERVICE", "HANDLES"]]
+            for x in s.proxies { prows.append(["\(x.container)", x.service, "\(x.holders)"]) }
+            print(indent(table(prows)))
+        }
+        print("")
         print("CHANNEL REGISTRY (\(s.channelEnds.count) unclaimed; created \(s.channelsCreated), ends claimed \(s.channelEndsClaimed), "
             + "expired \(s.channelEndsExpired))")
         if !s.channelEnds.isEmpty {

@@ -165,6 +165,57 @@ struct ContainerCoreTests {
         #expect(h.core.exportedProxies.isEmpty, "the proxies died with the object")
     }
 
+    @Test("proxies load on a container's first lookup and unload when it lets go, leaves the foreground or stops; the owner hears each")
+    func proxyLifecycle() throws {
+        let h = try Self.withContainers()
+        let owner = h.connect(1)
+        let app1 = h.connect(12, container: 1)
+        let app2 = h.connect(21, container: 2)
+        _ = h.callServiceManager(from: owner, .addExportedService) { p in
+            p.write("netd")
+            p.write(object: .local(3))
+        }
+        func notices() -> [(BrokerNotice, UInt32)] {
+            h.out.sent.filter { $0.to == owner && BrokerNotice.reserved.contains($0.header.code) }.map { sent in
+                var p = sent.parcel
+                return (BrokerNotice(rawValue: sent.header.code)!, try! p.read(UInt32.self))
+            }
+        }
+        let r1 = try h.getService("netd", from: app1)
+        _ = try h.getService("netd", from: app1)
+        #expect(notices().map(\.0) == [.proxyLoaded] && notices()[0].1 == 1, "loaded once, on the first lookup")
+        #expect(h.core.status(now: h.now).proxies == [BrokerStatus.LoadedProxy(container: 1, service: "netd", holders: 1)])
+        // Its only handle given back: unloaded; the next lookup loads it again, as a new object.
+        h.deliver(from: app1, FrameHeader(command: .release, transactionID: 2, target: r1.id))
+        #expect(notices().map(\.0) == [.proxyLoaded, .proxyUnloaded] && h.core.exportedProxies.isEmpty)
+        let again = try h.getService("netd", from: app1)
+        #expect(again.id != r1.id)
+        // Leaving the foreground unloads: its handle then names a dead object, and links on it fire.
+        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 50, target: 0, code: ServiceManagerCode.setForegroundContainer.rawValue), {
+            var p = Parcel(); p.write(Int32(1)); return p }())
+        _ = try h.getService("netd", from: app2)
+        var link = h.callServiceManager(from: app1, .linkToDeath) { p in
+            p.write(object: again)
+            p.write(object: .local(50))
+            p.write(Int64(9))
+        }!.parcel
+        try link.readException()
+        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 51, target: 0, code: ServiceManagerCode.setForegroundContainer.rawValue), {
+            var p = Parcel(); p.write(Int32(2)); return p }())
+        #expect(notices().map(\.1) == [1, 1, 1, 2, 1], "container 1 unloaded when 2 came to the foreground")
+        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        let before = h.out.sent.count
+        h.deliver(from: app1, FrameHeader(command: .transaction, transactionID: 3, target: again.id, code: 1))
+        #expect(h.out.sent[before...].first { $0.to == app1 }?.header.status == .deadObject)
+        // A stopped container's proxies unload with its processes.
+        h.core.containerExited(2, out: &h.out)
+        #expect(notices().last! == (.proxyUnloaded, 2) && h.core.exportedProxies.isEmpty)
+        // Only the broker sends these codes.
+        let forged = h.out.sent.count
+        h.deliver(from: app1, FrameHeader(command: .transaction, transactionID: 4, target: again.id, code: BrokerNotice.proxyLoaded.rawValue))
+        #expect(h.out.sent[forged...].first { $0.to == app1 }?.header.status == .permissionDenied)
+    }
+
     @Test("the caller's pid as the receiver sees it: the root sees all, a container its own processes' pids in its PID namespace, else 0")
     func pidTranslation() throws {
         let h = try Self.withContainers()
