@@ -46,6 +46,7 @@ aidl:
 	$(SWIFT) build --product binder-aidl
 	$(AIDL) -I Protocols --module Binder --out Sources/Binder/Generated Protocols/binder/*.aidl
 	$(AIDL) -I Protocols --module BinderTestTypes --out Sources/BinderTestTypes/Generated Protocols/binder/test/*.aidl
+	$(AIDL) -I Protocols --module BinderNet --out Sources/BinderNet/Generated Protocols/binder/net/*.aidl
 	$(AIDL) -I $(NETD_FIXTURE) --module NetdFixtureGenerated --out Tests/NetdFixtureGenerated $$(find $(NETD_FIXTURE) -name '*.aidl' | LC_ALL=C sort)
 
 # Starts a broker in a temporary runtime directory, registers the echo service, lists, calls and

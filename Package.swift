@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "binderd", targets: ["binderd"]),
         .executable(name: "binder", targets: ["binder"]),
         .executable(name: "binder-init", targets: ["binder-init"]),
+        .executable(name: "netd", targets: ["netd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "binder",
             dependencies: [
-                "Binder", "BinderWire", "BinderPlatform", "BinderTestTypes",
+                "Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "BinderNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,6 +80,20 @@ let package = Package(
             dependencies: ["BinderAIDL", "BinderPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "BinderTestTypes", dependencies: ["Binder", "BinderWire"]),
+        // netd (issue 7): the service (rtnetlink through BinderPlatform) and its generated INetd,
+        // and the thin executable.
+        .target(
+            name: "BinderNet",
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "netd",
+            dependencies: [
+                "BinderNet", "Binder", "BinderPlatform",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "NetdFixtureGenerated", dependencies: ["Binder", "BinderWire"], path: "Tests/NetdFixtureGenerated"),
         .testTarget(
             name: "BinderAIDLTests", dependencies: ["BinderAIDL", "NetdFixtureGenerated", "Binder", "BinderWire", "BinderPlatform"],
@@ -89,7 +104,7 @@ let package = Package(
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
         .testTarget(
             name: "BinderIntegrationTests",
-            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "binderd", "binder", "binder-aidl", "binder-init"]
+            dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "BinderNet", "binderd", "binder", "binder-aidl", "binder-init", "netd"]
         ),
     ],
     swiftLanguageModes: [.v6]

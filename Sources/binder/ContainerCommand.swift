@@ -112,7 +112,7 @@ private func createContainer(_ c: BinderConnection, _ id: UInt32, _ name: String
 
 /// Runs `command` inside the container and returns its exit code (128 + signal when killed).
 /// Inside, clients find the broker at the default path, so BINDER_RUNTIME_DIR is not passed on.
-private func runInside(_ info: ContainerInfo, _ command: [String]) throws -> Int32 {
+func runInside(_ info: ContainerInfo, _ command: [String]) throws -> Int32 {
     flushStandardOutput()
     let environment = ProcessControl.environmentEntries.filter { !$0.hasPrefix("BINDER_RUNTIME_DIR=") }
     do {

@@ -8,7 +8,7 @@ struct BinderCLI: ParsableCommand {
         abstract: "Inspect and use a running binderd broker (socket: $BINDER_RUNTIME_DIR/binder.sock, default /run/binder).",
         subcommands: [
             ServiceCommand.self, EchoCommand.self, StatusCommand.self, ChannelCommand.self, ContainerCommand.self, BenchCommand.self,
-            TestTypesCommand.self,
+            TestTypesCommand.self, NetCommand.self,
         ])
 }
 

@@ -17,6 +17,7 @@ struct GeneratedCodeTests {
     static let sets: [Set] = [
         Set(inputs: "Protocols/binder", recursive: false, roots: ["Protocols"], module: "Binder", output: "Sources/Binder/Generated"),
         Set(inputs: "Protocols/binder/test", recursive: false, roots: ["Protocols"], module: "BinderTestTypes", output: "Sources/BinderTestTypes/Generated"),
+        Set(inputs: "Protocols/binder/net", recursive: false, roots: ["Protocols"], module: "BinderNet", output: "Sources/BinderNet/Generated"),
         Set(
             inputs: "Tests/BinderAIDLTests/Fixtures/netd", recursive: true, roots: ["Tests/BinderAIDLTests/Fixtures/netd"],
             module: "NetdFixtureGenerated", output: "Tests/NetdFixtureGenerated"),

@@ -24,9 +24,15 @@ final class TestBroker: @unchecked Sendable {
     var socketPath: String { dir + "/binder.sock" }
     var environment: [String: String] { ["BINDER_RUNTIME_DIR": dir] }
 
+    /// The network namespace binderd and the CLI run in (a test's own "host"), else the test's.
+    let networkNamespace: String?
+
     /// Starts binderd and returns once it reports READY on its readiness fd.
-    /// - Parameter reusing: the runtime directory of an earlier broker (a restart), else a new one.
-    init(extraArguments: [String] = [], reusing: String? = nil) throws {
+    /// - Parameters:
+    ///   - reusing: the runtime directory of an earlier broker (a restart), else a new one.
+    ///   - networkNamespace: a namespace path (`/run/netns/NAME`) to run binderd and the CLI in.
+    init(extraArguments: [String] = [], reusing: String? = nil, networkNamespace: String? = nil) throws {
+        self.networkNamespace = networkNamespace
         if let reusing {
             dir = reusing
         } else {
@@ -34,8 +40,10 @@ final class TestBroker: @unchecked Sendable {
             chmod(dir, 0o755)
         }
         let ready = try ProcessControl.pipe()
-        pid = try ProcessControl.spawn(
-            binDir + "/binderd", ["--runtime-dir", dir, "--ready-fd", "3", "--log-level", "error"] + extraArguments, passing: [(ready.write, 3)])
+        let arguments = ["--runtime-dir", dir, "--ready-fd", "3", "--log-level", "error"] + extraArguments
+        pid = try inNamespace(networkNamespace) { () throws(SystemError) in
+            try ProcessControl.spawn(binDir + "/binderd", arguments, passing: [(ready.write, 3)])
+        }
         FileDescriptor.close(ready.write)
         let line = ProcessControl.read(ready.read, count: 6)
         FileDescriptor.close(ready.read)
@@ -76,9 +84,25 @@ final class TestBroker: @unchecked Sendable {
         ProcessControl.wait(pid)
     }
 
-    /// Runs the `binder` CLI against this broker.
+    /// Runs the `binder` CLI against this broker (in its network namespace).
     func cli(_ arguments: String...) throws -> ProcessControl.Output {
-        try ProcessControl.run(binDir + "/binder", arguments, environment: environment)
+        try cli(arguments)
+    }
+
+    func cli(_ arguments: [String]) throws -> ProcessControl.Output {
+        let environment = environment
+        return try inNamespace(networkNamespace) { () throws(SystemError) in
+            try ProcessControl.run(binDir + "/binder", arguments, environment: environment)
+        }
+    }
+
+    /// Starts a program beside the broker (in its namespace, with its environment); `passing` as
+    /// for `ProcessControl.spawn`.
+    func spawn(_ path: String, _ arguments: [String], passing: [(Int32, Int32)] = []) throws -> Int32 {
+        let environment = environment
+        return try inNamespace(networkNamespace) { () throws(SystemError) in
+            try ProcessControl.spawn(path, arguments, environment: environment, passing: passing)
+        }
     }
 
     /// Set by a broker handed to a restarted one: the directory is the new broker's to remove.
@@ -99,6 +123,13 @@ final class TestBroker: @unchecked Sendable {
         }
         FileSystem.removeTree(dir)
     }
+}
+
+/// Runs `body` in the network namespace at `path` (on a thread there: a process it starts is
+/// born in it), or here when `path` is nil.
+func inNamespace<R: Sendable>(_ path: String?, _ body: @escaping @Sendable () throws(SystemError) -> R) throws(SystemError) -> R {
+    guard let path else { return try body() }
+    return try NetworkNamespace.run(path: path, body)
 }
 
 /// Records the deaths it hears of.

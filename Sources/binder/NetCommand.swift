@@ -1,0 +1,258 @@
+import ArgumentParser
+import Binder
+import BinderNet
+import BinderPlatform
+import BinderWire
+import Synchronization
+
+/// `binder net`: the network as netd serves it (`Protocols/binder/net/INetd.aidl`).
+struct NetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "net",
+        abstract: "The host's network as netd serves it to this process's container.",
+        subcommands: [Show.self, Route.self, Stats.self, Send.self, Listen.self, MTU.self])
+
+    /// `--container ID`: run the same command inside that container, so netd sees its caller there.
+    struct ContainerOption: ParsableArguments {
+        @Option(help: "Run as an app in child container ID (what it sees, through its netd proxy).")
+        var container: UInt32?
+        func validate() throws {
+            if let container, container == 0 || container > 65535 { throw ValidationError("--container takes a child container ID (1…65535)") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Interfaces (name, index, flags, MTU, MAC, addresses) and routes, as netd reads them from the kernel.")
+        @OptionGroup var where_: ContainerOption
+        func run() throws {
+            if try reExec(where_.container, ["net", "show"]) { return }
+            let netd = try connectToNetd()
+            let interfaces = try netdCall("getInterfaces") { try netd.getInterfaces() }
+            var rows = [["INDEX", "NAME", "STATE", "MTU", "MAC", "ADDRESSES"]]
+            for i in interfaces {
+                let state = [i.up ? "UP" : "DOWN", i.running ? "RUNNING" : nil, i.loopback ? "LOOPBACK" : nil].compactMap { $0 }.joined(separator: ",")
+                let addresses = i.addresses.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: " ")
+                rows.append(["\(i.index)", i.name, state, "\(i.mtu)", i.mac.isEmpty ? "-" : i.mac, addresses.isEmpty ? "-" : addresses])
+            }
+            print("INTERFACES")
+            print(indent(table(rows)))
+            let routes = try netdCall("getRoutes") { try netd.getRoutes() }
+            var rrows = [["DESTINATION", "GATEWAY", "DEVICE", "METRIC", "PROTOCOL", "SCOPE"]]
+            for r in routes {
+                let destination = r.destination == "default" ? "default" : "\(r.destination)/\(r.prefixLength)"
+                rrows.append([destination, r.gateway ?? "-", r.interfaceName ?? "-", r.metric < 0 ? "-" : "\(r.metric)", r.protocol, r.scope])
+            }
+            print("")
+            print("ROUTES (main table)")
+            print(indent(table(rrows)))
+        }
+    }
+
+    struct Route: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "netd's inbound routing table: which container gets datagrams from a remote address (else the foreground one).",
+            subcommands: [Add.self, Del.self, List.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Send datagrams from REMOTE to container --to.")
+            @Argument(help: "The remote IPv4 or IPv6 address.") var remote: String
+            @Option(help: "The container that gets them (0: the root).") var to: UInt32
+            @Flag(help: "Remove the entry after the first datagram delivered through it.") var once = false
+            func validate() throws { try validateAddress(remote) }
+            func run() throws {
+                let netd = try connectToNetd()
+                try netdCall("addInboundRoute") { try netd.addInboundRoute(remoteAddress: remote, container: Int32(to), once: once) }
+                print("route \(remote) → container \(to)\(once ? " (once)" : "")")
+            }
+        }
+
+        struct Del: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove the entry for REMOTE.")
+            @Argument(help: "The remote address.") var remote: String
+            func validate() throws { try validateAddress(remote) }
+            func run() throws {
+                let netd = try connectToNetd()
+                try netdCall("removeInboundRoute") { try netd.removeInboundRoute(remoteAddress: remote) }
+                print("route \(remote) removed")
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show the entries.")
+            func run() throws {
+                let netd = try connectToNetd()
+                let routes = try netdCall("listInboundRoutes") { try netd.listInboundRoutes() }
+                let ports = try netdCall("inboundPorts") { try netd.inboundPorts() }
+                print("inbound UDP ports: \(ports.isEmpty ? "none" : ports.map(String.init).joined(separator: ", ")); unrouted datagrams go to the foreground container")
+                var rows = [["REMOTE", "CONTAINER", "ONCE", "DELIVERED"]]
+                for r in routes { rows.append([r.remoteAddress, "\(r.container)", r.once ? "yes" : "", "\(r.delivered)"]) }
+                print(table(rows))
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per-container traffic counters and the newest traffic records (a child sees its own).")
+        @OptionGroup var where_: ContainerOption
+        @Option(help: "Traffic records to show.") var records: Int32 = 10
+        func run() throws {
+            if try reExec(where_.container, ["net", "stats", "--records", "\(records)"]) { return }
+            let netd = try connectToNetd()
+            let counters = try netdCall("getCounters") { try netd.getCounters() }
+            let loaded = try netdCall("loadedContainers") { try netd.loadedContainers() }
+            print("netd proxies loaded in containers: \(loaded.isEmpty ? "none" : loaded.map(String.init).joined(separator: ", "))")
+            var rows = [["CONTAINER", "DATAGRAMS OUT", "BYTES OUT", "CONNECTIONS", "SOCKETS", "DATAGRAMS IN", "BYTES IN"]]
+            for c in counters {
+                rows.append(["\(c.container)", "\(c.datagramsSent)", "\(c.bytesSent)", "\(c.connections)", "\(c.socketsOpened)", "\(c.datagramsReceived)", "\(c.bytesReceived)"])
+            }
+            print(table(rows))
+            let traffic = try netdCall("getTraffic") { try netd.getTraffic(max: records) }
+            guard !traffic.isEmpty else { return }
+            print("")
+            var trows = [["TIME (ms)", "CONTAINER", "PROTO", "KIND", "SOURCE", "DESTINATION", "LENGTH"]]
+            for t in traffic {
+                trows.append(["\(t.timeMillis)", "\(t.container)", t.protocol, t.kind, t.source.isEmpty ? "-" : t.source, t.destination.isEmpty ? "-" : t.destination, "\(t.length)"])
+            }
+            print(table(trows))
+        }
+    }
+
+    struct Send: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask netd to send MESSAGE as one UDP datagram to ADDRESS:PORT from the host.")
+        @Argument(help: "Destination, e.g. 10.0.0.2:7000 or [fd00::2]:7000.") var destination: String
+        @Argument(help: "The datagram's text.") var message: String
+        func validate() throws {
+            guard InetSocketAddress(destination) != nil else { throw ValidationError("'\(destination)' is not ADDRESS:PORT") }
+        }
+        func run() throws {
+            let target = InetSocketAddress(destination)!
+            let netd = try connectToNetd()
+            let sent = try netdCall("sendDatagram") {
+                try netd.sendDatagram(destination: target.ip.description, port: Int32(target.port), payload: Array(message.utf8))
+            }
+            print("sent \(sent) bytes to \(target)")
+        }
+    }
+
+    struct Listen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register this container's listener with netd and print inbound datagrams, one line each.",
+            discussion: "Prints 'listening' once registered. Exits after --count datagrams, or when netd unloads this container's proxy.")
+        @Option(help: "Datagrams to wait for (0: until unloaded).") var count: Int = 0
+        @Option(help: "Give up after this many seconds (0: never).") var timeout: Double = 0
+        func validate() throws {
+            guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
+            guard timeout >= 0 else { throw ValidationError("--timeout must be 0 or more") }
+        }
+        func run() throws {
+            let c = try connectToBroker(threads: 2)
+            guard let proxy = try brokerCall("getService", { try c.serviceManager.getService("netd") }) else {
+                throw CLIFailure("netd is not running (no service 'netd')")
+            }
+            let netd = INetd.Proxy(proxy)
+            let listener = PrintingListener(count: count)
+            try netdCall("registerListener") { try netd.registerListener(listener: listener) }
+            printLine("listening")
+            guard listener.done.wait(seconds: timeout == 0 ? .infinity : timeout) else {
+                throw CLIFailure("no datagram within \(timeout) s")
+            }
+            if listener.unloaded.load(ordering: .relaxed) { throw CLIFailure("netd unloaded this container's proxy", code: 3) }
+        }
+    }
+
+    struct MTU: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mtu", abstract: "Set the MTU of a host interface (root, or containers netd allows).")
+        @Argument(help: "Interface name.") var interface: String
+        @Argument(help: "The MTU.") var mtu: Int32
+        @OptionGroup var where_: ContainerOption
+        func run() throws {
+            if try reExec(where_.container, ["net", "mtu", interface, "\(mtu)"]) { return }
+            let netd = try connectToNetd()
+            try netdCall("setMtu") { try netd.setMtu(interfaceName: interface, mtu: mtu) }
+            print("\(interface): MTU \(mtu)")
+        }
+    }
+}
+
+/// Prints each inbound datagram; counts down to `count`.
+private final class PrintingListener: INetListener.Interface {
+    let done = Latch()
+    let unloaded = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let remaining: Mutex<Int>
+    init(count: Int) { remaining = Mutex(count) }
+    func onDatagram(source: String, sourcePort: Int32, localPort: Int32, payload: [UInt8]) throws {
+        printLine("datagram from \(source):\(sourcePort) to port \(localPort): \(String(decoding: payload, as: UTF8.self))")
+        let left = remaining.withLock { n in
+            n -= 1
+            return n
+        }
+        if left == 0 {
+            finished.store(true, ordering: .relaxed)
+            done.signal()
+        }
+    }
+    func onUnloaded(container: Int32) throws {
+        // After the last datagram, this process letting go of netd unloads the proxy: not news.
+        guard !finished.load(ordering: .relaxed) else { return }
+        printLine("unloaded: netd's proxy in container \(container) went")
+        unloaded.store(true, ordering: .relaxed)
+        done.signal()
+    }
+}
+
+/// A one-shot event for the CLI's waits.
+final class Latch: @unchecked Sendable {
+    // @unchecked: `signalled` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private var signalled = false
+    func signal() {
+        lock.withLock {
+            signalled = true
+            lock.broadcast()
+        }
+    }
+    func wait(seconds: Double) -> Bool {
+        let deadline = seconds.isInfinite ? UInt64.max : monotonicNanos() + UInt64(seconds * 1e9)
+        lock.lock()
+        defer { lock.unlock() }
+        while !signalled { if !lock.wait(untilNanos: deadline) { return signalled } }
+        return true
+    }
+}
+
+private func connectToNetd() throws -> INetd.Proxy {
+    let c = try connectToBroker()
+    guard let proxy = try brokerCall("getService", { try c.serviceManager.getService("netd") }) else {
+        throw CLIFailure("netd is not running (no service 'netd')")
+    }
+    return INetd.Proxy(proxy)
+}
+
+/// Runs a netd call, turning its errors into one-line failures.
+private func netdCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let s as StatusCode {
+        throw CLIFailure("netd \(what) failed: \(s)")
+    } catch let e as ServiceError {
+        throw CLIFailure("netd \(what) refused: \(e.message)")
+    }
+}
+
+private func validateAddress(_ text: String) throws {
+    guard IPAddress(text) != nil else { throw ValidationError("'\(text)' is not an IPv4 or IPv6 address") }
+}
+
+/// With a container: runs `binder ARGUMENTS` inside it and exits with its status (returns true
+/// only when it ran there and succeeded). Without: false, the caller goes on here.
+private func reExec(_ container: UInt32?, _ arguments: [String]) throws -> Bool {
+    guard let container else { return false }
+    let c = try connectToBroker()
+    let containers = try brokerCall("listContainers") { try c.serviceManager.listContainers() }
+    guard let info = containers.first(where: { $0.id == container }) else { throw CLIFailure("no container \(container)") }
+    c.close()
+    let status = try runInside(info, [ProcessControl.executableDirectory() + "/binder"] + arguments)
+    if status != 0 { throw ExitCode(status) }
+    return true
+}
