@@ -35,7 +35,8 @@ extension TransactionContext {
 
 /// Local implementations passed as interface-typed arguments get one `Stub` each, for their
 /// lifetime, so the same object keeps the same binder identity (needed, for example, to
-/// unregister a callback). Like the connection's published objects, entries are never released.
+/// unregister a callback). Entries are never released: when no other process holds the object any
+/// more the connection drops the Stub from its table (WIRE.md §4.4), and publishing it again gives it a new cookie.
 private let stubs = Mutex<[ObjectIdentifier: any BinderObject]>([:])
 
 extension BinderProxy {
