@@ -10,7 +10,7 @@ struct NetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net",
         abstract: "The host's network as netd serves it to this process's container.",
-        subcommands: [Show.self, Route.self, Stats.self, Send.self, Listen.self, MTU.self])
+        subcommands: [Show.self, Route.self, Stats.self, Send.self, Listen.self, MTU.self, Addr.self, Link.self, HostRoute.self])
 
     /// `--container ID`: run the same command inside that container, so netd sees its caller there.
     struct ContainerOption: ParsableArguments {
@@ -118,15 +118,32 @@ struct NetCommand: ParsableCommand {
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask netd to send MESSAGE as one UDP datagram to ADDRESS:PORT from the host.")
+        static let configuration = CommandConfiguration(
+            abstract: "Send MESSAGE as one UDP datagram to ADDRESS:PORT from the host: netd sends it, or (--via-socket) this process, through a socket netd made in the host's namespace.")
         @Argument(help: "Destination, e.g. 10.0.0.2:7000 or [fd00::2]:7000.") var destination: String
         @Argument(help: "The datagram's text.") var message: String
+        @Flag(help: "Ask netd for a UDP socket connected to the destination (an fd) and send through it here.") var viaSocket = false
         func validate() throws {
             guard InetSocketAddress(destination) != nil else { throw ValidationError("'\(destination)' is not ADDRESS:PORT") }
         }
         func run() throws {
             let target = InetSocketAddress(destination)!
             let netd = try connectToNetd()
+            if viaSocket {
+                let fd = try netdCall("openSocket") {
+                    try netd.openSocket(protocol: 17, family: target.ip.family == .v4 ? 4 : 6, destination: target.ip.description, port: Int32(target.port))
+                }
+                let socket = InetSocket(adopting: fd.detach(), kind: .udp, family: target.ip.family)
+                defer { socket.close() }
+                let local: InetSocketAddress
+                let sent: Int
+                do {
+                    local = try socket.localAddress()
+                    sent = try socket.send(Array(message.utf8))
+                } catch { throw CLIFailure("sending through netd's socket failed: \(error)") }
+                print("sent \(sent) bytes to \(target) from \(local), through a socket of the host's namespace")
+                return
+            }
             let sent = try netdCall("sendDatagram") {
                 try netd.sendDatagram(destination: target.ip.description, port: Int32(target.port), payload: Array(message.utf8))
             }
@@ -172,6 +189,83 @@ struct NetCommand: ParsableCommand {
             print("\(interface): MTU \(mtu)")
         }
     }
+}
+
+extension NetCommand {
+    struct Addr: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add or remove an address of a host interface (root, or containers netd allows).")
+        @Argument(help: "add or del.") var action: String
+        @Argument(help: "Interface name.") var interface: String
+        @Argument(help: "ADDRESS/PREFIX, e.g. 10.0.0.5/24.") var address: String
+        @OptionGroup var where_: ContainerOption
+        func validate() throws {
+            guard ["add", "del"].contains(action) else { throw ValidationError("the action is add or del") }
+            _ = try prefixed(address)
+        }
+        func run() throws {
+            if try reExec(where_.container, ["net", "addr", action, interface, address]) { return }
+            let (ip, prefix) = try prefixed(address)
+            let netd = try connectToNetd()
+            if action == "add" {
+                try netdCall("addAddress") { try netd.addAddress(interfaceName: interface, address: ip, prefixLength: prefix) }
+            } else {
+                try netdCall("removeAddress") { try netd.removeAddress(interfaceName: interface, address: ip, prefixLength: prefix) }
+            }
+            print("\(interface): \(action == "add" ? "added" : "removed") \(address)")
+        }
+    }
+
+    struct Link: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Bring a host interface up or down (root, or containers netd allows).")
+        @Argument(help: "Interface name.") var interface: String
+        @Argument(help: "up or down.") var state: String
+        @OptionGroup var where_: ContainerOption
+        func validate() throws { guard ["up", "down"].contains(state) else { throw ValidationError("the state is up or down") } }
+        func run() throws {
+            if try reExec(where_.container, ["net", "link", interface, state]) { return }
+            let netd = try connectToNetd()
+            try netdCall("setInterfaceUp") { try netd.setInterfaceUp(interfaceName: interface, up: state == "up") }
+            print("\(interface): \(state)")
+        }
+    }
+
+    struct HostRoute: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "host-route", abstract: "Add or remove a route of the host's main table (root, or containers netd allows).")
+        @Argument(help: "add or del.") var action: String
+        @Argument(help: "DESTINATION/PREFIX, or default.") var destination: String
+        @Option(help: "Gateway address.") var via: String?
+        @Option(help: "Output interface.") var dev: String?
+        @OptionGroup var where_: ContainerOption
+        func validate() throws {
+            guard ["add", "del"].contains(action) else { throw ValidationError("the action is add or del") }
+            if destination != "default" { _ = try prefixed(destination) }
+            guard via != nil || dev != nil else { throw ValidationError("give --via GATEWAY, --dev INTERFACE, or both") }
+        }
+        func run() throws {
+            var arguments = ["net", "host-route", action, destination]
+            if let via { arguments += ["--via", via] }
+            if let dev { arguments += ["--dev", dev] }
+            if try reExec(where_.container, arguments) { return }
+            let (ip, prefix) = destination == "default" ? ("default", Int32(0)) : try prefixed(destination)
+            let netd = try connectToNetd()
+            if action == "add" {
+                try netdCall("addRoute") { try netd.addRoute(destination: ip, prefixLength: prefix, gateway: via, interfaceName: dev) }
+            } else {
+                try netdCall("removeRoute") { try netd.removeRoute(destination: ip, prefixLength: prefix, gateway: via, interfaceName: dev) }
+            }
+            print("route \(destination) \(action == "add" ? "added" : "removed")")
+        }
+    }
+}
+
+/// "ADDRESS/PREFIX" → (address, prefix).
+private func prefixed(_ text: String) throws -> (String, Int32) {
+    let parts = text.split(separator: "/")
+    guard parts.count == 2, let ip = IPAddress(String(parts[0])), let prefix = Int32(parts[1]), prefix >= 0, prefix <= (ip.family == .v4 ? 32 : 128) else {
+        throw ValidationError("'\(text)' is not ADDRESS/PREFIX")
+    }
+    return (String(parts[0]), prefix)
 }
 
 /// Prints each inbound datagram; counts down to `count`.

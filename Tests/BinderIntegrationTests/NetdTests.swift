@@ -60,10 +60,10 @@ private final class NetdFixture: @unchecked Sendable {
     let netd: Int32
     let port = 6000
 
-    init(containers: [UInt32] = [1]) throws {
+    init(containers: [UInt32] = [1], netdArguments: [String] = []) throws {
         net = try NetHost()
         broker = try TestBroker(networkNamespace: net.hostPath)
-        netd = try broker.spawn(binDir + "/netd", ["--inbound-port", "\(port)", "--log-level", "error"])
+        netd = try broker.spawn(binDir + "/netd", ["--inbound-port", "\(port)", "--log-level", "error"] + netdArguments)
         try broker.cli("service", "wait", "netd", "--timeout", "10").expectSuccess()
         for id in containers { try broker.cli("container", "create", "\(id)", "--name", "app\(id)").expectSuccess() }
     }
@@ -179,6 +179,17 @@ struct NetdTests {
         #expect(fields[1] == "1" && fields[2] == "udp" && fields[4] == "\(f.net.hostIP):\(source.port)" && fields[5] == "\(f.net.peerIP):7000" && fields[6] == "22")
         let own = try f.inContainer(1, "net", "stats")
         #expect(own.stdout.contains("datagram"), "a container reads its own records")
+        // A socket netd made in the host's namespace, passed to the app as an fd: the app's own
+        // datagram leaves from the host's address too, and netd recorded the connection.
+        let viaSocket = try f.inContainer(1, "net", "send", "\(f.net.peerIP):7000", "through the fd", "--via-socket")
+        try viaSocket.expectSuccess()
+        #expect(receiver.waitReadable(timeoutMillis: 10_000))
+        let (length2, source2) = try receiver.receiveFrom(into: &buffer)
+        #expect(String(decoding: buffer[0..<length2], as: UTF8.self) == "through the fd")
+        #expect(source2.ip.description == f.net.hostIP)
+        #expect(viaSocket.stdout.contains("from \(f.net.hostIP):\(source2.port)"))
+        let connect = try #require(try f.broker.cli("net", "stats").stdout.split(separator: "\n").first { $0.contains("connect") })
+        #expect(connect.contains("\(f.net.hostIP):\(source2.port)") && connect.contains("\(f.net.peerIP):7000"))
     }
 
     @Test("inbound datagrams go by the routing table (once), else to the foreground container; a switch unloads the old foreground's proxy and tells its listener")
@@ -206,15 +217,35 @@ struct NetdTests {
         #expect(!loaded.contains("containers: 1"), "container 1's proxy is not loaded")
     }
 
-    @Test("the root may change the network (the kernel shows it); a child container gets a one-line permission error")
+    @Test("the root, and containers netd allows, change the network (the kernel shows it); another container gets a one-line permission error")
     func changesFollowPolicy() throws {
-        let f = try NetdFixture()
+        let f = try NetdFixture(containers: [1, 2], netdArguments: ["--allow-changes", "2"])
+        func link() throws -> [String: Any] { try #require(try f.net.json("-n", f.net.host, "link", "show", "h0").first) }
+        func addresses() throws -> [String] {
+            let info = try f.net.json("-n", f.net.host, "addr", "show", "h0").first?["addr_info"] as? [[String: Any]] ?? []
+            return info.map { "\($0["local"]!)/\($0["prefixlen"]!)" }
+        }
         try f.broker.cli("net", "mtu", "h0", "1400").expectSuccess()
-        let link = try f.net.json("-n", f.net.host, "link", "show", "h0")
-        #expect(link.first?["mtu"] as? Int == 1400)
+        #expect(try link()["mtu"] as? Int == 1400)
+        try f.broker.cli("net", "addr", "add", "h0", "10.91.5.1/24").expectSuccess()
+        #expect(try addresses().contains("10.91.5.1/24"))
+        try f.broker.cli("net", "host-route", "add", "10.92.0.0/16", "--via", f.net.peerIP).expectSuccess()
+        let routes = try f.net.json("-n", f.net.host, "route", "show", "10.92.0.0/16")
+        #expect(routes.first?["gateway"] as? String == f.net.peerIP)
+        try f.broker.cli("net", "link", "h0", "down").expectSuccess()
+        #expect(!(try link()["flags"] as? [String] ?? []).contains("UP"))
+        try f.broker.cli("net", "link", "h0", "up").expectSuccess()
+        #expect((try link()["flags"] as? [String] ?? []).contains("UP"))
+        // Container 1 may not; container 2 (--allow-changes 2) may.
         let refused = try f.inContainer(1, "net", "mtu", "h0", "1300")
         #expect(refused.status != 0)
         #expect(refused.stderr == "binder: netd setMtu refused: container 1 may not change the network configuration (netd --allow-changes)\n")
-        #expect(try f.net.json("-n", f.net.host, "link", "show", "h0").first?["mtu"] as? Int == 1400)
+        #expect(try f.inContainer(1, "net", "addr", "del", "h0", "10.91.5.1/24").status != 0)
+        #expect(try link()["mtu"] as? Int == 1400 && addresses().contains("10.91.5.1/24"))
+        try f.inContainer(2, "net", "addr", "del", "h0", "10.91.5.1/24").expectSuccess()
+        #expect(try !addresses().contains("10.91.5.1/24"))
+        // A kernel refusal reaches the caller as one line with the kernel's reason.
+        let twice = try f.broker.cli("net", "addr", "add", "h0", "\(f.net.hostIP)/24")
+        #expect(twice.status != 0 && twice.stderr.hasPrefix("binder: netd addAddress refused: ") && twice.stderr.contains("exists"))
     }
 }
