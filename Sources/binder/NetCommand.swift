@@ -123,17 +123,19 @@ struct NetCommand: ParsableCommand {
         @Argument(help: "Destination, e.g. 10.0.0.2:7000 or [fd00::2]:7000.") var destination: String
         @Argument(help: "The datagram's text.") var message: String
         @Flag(help: "Ask netd for a UDP socket connected to the destination (an fd) and send through it here.") var viaSocket = false
+        @Flag(help: "With --via-socket: a TCP connection instead (the message is written to it, then it is closed).") var tcp = false
         func validate() throws {
             guard InetSocketAddress(destination) != nil else { throw ValidationError("'\(destination)' is not ADDRESS:PORT") }
+            if tcp && !viaSocket { throw ValidationError("--tcp needs --via-socket") }
         }
         func run() throws {
             let target = InetSocketAddress(destination)!
             let netd = try connectToNetd()
             if viaSocket {
                 let fd = try netdCall("openSocket") {
-                    try netd.openSocket(protocol: 17, family: target.ip.family == .v4 ? 4 : 6, destination: target.ip.description, port: Int32(target.port))
+                    try netd.openSocket(protocol: tcp ? 6 : 17, family: target.ip.family == .v4 ? 4 : 6, destination: target.ip.description, port: Int32(target.port))
                 }
-                let socket = InetSocket(adopting: fd.detach(), kind: .udp, family: target.ip.family)
+                let socket = InetSocket(adopting: fd.detach(), kind: tcp ? .tcp : .udp, family: target.ip.family)
                 defer { socket.close() }
                 let local: InetSocketAddress
                 let sent: Int

@@ -15,8 +15,37 @@ private final class ObjectFactory: BinderObject {
     }
 }
 
+/// Code 1: takes the callback object in the request, links `recipient` to its death and keeps its proxy.
+private final class CallbackKeeper: BinderObject {
+    let recipient = Obituaries()
+    let kept = Mutex<[BinderProxy]>([])
+    func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
+        guard let callback = try context.connection.proxy(for: try data.readObject()) else { throw StatusCode.badValue }
+        try callback.linkToDeath(recipient)
+        kept.withLock { $0.append(callback) }
+    }
+}
+
 @Suite("Death notifications through a real binderd")
 struct DeathNotificationTests {
+    @Test("a client holding a callback in a service dies: the service's link on the callback fires")
+    func clientWithCallbackDies() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        let keeper = CallbackKeeper()
+        try server.serviceManager.addService("keeper", keeper)
+        let client = try broker.connect()
+        let service = try #require(try client.serviceManager.getService("keeper"))
+        var data = Parcel()
+        data.write(object: client.publish(EchoService()))
+        try service.transact(code: 1, data: data)
+        #expect(keeper.recipient.deaths.isEmpty)
+        client.close()
+        #expect(keeper.recipient.heard.wait(), "the service was not told")
+        #expect(keeper.recipient.deaths == keeper.kept.withLock { $0 })
+        #expect(throws: StatusCode.deadObject) { try keeper.kept.withLock { $0[0] }.transact(code: EchoService.Code.echo.rawValue) }
+    }
+
     @Test("a killed service process: the recipient hears once, with the proxy; calls and unlink then say DEAD_OBJECT")
     func serviceProcessKilled() throws {
         let broker = try TestBroker()

@@ -190,6 +190,20 @@ struct NetdTests {
         #expect(viaSocket.stdout.contains("from \(f.net.hostIP):\(source2.port)"))
         let connect = try #require(try f.broker.cli("net", "stats").stdout.split(separator: "\n").first { $0.contains("connect") })
         #expect(connect.contains("\(f.net.hostIP):\(source2.port)") && connect.contains("\(f.net.peerIP):7000"))
+        // TCP: the connection netd made arrives at the peer from the host's address.
+        let server = try InetSocket(.tcp, family: .v4, networkNamespace: f.net.peerPath)
+        defer { server.close() }
+        _ = try server.bind(InetSocketAddress(IPAddress(f.net.peerIP)!, port: 7001))
+        try server.listen()
+        try f.inContainer(1, "net", "send", "\(f.net.peerIP):7001", "over tcp", "--via-socket", "--tcp").expectSuccess()
+        #expect(server.waitReadable(timeoutMillis: 10_000))
+        let (connection, peer) = try server.accept()
+        defer { connection.close() }
+        #expect(peer.ip.description == f.net.hostIP)
+        #expect(connection.waitReadable(timeoutMillis: 10_000))
+        var tcpBuffer = [UInt8](repeating: 0, count: 64)
+        let n = try tcpBuffer.withUnsafeMutableBytes { try connection.receive(into: $0) }
+        #expect(String(decoding: tcpBuffer[0..<n], as: UTF8.self) == "over tcp")
     }
 
     @Test("inbound datagrams go by the routing table (once), else to the foreground container; a switch unloads the old foreground's proxy and tells its listener")
