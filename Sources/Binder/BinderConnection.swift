@@ -29,17 +29,6 @@ public final class BinderConnection: @unchecked Sendable {
         var parcel: Parcel
     }
 
-    private final class LocalObject {
-        let object: any BinderObject
-        var oneWayBusy = false
-        var oneWayQueue: Deque<Frame> = []
-        /// References to it sent to the broker and not yet counted by a RELEASED notice; `publish`
-        /// calls not yet followed by a send (WIRE.md §4.4). Either keeps it in the table.
-        var outstanding: UInt64 = 0
-        var unsent: UInt32 = 0
-        init(_ object: any BinderObject) { self.object = object }
-    }
-
     private let lock = ConditionLock()
     /// Broadcast once when the connection closes; separate from `lock` so waiting on it costs the
     /// pool nothing.
@@ -59,12 +48,10 @@ public final class BinderConnection: @unchecked Sendable {
     /// Calls that must run on the thread waiting for the outgoing call they are nested in
     /// (`FrameHeader.nestedIn`); that thread takes them, any other leaves them.
     private var nested: Deque<Frame> = []
-    private var objects: [UInt64: LocalObject] = [:]
-    private var cookies: [ObjectIdentifier: UInt64] = [:]
+    private var objects = LocalObjectTable()
     /// The handles this process holds (References.swift). A lock of its own: proxies and parcels
     /// let go of handles in `deinit`, which may run while `lock` is held.
-    private let heldReferences = Mutex(HeldReferences())
-    private var nextCookie: UInt64 = 1
+    let heldReferences = Mutex(HeldReferences())
     private var poolThreads = 0
     private let maxPoolThreads: Int
     /// One-way calls finished and not yet reported to the broker with FREE, and their bytes.
@@ -72,15 +59,8 @@ public final class BinderConnection: @unchecked Sendable {
     private var unfreedBytes: UInt64 = 0
     /// FREE is sent when the pool has nothing queued, or once this much is unreported.
     static let freeBatchBytes: UInt64 = 64 * 1024
-    // Owned by whichever thread holds the reader role:
-    private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
-    /// The kernel writes each frame's body (parcel data, then object offsets) straight into this
-    /// array's storage. A large parcel takes the array itself (no copy) and a new one replaces it;
-    /// a small one is copied out, which is cheaper than allocating.
-    private var bodyBuffer: [UInt8]
-    private let receiveFDs = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
-    /// Parcels at least this large are handed the receive array instead of a copy.
-    static let adoptThreshold = 16 * 1024
+    /// Used by whichever thread holds the reader role (Framing.swift).
+    private let receiver: FrameReceiver
     /// Set for a direct channel's end: which side, and (serving side) the object it serves.
     let channel: ChannelRole?
     /// Threads that serve direct channels made through this connection, kept for the next channel
@@ -128,7 +108,7 @@ public final class BinderConnection: @unchecked Sendable {
     init(fd: Int32, welcome: Welcome, bodyBuffer: [UInt8], threadPoolSize: Int, channel: ChannelRole?) {
         self.fd = fd
         self.welcome = welcome
-        self.bodyBuffer = bodyBuffer
+        receiver = FrameReceiver(fd: fd, bodyBuffer: bodyBuffer, maxFrameSize: welcome.maxFrameSize, maxFDs: welcome.maxFDs)
         self.channel = channel
         channelThreads = channel == nil ? ReusableThreads(name: "binder-ch", maxIdle: 4) : nil
         maxPoolThreads = max(1, threadPoolSize)
@@ -136,8 +116,6 @@ public final class BinderConnection: @unchecked Sendable {
 
     deinit {
         if !fdClosed { FileDescriptor.close(fd) }
-        headerBuffer.deallocate()
-        receiveFDs.deallocate()
     }
 
     /// Shuts the connection down: waiting calls fail with `DEAD_OBJECT`, pool threads exit,
@@ -307,27 +285,14 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// The reference to write into a parcel for a local object; publishes it on first use.
     public func publish(_ object: any BinderObject) -> ObjectRef {
-        let key = ObjectIdentifier(object)
-        let cookie: UInt64 = lock.withLock {
-            if let c = cookies[key] {
-                objects[c]!.unsent += 1
-                return c
-            }
-            let c = nextCookie
-            nextCookie += 1
-            cookies[key] = c
-            let local = LocalObject(object)
-            local.unsent = 1
-            objects[c] = local
-            return c
-        }
+        let cookie = lock.withLock { objects.publish(object) }
         startPoolIfNeeded()
         return ObjectRef(kind: .local, id: cookie, flags: object.acceptsFileDescriptors ? ObjectRef.acceptsFDs : 0)
     }
 
     /// Serves `object` as `cookie` on a direct channel's serving end (before its pool starts).
     func bind(_ object: any BinderObject, cookie: UInt64) {
-        lock.withLock { objects[cookie] = LocalObject(object) }
+        lock.withLock { objects.bind(object, cookie: cookie) }
     }
 
     /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
@@ -353,51 +318,16 @@ public final class BinderConnection: @unchecked Sendable {
 
     // MARK: References (References.swift, WIRE.md §4.4)
 
-    func withHeldReferences<R>(_ body: (inout HeldReferences) -> R) -> R {
-        heldReferences.withLock { body(&$0) }
-    }
-
-    /// A proxy for `handle` was made: it holds the handle until it goes.
-    func holdHandle(_ handle: UInt32) {
-        guard channel == nil, handle != ServiceManagerInterface.handle else { return }
-        heldReferences.withLock { $0.hold(.handle(handle)) }
-    }
-
-    /// RELEASE: this process no longer holds a handle (code 0), or a reference to its own object
-    /// that came back to it (code 1).
-    func sendRelease(_ key: HeldReferences.Key, references: UInt64) {
-        let header = switch key {
-        case .handle(let h): FrameHeader(command: .release, transactionID: references, target: UInt64(h), code: 0)
-        case .own(let cookie): FrameHeader(command: .release, transactionID: references, target: cookie, code: 1)
-        }
-        try? Self.sendFrame(fd: fd, header: header, parcel: Parcel())
-    }
-
     /// Counts the references to this process's own objects in a parcel about to go to the broker.
     private func countSentReferences(_ parcel: Parcel) {
         guard let refs = try? parcel.objectReferences() else { return }
-        lock.withLock {
-            for ref in refs where ref.kind == .local {
-                guard let object = objects[ref.id] else { continue }
-                object.outstanding += 1
-                if object.unsent > 0 { object.unsent -= 1 }
-            }
-        }
+        lock.withLock { objects.sending(refs) }
     }
 
     /// RELEASED: no other process holds the object. It leaves the table unless a reference to it
-    /// is still on its way (sent after the broker's count, or published and not yet sent); then
-    /// its `onLastReferenceReleased` runs, on this pool thread.
+    /// is still on its way; then its `onLastReferenceReleased` runs, on this pool thread.
     private func objectReleased(_ header: FrameHeader) {
-        let dropped: (any BinderObject)? = lock.withLock {
-            guard let local = objects[header.target] else { return nil }
-            local.outstanding -= min(local.outstanding, header.transactionID)
-            guard local.outstanding == 0, local.unsent == 0 else { return nil }
-            objects.removeValue(forKey: header.target)
-            cookies.removeValue(forKey: ObjectIdentifier(local.object))
-            return local.object
-        }
-        dropped?.onLastReferenceReleased()
+        lock.withLock { objects.released(header.target, seen: header.transactionID) }?.onLastReferenceReleased()
     }
 
     // MARK: Thread pool
@@ -450,7 +380,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// one-way calls in order.
     private func serveAlone() {
         // A serving end serves the one object bound before its thread started.
-        let (cookie, object) = lock.withLock { (objects.first?.key, objects.first?.value.object) }
+        let (cookie, object) = lock.withLock { (objects.first?.cookie, objects.first?.entry.object) }
         while let frame = receiveFrame() {
             guard frame.header.command == .transaction else { continue }  // nothing else means anything here
             run(frame, on: frame.header.target == cookie ? object : nil)
@@ -620,7 +550,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// The next transaction a pool thread may run and its object (lock held), keeping one-way calls
     /// to one object in order. The object is taken now: a RELEASED notice behind the call may drop
     /// it from the table before the call runs.
-    private func nextWork() -> (Frame, LocalObject?)? {
+    private func nextWork() -> (Frame, LocalObjectTable.Entry?)? {
         while let frame = incoming.popFirst() {
             let object = objects[frame.header.target]
             guard frame.header.flags.contains(.oneWay), let object else { return (frame, object) }
@@ -634,7 +564,7 @@ public final class BinderConnection: @unchecked Sendable {
         return nil
     }
 
-    private func dispatch(_ first: Frame, on object: LocalObject?) {
+    private func dispatch(_ first: Frame, on object: LocalObjectTable.Entry?) {
         if first.header.command == .released { return objectReleased(first.header) }
         var frame = first
         while true {
@@ -704,49 +634,15 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
-        let received = bodyBuffer.withUnsafeMutableBytes { body in
-            try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: receiveFDs)
-        }
-        guard let r = received, r.length > 0 else { return nil }
-        guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(welcome.maxFDs),
-            var header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
-            Int(header.fdCount) == r.fdCount,
-            channel?.accepts(header.command) ?? true
-        else {
-            // Only a broken broker or channel peer sends these; never leak the fds that came with them.
-            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
+        switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: channel != nil) {
+        case .ended:
+            return nil
+        case .broken:
             close()
             return nil
+        case .frame(var frame):
+            if frame.header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &frame.parcel) }
+            return frame
         }
-        if channel != nil && header.command == .reply && header.objectCount > 0 {
-            // No broker translated these object entries: read as handles they would name whatever
-            // this process's broker handle table holds. The call fails instead (WIRE.md §7.5).
-            for i in 0..<r.fdCount { FileDescriptor.close(receiveFDs[i]) }
-            header = FrameHeader(command: .reply, transactionID: header.transactionID, status: .invalidOperation)
-            return Frame(header: header, parcel: Parcel())
-        }
-        let dataLength = Int(header.dataLength)
-        var parcel = Parcel()
-        if dataLength >= Self.adoptThreshold {
-            let offsets = bodyBuffer.withUnsafeBytes { body in
-                (0..<Int(header.objectCount)).map { UInt32(littleEndian: body.loadUnaligned(fromByteOffset: dataLength + 4 * $0, as: UInt32.self)) }
-            }
-            var bytes = bodyBuffer
-            bodyBuffer = Self.makeBodyBuffer(maxFrameSize: welcome.maxFrameSize)
-            bytes.removeLast(bytes.count - dataLength)  // uniquely referenced: no copy
-            parcel = Parcel(bytes: bytes, objectOffsets: offsets)
-        } else {
-            bodyBuffer.withUnsafeBytes { body in
-                parcel.replace(
-                    with: UnsafeRawBufferPointer(rebasing: body[0..<dataLength]),
-                    objectOffsets: UnsafeRawBufferPointer(rebasing: body[dataLength..<dataLength + 4 * Int(header.objectCount)]))
-            }
-        }
-        if r.fdCount > 0 {
-            parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: receiveFDs[$0]) })
-        }
-        if header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &parcel) }
-        return Frame(header: header, parcel: parcel)
     }
 }
-

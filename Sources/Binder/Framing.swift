@@ -2,7 +2,7 @@ import BinderPlatform
 import BinderWire
 
 /// How frames go over a SEQPACKET socket (WIRE.md §1, §3), for the broker connection, direct
-/// channels and their handshakes alike: no connection state.
+/// channels and their handshakes alike.
 extension BinderConnection {
     /// Receives one frame that carries no fds and fits `body` (a handshake or a channel's
     /// acceptance). nil on end of file. Any fds that came anyway are closed.
@@ -43,5 +43,84 @@ extension BinderConnection {
             }
         }
         if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
+    }
+}
+
+/// Receives frames on one socket into buffers of its own. Only the thread holding a connection's
+/// reader role uses it, so it needs no lock.
+final class FrameReceiver {
+    enum Outcome {
+        case frame(BinderConnection.Frame)
+        /// End of file, or the socket failed.
+        case ended
+        /// The peer sent what no correct broker or channel peer sends; its fds are closed.
+        case broken
+    }
+
+    private let fd: Int32
+    private let maxFrameSize: UInt32
+    private let maxFDs: UInt32
+    private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
+    /// The kernel writes each frame's body (parcel data, then object offsets) straight into this
+    /// array's storage. A large parcel takes the array itself (no copy) and a new one replaces it;
+    /// a small one is copied out, which is cheaper than allocating.
+    private var bodyBuffer: [UInt8]
+    private let fds = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 64)
+    /// Parcels at least this large are handed the receive array instead of a copy.
+    static let adoptThreshold = 16 * 1024
+
+    init(fd: Int32, bodyBuffer: [UInt8], maxFrameSize: UInt32, maxFDs: UInt32) {
+        self.fd = fd
+        self.bodyBuffer = bodyBuffer
+        self.maxFrameSize = maxFrameSize
+        self.maxFDs = maxFDs
+    }
+
+    deinit {
+        headerBuffer.deallocate()
+        fds.deallocate()
+    }
+
+    /// Receives one frame whose command `accepting` allows.
+    /// - Parameter refusingObjectsInReplies: a direct channel, where no broker translated object
+    ///   entries: read as handles they would name whatever this process's broker handle table
+    ///   holds, so such a reply becomes `INVALID_OPERATION` instead (WIRE.md §7.5).
+    func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool) -> Outcome {
+        let received = bodyBuffer.withUnsafeMutableBytes { body in
+            try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds)
+        }
+        guard let r = received, r.length > 0 else { return .ended }
+        guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(maxFDs),
+            let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),
+            Int(header.fdCount) == r.fdCount, accepting(header.command)
+        else {
+            for i in 0..<r.fdCount { FileDescriptor.close(fds[i]) }  // never leak what a broken peer sent
+            return .broken
+        }
+        if refusingObjectsInReplies && header.command == .reply && header.objectCount > 0 {
+            for i in 0..<r.fdCount { FileDescriptor.close(fds[i]) }
+            return .frame(.init(header: FrameHeader(command: .reply, transactionID: header.transactionID, status: .invalidOperation), parcel: Parcel()))
+        }
+        let dataLength = Int(header.dataLength)
+        var parcel = Parcel()
+        if dataLength >= Self.adoptThreshold {
+            let offsets = bodyBuffer.withUnsafeBytes { body in
+                (0..<Int(header.objectCount)).map { UInt32(littleEndian: body.loadUnaligned(fromByteOffset: dataLength + 4 * $0, as: UInt32.self)) }
+            }
+            var bytes = bodyBuffer
+            bodyBuffer = BinderConnection.makeBodyBuffer(maxFrameSize: maxFrameSize)
+            bytes.removeLast(bytes.count - dataLength)  // uniquely referenced: no copy
+            parcel = Parcel(bytes: bytes, objectOffsets: offsets)
+        } else {
+            bodyBuffer.withUnsafeBytes { body in
+                parcel.replace(
+                    with: UnsafeRawBufferPointer(rebasing: body[0..<dataLength]),
+                    objectOffsets: UnsafeRawBufferPointer(rebasing: body[dataLength..<dataLength + 4 * Int(header.objectCount)]))
+            }
+        }
+        if r.fdCount > 0 {
+            parcel.attach(receivedFileDescriptors: (0..<r.fdCount).map { ParcelFileDescriptor(adopting: fds[$0]) })
+        }
+        return .frame(.init(header: header, parcel: parcel))
     }
 }

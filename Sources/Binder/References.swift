@@ -1,4 +1,5 @@
 import BinderWire
+import Synchronization
 
 /// What this process holds through the broker (WIRE.md §4.4): handles, and its own objects when a
 /// reference to one came back to it in a frame. For each, the references the broker delivered and
@@ -55,6 +56,26 @@ final class ReferenceLease: Sendable {
 }
 
 extension BinderConnection {
+    func withHeldReferences<R>(_ body: (inout HeldReferences) -> R) -> R {
+        heldReferences.withLock { body(&$0) }
+    }
+
+    /// A proxy for `handle` was made: it holds the handle until it goes.
+    func holdHandle(_ handle: UInt32) {
+        guard channel == nil, handle != ServiceManagerInterface.handle else { return }
+        heldReferences.withLock { $0.hold(.handle(handle)) }
+    }
+
+    /// RELEASE: this process no longer holds a handle (code 0), or a reference to its own object
+    /// that came back to it (code 1).
+    func sendRelease(_ key: HeldReferences.Key, references: UInt64) {
+        let header = switch key {
+        case .handle(let h): FrameHeader(command: .release, transactionID: references, target: UInt64(h), code: 0)
+        case .own(let cookie): FrameHeader(command: .release, transactionID: references, target: cookie, code: 1)
+        }
+        try? Self.sendFrame(fd: fd, header: header, parcel: Parcel())
+    }
+
     /// Counts the references a frame from the broker delivered and hangs a lease on its parcel.
     func noteDeliveredReferences(in parcel: inout Parcel) {
         guard let refs = try? parcel.objectReferences() else { return }

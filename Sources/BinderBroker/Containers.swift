@@ -205,7 +205,7 @@ extension BrokerCore {
     func unloadProxy<O: BrokerOutbox>(_ proxy: NodeID, out: inout O) {
         guard let key = proxyKeys.removeValue(forKey: proxy), let node = nodes[proxy] else { return }
         exportedProxies.removeValue(forKey: key)
-        for _ in 0..<(proxyHolders.removeValue(forKey: proxy) ?? 0) { release(proxy, out: &out) }
+        release(proxy, count: proxyHolders.removeValue(forKey: proxy) ?? 0, out: &out)
         nodes.removeValue(forKey: proxy)
         notifyDeaths(of: [proxy], out: &out)
         // A proxy loaded and unloaded within one frame was never announced: nothing to take back.

@@ -60,13 +60,13 @@ extension BrokerCore {
         owner.objectRefs[n.cookie, default: ObjectRefs()].holders += 1
     }
 
-    /// One holder fewer; the last one's going forgets the object and tells its owner.
-    func release<O: BrokerOutbox>(_ node: NodeID, out: inout O) {
-        guard let n = nodes[node], let owner = connections[n.owner], let refs = owner.objectRefs[n.cookie], refs.holders > 0 else {
+    /// `count` holders fewer; the last one's going forgets the object and tells its owner.
+    func release<O: BrokerOutbox>(_ node: NodeID, count: UInt32 = 1, out: inout O) {
+        guard count > 0, let n = nodes[node], let owner = connections[n.owner], let refs = owner.objectRefs[n.cookie], refs.holders > 0 else {
             return  // a dead object, or one its owner already heard about
         }
-        if refs.holders > 1 {
-            owner.objectRefs[n.cookie]!.holders -= 1
+        if refs.holders > count {
+            owner.objectRefs[n.cookie]!.holders -= count
             return
         }
         owner.objectRefs.removeValue(forKey: n.cookie)

@@ -164,3 +164,31 @@ public enum CPUAffinity {
     }
     public static var cpuCount: Int { Int(cbinder_cpu_count()) }
 }
+
+/// A count-down latch: `wait` returns once `signal` has been called `count` times, or at a deadline.
+public final class Latch: @unchecked Sendable {
+    // @unchecked: `count` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private var count: Int
+    public init(_ count: Int = 1) { self.count = count }
+
+    public func signal() {
+        lock.withLock {
+            count -= 1
+            lock.broadcast()
+        }
+    }
+
+    /// True if the count reached zero within `seconds` (`.infinity`: no deadline).
+    public func wait(seconds: Double = 10) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !seconds.isInfinite else {
+            while count > 0 { lock.wait() }
+            return true
+        }
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        while count > 0 { if !lock.wait(untilNanos: deadline) { return count <= 0 } }
+        return true
+    }
+}

@@ -297,25 +297,6 @@ private final class PrintingListener: INetListener.Interface {
     }
 }
 
-/// A one-shot event for the CLI's waits.
-final class Latch: @unchecked Sendable {
-    // @unchecked: `signalled` is guarded by `lock`.
-    private let lock = ConditionLock()
-    private var signalled = false
-    func signal() {
-        lock.withLock {
-            signalled = true
-            lock.broadcast()
-        }
-    }
-    func wait(seconds: Double) -> Bool {
-        let deadline = seconds.isInfinite ? UInt64.max : monotonicNanos() + UInt64(seconds * 1e9)
-        lock.lock()
-        defer { lock.unlock() }
-        while !signalled { if !lock.wait(untilNanos: deadline) { return signalled } }
-        return true
-    }
-}
 
 private func connectToNetd() throws -> INetd.Proxy {
     let c = try connectToBroker()
@@ -325,15 +306,9 @@ private func connectToNetd() throws -> INetd.Proxy {
     return INetd.Proxy(proxy)
 }
 
-/// Runs a netd call, turning its errors into one-line failures.
+/// Runs a netd call: "netd WHAT failed: STATUS", "netd WHAT refused: MESSAGE".
 private func netdCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let s as StatusCode {
-        throw CLIFailure("netd \(what) failed: \(s)")
-    } catch let e as ServiceError {
-        throw CLIFailure("netd \(what) refused: \(e.message)")
-    }
+    try brokerCall("netd \(what)", refused: "refused", body)
 }
 
 private func validateAddress(_ text: String) throws {

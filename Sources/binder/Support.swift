@@ -46,14 +46,15 @@ func requireService(_ c: BinderConnection, _ name: String, inContainer container
     return service
 }
 
-/// Runs a broker call, turning its errors into one-line failures.
-func brokerCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+/// Runs a broker call, turning its errors into one-line failures: "WHAT failed: STATUS", and
+/// "WHAT REFUSED: MESSAGE" for a service error.
+func brokerCall<T>(_ what: String, refused: String = "failed", _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let s as StatusCode {
         throw CLIFailure("\(what) failed: \(s)")
     } catch let e as ServiceError {
-        throw CLIFailure("\(what) failed: \(e.message)")
+        throw CLIFailure("\(what) \(refused): \(e.message)")
     }
 }
 

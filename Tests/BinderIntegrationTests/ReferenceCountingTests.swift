@@ -1,4 +1,5 @@
 import Binder
+import BinderPlatform
 import BinderWire
 import Synchronization
 import Testing

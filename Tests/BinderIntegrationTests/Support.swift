@@ -182,26 +182,6 @@ final class Pipe {
 }
 
 
-/// A one-shot event with a deadline (a count-down latch).
-final class Latch: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var count: Int
-    init(_ count: Int = 1) { self.count = count }
-    func signal() {
-        lock.withLock {
-            count -= 1
-            lock.broadcast()
-        }
-    }
-    /// True if the count reached zero within `seconds`.
-    func wait(seconds: Double = 10) -> Bool {
-        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-        lock.lock()
-        defer { lock.unlock() }
-        while count > 0 { if !lock.wait(untilNanos: deadline) { return count <= 0 } }
-        return true
-    }
-}
 
 /// A client that speaks the wire protocol byte by byte, to send what the library never would.
 final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one from one thread at a time
