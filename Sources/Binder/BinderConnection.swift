@@ -171,6 +171,11 @@ public final class BinderConnection: @unchecked Sendable {
             lock.unlock()
             throw .deadObject
         }
+        // A direct channel's client moves it onto shared rings at its second call, when nothing is
+        // in flight (WIRE.md §7.5.1): a channel used once never pays for the mapping.
+        if nextTransactionID == 2, let channel, !channel.serving, waiting.isEmpty, asyncWaiters.isEmpty, !readerBusy, poolThreads == 0 {
+            moveOntoRings()
+        }
         let txid = nextTransactionID
         nextTransactionID += 1
         // The broker acknowledges a one-way call once it has queued it for the receiver, or refuses
@@ -247,7 +252,7 @@ public final class BinderConnection: @unchecked Sendable {
             countSentReferences(parcel)
         }
         do {
-            try Self.sendFrame(fd: fd, header: header, parcel: parcel)
+            if let channel { try channel.send(fd: fd, header: header, parcel: parcel) } else { try Self.sendFrame(fd: fd, header: header, parcel: parcel) }
         } catch {
             throw error.isDisconnect ? .deadObject : .failedTransaction
         }
@@ -634,15 +639,44 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     private func receiveFrame() -> Frame? {
-        switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: channel != nil) {
-        case .ended:
-            return nil
-        case .broken:
-            close()
-            return nil
-        case .frame(var frame):
-            if frame.header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &frame.parcel) }
-            return frame
+        while true {
+            switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: channel != nil) {
+            case .ended:
+                return nil
+            case .broken:
+                close()
+                return nil
+            case .frame(let frame) where frame.header.command == .welcome:
+                // A serving end: the client's UPGRADE. Later frames come on the rings.
+                guard receiver.ring == nil, let ring = adoptRings(frame, limits: welcome) else {
+                    close()
+                    return nil
+                }
+                receiver.ring = ring
+                watch(ring, asPoolThread: true)
+            case .frame(var frame):
+                if frame.header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &frame.parcel) }
+                return frame
+            }
+        }
+    }
+
+    /// Client end of a direct channel, lock held, nothing in flight and no reader: sends the
+    /// UPGRADE and reads from the rings from now on. Stays on the socket if they cannot be made.
+    private func moveOntoRings() {
+        guard let ring = makeRings(limits: welcome) else { return }
+        receiver.ring = ring
+        watch(ring, asPoolThread: false)
+    }
+
+    /// Runs the rings' hang-up watcher on a reusable thread. At a serving end it counts as a pool
+    /// thread, so that the socket is closed only once the watcher no longer waits on it; at the
+    /// client's it holds the connection (and so the socket) until the hang-up.
+    private func watch(_ ring: ChannelRing, asPoolThread: Bool) {
+        if asPoolThread { lock.withLock { poolThreads += 1 } }
+        channel?.parent.channelThreads?.run { [self] in
+            ring.watchForHangUp()
+            if asPoolThread { poolThreadExited() }
         }
     }
 }

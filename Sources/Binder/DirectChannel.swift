@@ -1,5 +1,6 @@
 import BinderPlatform
 import BinderWire
+import Synchronization
 
 // Direct channels (WIRE.md §7.5): a client turns a service proxy into a socket of its own to the
 // service's process, made and handed out by the broker's named-fd registry (§7.4). Calls on it
@@ -19,6 +20,10 @@ final class ChannelRole: Sendable {
     let serving: Bool
     /// Serving end only: run once its last thread has seen the channel close.
     let onClosed: (@Sendable () -> Void)?
+    /// The shared rings once the client moved the channel onto them (WIRE.md §7.5.1); nil while
+    /// frames go over the socket. Held while a frame is sent, so that no frame goes over the socket
+    /// after the client's UPGRADE.
+    private let transport = Mutex<ChannelRing?>(nil)
 
     init(parent: BinderConnection, peer: CallerIdentity, serving: Bool, onClosed: (@Sendable () -> Void)? = nil) {
         self.parent = parent
@@ -27,10 +32,29 @@ final class ChannelRole: Sendable {
         self.onClosed = onClosed
     }
 
-    /// Whether a frame with this command may arrive at this end after the acceptance: calls at
-    /// the serving end, replies at the client's. Anything else closes the channel.
+    /// Whether a frame with this command may arrive at this end after the acceptance: calls (and
+    /// the client's one UPGRADE, checked by the receiver) at the serving end, replies at the
+    /// client's. Anything else closes the channel.
     func accepts(_ command: Command) -> Bool {
-        serving ? command == .transaction : command == .reply
+        serving ? command == .transaction || command == .welcome : command == .reply
+    }
+
+    /// The rings, once installed.
+    var ring: ChannelRing? { transport.withLock { $0 } }
+
+    /// Sends one frame over the rings, or the socket before the upgrade.
+    func send(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
+        try transport.withLock { ring throws(SystemError) in try BinderConnection.sendFrame(fd: fd, header: header, parcel: parcel, ring: ring) }
+    }
+
+    /// Switches the sending side to `ring`; `announce` (the client's UPGRADE) goes out first, with
+    /// no other frame between. False, and no switch, if it could not be sent.
+    func install(_ ring: ChannelRing, announce: () -> Bool = { true }) -> Bool {
+        transport.withLock { current in
+            guard current == nil, announce() else { return false }
+            current = ring
+            return true
+        }
     }
 
     /// The serving end makes the broker's checks of a routed call itself: no object references
@@ -39,6 +63,41 @@ final class ChannelRole: Sendable {
         if header.objectCount > 0 { return .invalidOperation }
         if header.fdCount > 0 && !object.acceptsFileDescriptors { return .fdsNotAllowed }
         return nil
+    }
+}
+
+extension BinderConnection {
+    /// Client end: the rings' memory, announced to the service on the socket (WIRE.md §7.5.1).
+    /// nil when it cannot be made or sent; the channel then stays on its socket.
+    func makeRings(limits: Welcome) -> ChannelRing? {
+        guard let (memory, memfd) = try? SharedMemory.create(name: "binder-channel", size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
+        else { return nil }
+        defer { FileDescriptor.close(memfd) }
+        let ring = ChannelRing(memory: memory, socket: fd, serving: false, maxFrameSize: limits.maxFrameSize, maxFDs: limits.maxFDs)
+        let installed = channel?.install(ring) {
+            let sent = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
+                var upgrade = FrameHeader(command: .welcome)
+                upgrade.fdCount = 1
+                upgrade.encode(into: h.baseAddress!)
+                var memfd = memfd
+                return withUnsafeMutablePointer(to: &memfd) { p in
+                    let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+                    return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), empty, empty, fds: UnsafeBufferPointer(start: p, count: 1))
+                }
+            }
+            return sent >= 0
+        }
+        return installed == true ? ring : nil
+    }
+
+    /// Serving end: the client's UPGRADE, read on the socket (its one fd is the rings' memfd).
+    /// nil when it is not a valid one; the caller closes the channel.
+    func adoptRings(_ upgrade: Frame, limits: Welcome) -> ChannelRing? {
+        guard upgrade.header.dataLength == 0, upgrade.parcel.fileDescriptors.count == 1,
+            let memory = try? SharedMemory.adopt(fd: upgrade.parcel.fileDescriptors[0].fd, size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
+        else { return nil }
+        let ring = ChannelRing(memory: memory, socket: fd, serving: true, maxFrameSize: limits.maxFrameSize, maxFDs: limits.maxFDs)
+        return channel?.install(ring) == true ? ring : nil
     }
 }
 
@@ -124,7 +183,7 @@ extension BinderConnection {
             threadPoolSize: threads, channel: role)
     }
 
-    private func channelLimits(_ end: ChannelEnd) -> Welcome {
+    func channelLimits(_ end: ChannelEnd) -> Welcome {
         var w = welcome
         w.maxFrameSize = min(welcome.maxFrameSize, max(end.peerMaxFrameSize, Limits.minimumFrameSize))
         w.maxFDs = min(welcome.maxFDs, end.peerMaxFDs)
@@ -181,6 +240,10 @@ extension BinderProxy {
 
     /// Whether calls on this proxy go over a direct channel.
     public var isDirect: Bool { direct != nil }
+
+    /// Whether this proxy's direct channel has moved onto shared memory (WIRE.md §7.5.1): the
+    /// client runtime moves it at the channel's second call.
+    public var isOnSharedMemory: Bool { direct?.channel?.ring != nil }
 
     /// The service's process at the other end of a direct channel, as the broker stamped it.
     public var directPeer: CallerIdentity? { direct?.channel?.peer }

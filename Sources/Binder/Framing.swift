@@ -25,24 +25,29 @@ extension BinderConnection {
     }
 
     /// Sends one frame: header, parcel bytes, object offsets and the parcel's fds as SCM_RIGHTS
-    /// (one `sendmsg`, no copies). The parcel keeps its fds; the kernel gives the receiver its own.
-    static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
+    /// (one `sendmsg`, no copies), or, on a direct channel, into its ring (ChannelRing.swift). The
+    /// parcel keeps its fds; the kernel gives the receiver its own.
+    static func sendFrame(fd: Int32, header: FrameHeader, parcel: Parcel, ring: ChannelRing? = nil) throws(SystemError) {
         let header = header.describing(parcel)
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        func write(_ h: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer, _ offsets: UnsafeRawBufferPointer, _ fds: UnsafeBufferPointer<Int32>) -> Int {
+            if let ring { return ring.send(header: h, data: data, offsets: offsets, fds: fds) }
+            return SeqPacket.sendReturningErrno(fd, h, data, offsets, fds: fds)
+        }
         let result = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
             header.encode(into: h.baseAddress!)
             return parcel.bytes.withUnsafeBytes { data in
                 if parcel.objectOffsets.isEmpty && parcel.fileDescriptors.isEmpty {
-                    return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, empty)
+                    return write(UnsafeRawBufferPointer(h), data, empty, UnsafeBufferPointer(start: nil, count: 0))
                 }
                 let offsets = parcel.objectOffsets.map(\.littleEndian)
                 let fds = parcel.fileDescriptors.map(\.fd)
                 return offsets.withUnsafeBytes { o in
-                    fds.withUnsafeBufferPointer { f in SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), data, o, fds: f) }
+                    fds.withUnsafeBufferPointer { f in write(UnsafeRawBufferPointer(h), data, o, f) }
                 }
             }
         }
-        if result < 0 { throw SystemError("sendmsg", Int32(-result)) }
+        if result < 0 { throw SystemError(ring == nil ? "sendmsg" : "channel ring", Int32(-result)) }
     }
 }
 
@@ -58,6 +63,8 @@ final class FrameReceiver {
     }
 
     private let fd: Int32
+    /// A direct channel's rings, which carry its frames instead of the socket once installed.
+    var ring: ChannelRing?
     private let maxFrameSize: UInt32
     private let maxFDs: UInt32
     private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.size, alignment: 16)
@@ -87,7 +94,8 @@ final class FrameReceiver {
     ///   holds, so such a reply becomes `INVALID_OPERATION` instead (WIRE.md §7.5).
     func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool) -> Outcome {
         let received = bodyBuffer.withUnsafeMutableBytes { body in
-            try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds)
+            if let ring { return ring.receive(header: headerBuffer, body: body, fds: fds) }
+            return try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds)
         }
         guard let r = received, r.length > 0 else { return .ended }
         guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(maxFDs),

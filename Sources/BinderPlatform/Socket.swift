@@ -138,27 +138,39 @@ public enum SeqPacket {
         cbinder_send3(fd, a.baseAddress, a.count, b.baseAddress, b.count, c.baseAddress, c.count, fds.baseAddress, Int32(fds.count), 0)
     }
 
-    public struct Received {
+    public struct Received: Sendable {
         public var length: Int
         public var truncated: Bool
         public var controlTruncated: Bool
         public var fdCount: Int
+
+        public init(length: Int, truncated: Bool, controlTruncated: Bool, fdCount: Int) {
+            self.length = length
+            self.truncated = truncated
+            self.controlTruncated = controlTruncated
+            self.fdCount = fdCount
+        }
     }
 
-    /// Receives one message into `buffer`, and its fds into `fds`. Blocking. Length 0 means the peer closed.
-    public static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>) throws(SystemError) -> Received {
-        try receive(fd, header: buffer, body: UnsafeMutableRawBufferPointer(start: nil, count: 0), fds: fds)
+    /// Receives one message into `buffer`, and its fds into `fds`. Blocking unless `dontWait`
+    /// (then `EAGAIN` when nothing is queued). Length 0 means the peer closed.
+    public static func receive(
+        _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool = false
+    ) throws(SystemError) -> Received {
+        try receive(fd, header: buffer, body: UnsafeMutableRawBufferPointer(start: nil, count: 0), fds: fds, dontWait: dontWait)
     }
 
     /// Receives one message scattered over `header` (filled first) and `body`, and its fds into
-    /// `fds`. Blocking. Length 0 means the peer closed.
+    /// `fds`. Blocking unless `dontWait`. Length 0 means the peer closed.
     public static func receive(
-        _ fd: Int32, header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>
+        _ fd: Int32, header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>,
+        dontWait: Bool = false
     ) throws(SystemError) -> Received {
         var nfds: Int32 = 0
         var flags: Int32 = 0
         let n = cbinder_recv2_fds(
-            fd, header.baseAddress, header.count, body.baseAddress, body.count, fds.baseAddress, Int32(fds.count), &nfds, &flags)
+            fd, header.baseAddress, header.count, body.baseAddress, body.count, fds.baseAddress, Int32(fds.count), &nfds, &flags,
+            dontWait ? 1 : 0)
         _ = try checkNegErrno("recvmsg", n)
         return Received(
             length: n, truncated: flags & Int32(CBINDER_MSG_TRUNC) != 0,

@@ -18,6 +18,9 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     }
     /// The peer is gone: ECONNRESET, EPIPE, ENOTCONN, or EBADF (this side's fd was closed because
     /// the connection ended).
+    /// EPIPE, for code outside this module that reports a hang-up the way a socket does.
+    public static let brokenPipe = EPIPE
+
     public var isDisconnect: Bool { errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN || errno == EBADF }
 }
 

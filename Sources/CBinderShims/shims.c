@@ -9,6 +9,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <poll.h>
 #include <unistd.h>
 
 #ifndef SO_PEERPIDFD
@@ -96,7 +100,8 @@ ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t 
     return n < 0 ? -errno : n;
 }
 
-ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags) {
+ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags,
+                          int dont_wait) {
     struct iovec iov[2] = {{a, alen}, {b, blen}};
     char control[CMSG_SPACE(sizeof(int) * 64)];
     struct msghdr msg = {0};
@@ -105,7 +110,7 @@ ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, in
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n;
-    do n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    do n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (dont_wait ? MSG_DONTWAIT : 0)); while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
     *nfds = 0;
     *msg_flags = msg.msg_flags;
@@ -414,4 +419,42 @@ int cbinder_join_network_namespace(const char *path) {
     int e = errno;
     close(fd);
     return r == 0 ? 0 : -e;
+}
+
+int cbinder_memfd_sealed(const char *name, uint64_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -errno;
+    if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int cbinder_memfd_is_shrink_sealed(int fd) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return -errno;
+    return (seals & F_SEAL_SHRINK) ? 1 : 0;
+}
+
+int cbinder_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+    long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, timeout_ns < 0 ? NULL : &ts, NULL, 0);
+    return r < 0 ? -errno : 0;
+}
+
+int cbinder_futex_wake(uint32_t *addr, int count) {
+    long r = syscall(SYS_futex, addr, FUTEX_WAKE, count, NULL, NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}
+
+void cbinder_wait_hangup(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    for (;;) {
+        p.revents = 0;
+        int r = poll(&p, 1, -1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return;
+    }
 }

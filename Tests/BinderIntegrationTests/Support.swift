@@ -188,9 +188,18 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
     let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
+    /// Whether `deinit` closes `fd`.
+    private var owned = true
+
     /// Speaks on an fd the test already holds (a direct channel's end), with no handshake.
     init(adopting fd: Int32) {
         self.fd = fd
+    }
+
+    /// Speaks on an fd that stays its owner's (not closed by this client).
+    init(borrowing fd: Int32) {
+        self.fd = fd
+        owned = false
     }
 
     /// The broker's ID for this connection (from the welcome; 0 without a handshake).
@@ -207,7 +216,7 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
             connectionID = try Welcome.read(from: &welcome).connectionID
         }
     }
-    deinit { FileDescriptor.close(fd) }
+    deinit { if owned { FileDescriptor.close(fd) } }
 
     func send(_ header: FrameHeader, _ parcel: Parcel = Parcel(), fds: [Int32] = []) throws {
         var bytes = parcel.frameBytes(header: header)
@@ -223,13 +232,20 @@ final class RawClient: @unchecked Sendable {  // @unchecked: each test uses one 
 
     /// The next frame, or nil when the broker closed the connection.
     func receive() throws -> (FrameHeader, Parcel)? {
+        guard let (header, parcel, fds) = try receiveWithFDs() else { return nil }
+        for fd in fds { FileDescriptor.close(fd) }
+        return (header, parcel)
+    }
+
+    /// The next frame and the fds that came with it (the caller's to close), or nil at the end.
+    func receiveWithFDs() throws -> (FrameHeader, Parcel, [Int32])? {
         var fds = [Int32](repeating: -1, count: 4)
         let r = try buffer.withUnsafeMutableBytes { b in
             try fds.withUnsafeMutableBufferPointer { f in try SeqPacket.receive(fd, into: b, fds: f) }
         }
         if r.length == 0 { return nil }
         let header = try buffer.withUnsafeBytes { try FrameHeader.decode(from: $0, messageLength: r.length) }
-        return (header, Parcel(bytes: Array(buffer[64..<64 + Int(header.dataLength)])))
+        return (header, Parcel(bytes: Array(buffer[64..<64 + Int(header.dataLength)])), Array(fds[0..<r.fdCount]))
     }
 }
 

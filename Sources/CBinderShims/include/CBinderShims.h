@@ -41,8 +41,10 @@ ssize_t cbinder_send3(int fd, const void *a, size_t alen, const void *b, size_t 
                       size_t clen, const int *fds, int nfds, int flags);
 /// recvmsg scattered over two buffers (a frame header, then the body; `blen` 0 for one buffer),
 /// collecting up to `maxfds` SCM_RIGHTS fds (close-on-exec) into `fds`. Returns the message length
-/// or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC).
-ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags);
+/// or -errno; `*msg_flags` gets the kernel's flags (MSG_TRUNC, MSG_CTRUNC). `dont_wait`: MSG_DONTWAIT
+/// (-EAGAIN when nothing is queued).
+ssize_t cbinder_recv2_fds(int fd, void *a, size_t alen, void *b, size_t blen, int *fds, int maxfds, int *nfds, int *msg_flags,
+                          int dont_wait);
 /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). Returns 0 or -errno.
 int cbinder_seqpacket_pair(int sv[2]);
 /// pthread_setname_np.
@@ -52,6 +54,19 @@ int cbinder_pipe_cloexec(int fds[2]);
 /// Initializes `attr` so a spawned child starts with no blocked signals and default dispositions
 /// (a parent may block or ignore signals, e.g. a test runner). Returns 0 or an errno.
 int cbinder_spawnattr_init_clean(posix_spawnattr_t *attr);
+/// memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), sized to `size` with ftruncate, then sealed
+/// against shrinking, growing and further sealing. Returns the fd or -errno.
+int cbinder_memfd_sealed(const char *name, uint64_t size);
+/// Whether `fd` is sealed against shrinking (F_SEAL_SHRINK): 1 yes, 0 no, -errno on error.
+int cbinder_memfd_is_shrink_sealed(int fd);
+/// FUTEX_WAIT (shared, not private: the word may be in memory mapped by another process) while
+/// `*addr == expected`, for at most `timeout_ns` (negative: no time-out). Returns 0 or -errno
+/// (EAGAIN: the value differed; ETIMEDOUT; EINTR).
+int cbinder_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
+/// FUTEX_WAKE (shared): wakes up to `count` waiters. Returns the number woken or -errno.
+int cbinder_futex_wake(uint32_t *addr, int count);
+/// poll(fd, POLLRDHUP) until the peer hangs up or the socket fails (data arriving does not end it).
+void cbinder_wait_hangup(int fd);
 /// The process's number of CPUs available.
 int cbinder_cpu_count(void);
 
