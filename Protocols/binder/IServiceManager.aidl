@@ -109,4 +109,12 @@ interface IServiceManager {
 
     /** Registers a root service every container sees (a system service). Root container only. */
     void addExportedService(@utf8InCpp String name, IBinder service);
+
+    /**
+     * requestChannel and claimChannel of the caller's own end in one call (WIRE.md §7.4): makes
+     * the pair, files both ends, tells the owner's channel listener the name of its end, and
+     * returns the caller's end at once (it is filed and claimed in the same step). Errors as
+     * requestChannel's.
+     */
+    ParcelFileDescriptor openChannel(IBinder target, out ChannelEnd end);
 }

@@ -209,7 +209,7 @@ extension BinderProxy {
     public func openDirectChannel(timeout: Duration = .seconds(10)) throws -> BinderProxy {
         if direct != nil || local != nil { return self }  // nothing to skip
         let sm = connection.serviceManager
-        let (end, info) = try sm.claimChannel(try sm.requestChannel(to: self))
+        let (end, info) = try sm.openChannel(to: self)
         // The service's first frame on the channel is its answer.
         var answer = [UInt8](repeating: 0, count: 64)
         guard SeqPacket.waitReadable(end.fd, timeoutMillis: Int32(clamping: timeout.wholeMilliseconds)) else {

@@ -79,6 +79,18 @@ public struct ServiceManager: Sendable {
         return (fd, end)
     }
 
+    /// `requestChannel(to:)` and `claimChannel` of this process's end in one call (one broker
+    /// round trip instead of two): this process's end and who is at the other end. The target's
+    /// listener hears the name of its end as with `requestChannel`. Throws what `requestChannel` throws.
+    public func openChannel(to target: BinderProxy) throws -> (ParcelFileDescriptor, ChannelEnd) {
+        guard target.handle != nil else {
+            throw ServiceError(.illegalArgument, "a channel needs an object of another process")
+        }
+        var end = ChannelEnd()
+        let fd = try proxy.openChannel(target: target, end: &end)
+        return (fd, end)
+    }
+
     /// Makes `listener` this process's channel listener: the broker calls it (one-way) for every
     /// channel another process requests to one of this process's objects.
     public func registerChannelListener(_ listener: ChannelListener) throws {

@@ -65,7 +65,11 @@ extension BrokerCore {
 
     /// `requestChannel(IBinder target)`: makes a socket pair, files both ends, replies with the
     /// requester's end name and tells the target's listener the name of its end.
-    func requestChannel<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, now: UInt64, out: inout O) throws(StatusCode) {
+    /// `openChannel(IBinder target)` (`claimingOwnEnd`): the same, and the caller's end is claimed
+    /// at once, its fd and ChannelEnd in the reply.
+    func requestChannel<O: BrokerOutbox>(
+        from conn: Connection, request: inout Parcel, txid: UInt64, now: UInt64, claimingOwnEnd: Bool = false, out: inout O
+    ) throws(StatusCode) {
         let ref = try request.readObject()
         guard ref.kind == .handle, let found = node(for: ref, writtenBy: conn), let nodeID = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
@@ -87,9 +91,14 @@ extension BrokerCore {
         let targetEnd = ChannelRegistry.End(
             name: ChannelRegistry.name(serial: serial, role: .target), party: owner.id, fd: targetFD,
             peer: conn.identity, peerConnection: conn.id, cookie: node.cookie, deadline: deadline)
-        channels.ends[requesterEnd.name] = requesterEnd
         channels.ends[targetEnd.name] = targetEnd
-        replyOK(to: conn, transactionID: txid, out: &out) { p in p.write(requesterEnd.name) }
+        if claimingOwnEnd {
+            channels.claimed += 1
+            replyClaim(requesterEnd, to: conn, txid: txid, out: &out)
+        } else {
+            channels.ends[requesterEnd.name] = requesterEnd
+            replyOK(to: conn, transactionID: txid, out: &out) { p in p.write(requesterEnd.name) }
+        }
         // IChannelListener.onChannelRequested(endName, pid, uid, container, cookie), one-way.
         scratch.removeAll()
         scratch.write(targetEnd.name)
@@ -109,6 +118,11 @@ extension BrokerCore {
         guard end.party == conn.id else { throw .permissionDenied }
         channels.ends.removeValue(forKey: name)
         channels.claimed += 1
+        replyClaim(end, to: conn, txid: txid, out: &out)
+    }
+
+    /// The reply that hands `end` to its party: the fd, then who is at the other end.
+    private func replyClaim<O: BrokerOutbox>(_ end: ChannelRegistry.End, to conn: Connection, txid: UInt64, out: inout O) {
         let peer = connections[end.peerConnection]
         let info = ChannelEnd(
             peerPID: end.peer.pid(seenFrom: conn.identity.container), peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,

@@ -95,9 +95,17 @@ public final class BrokerServer {
 
     /// Sets up the ring, the buffers and the listening socket. Call on the thread that will `run()`.
     /// - Throws: `SystemError` when the runtime directory, socket or ring cannot be set up.
+    /// Whether channel socket pairs need a larger send buffer than the kernel's default.
+    private let channelPairsNeedBuffers: Bool
+
     public init(options: Options, logger: Logger) throws(SystemError) {
         self.options = options
         self.logger = logger
+        // A channel's socket carries at most one whole frame at a time (its first call; the rest go
+        // over shared memory, WIRE.md §7.5.1), so the kernel's default send buffer does unless it is
+        // smaller than a frame: two system calls saved on every channel made.
+        let defaultSendBuffer = FileSystem.readText("/proc/sys/net/core/wmem_default").flatMap { Int($0.filter(\.isNumber)) } ?? 0
+        channelPairsNeedBuffers = defaultSendBuffer < Int(options.config.maxFrameSize) + 4096
         signalFD = try terminationSignalFD()
         ignoreSIGPIPE()
         ring = try IOURing(entries: 512)
@@ -411,8 +419,10 @@ public final class BrokerServer {
     fileprivate func makeChannelPair() -> (Int32, Int32)? {
         do {
             let pair = try SeqPacket.pair()
-            SeqPacket.setSendBufferSize(pair.0, bytes: Int32(options.config.maxFrameSize) * 2)
-            SeqPacket.setSendBufferSize(pair.1, bytes: Int32(options.config.maxFrameSize) * 2)
+            if channelPairsNeedBuffers {
+                SeqPacket.setSendBufferSize(pair.0, bytes: Int32(options.config.maxFrameSize) * 2)
+                SeqPacket.setSendBufferSize(pair.1, bytes: Int32(options.config.maxFrameSize) * 2)
+            }
             return pair
         } catch {
             logger.warning("socketpair failed", metadata: ["error": "\(error)"])

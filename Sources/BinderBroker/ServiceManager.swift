@@ -114,8 +114,9 @@ extension BrokerCore {
             // The registry's calls make fds for their caller: one-way, they are ignored.
             case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
             case .claimChannel where !oneWay: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
+            case .openChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, claimingOwnEnd: true, out: &out)
             case .registerChannelListener where !oneWay: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
-            case .requestChannel, .claimChannel, .registerChannelListener: return
+            case .requestChannel, .claimChannel, .openChannel, .registerChannelListener: return
             case .linkToDeath: try linkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             case .unlinkToDeath: try unlinkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             case .getStatus:

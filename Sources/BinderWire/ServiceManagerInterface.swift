@@ -41,6 +41,8 @@ public enum ServiceManagerCode: UInt32, Sendable, CaseIterable {
     case listServicesInContainer = 20
     /// `void addExportedService(String name, IBinder service)`: a root service every container sees.
     case addExportedService = 21
+    /// `requestChannel` and the claim of the caller's own end in one call (WIRE.md §7.4).
+    case openChannel = 22
 }
 
 /// `IDeathRecipient` (`Protocols/binder/IDeathRecipient.aidl`), which the broker calls one-way.

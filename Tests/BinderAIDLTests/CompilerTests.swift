@@ -70,6 +70,7 @@ struct CompilerTests {
             (.listContainers, .listContainers), (.setForegroundContainer, .setForegroundContainer),
             (.getForegroundContainer, .getForegroundContainer), (.getServiceInContainer, .getServiceInContainer),
             (.listServicesInContainer, .listServicesInContainer), (.addExportedService, .addExportedService),
+            (.openChannel, .openChannel),
         ]
         for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
         #expect(sm.count == ServiceManagerCode.allCases.count)

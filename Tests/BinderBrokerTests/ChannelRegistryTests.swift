@@ -56,6 +56,30 @@ struct ChannelRegistryTests {
         #expect(throws: ServiceError.self) { try again.readException() }
     }
 
+    @Test("openChannel files both ends, hands the requester its end at once, and the target's end is claimed by name as before")
+    func openChannelClaimsOwnEnd() throws {
+        let (h, service, client, ref) = try setUp()
+        let open = try #require(h.callServiceManager(from: client, .openChannel) { $0.write(object: ref) })
+        #expect(open.header.status == .ok && open.header.fdCount == 1)
+        #expect(h.out.passed.map(\.0) == [client] && h.out.passed.map(\.1) == [1000], "the requester's end, fd 1000")
+        var p = open.parcel
+        try p.readException()
+        #expect(try p.read(Int32.self) == 0)
+        let end = try ChannelEnd.read(from: &p)
+        #expect(end.peerPID == 100 && end.cookie == 7)
+        // The listener hears of the target's end; only it is left to claim, and only by the target.
+        let call = try #require(h.out.sent.first { $0.to == service && $0.header.code == ChannelListenerCode.onChannelRequested.rawValue })
+        var notice = call.parcel
+        #expect(try notice.readNonNullString() == "channel-1-target")
+        let status = h.core.status(now: h.now)
+        #expect(status.channelEnds.map(\.name) == ["channel-1-target"])
+        #expect(status.channelsCreated == 1 && status.channelEndsClaimed == 1)
+        var mine = h.callServiceManager(from: client, .claimChannel) { $0.write("channel-1-requester") }!.parcel
+        #expect(throws: ServiceError.self, "the requester's end was claimed by openChannel") { try mine.readException() }
+        #expect(h.callServiceManager(from: client, .claimChannel) { $0.write("channel-1-target") }!.header.status == .permissionDenied)
+        #expect(h.callServiceManager(from: service, .claimChannel) { $0.write("channel-1-target") }!.header.fdCount == 1)
+    }
+
     @Test("an unclaimed end expires and is closed; a closed connection's ends are closed")
     func expiryAndDeath() throws {
         let (h, service, client, ref) = try setUp(ttlMillis: 100)

@@ -37,6 +37,7 @@ public enum IServiceManager {
         case getServiceInContainer = 19
         case listServicesInContainer = 20
         case addExportedService = 21
+        case openChannel = 22
     }
 
     /// What an `IServiceManager` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -93,6 +94,11 @@ public enum IServiceManager {
         func listServicesInContainer(container: Int32) throws -> [String]
         /// Registers a root service every container sees (a system service). Root container only.
         func addExportedService(name: String, service: BinderProxy) throws
+        /// requestChannel and claimChannel of the caller's own end in one call (WIRE.md §7.4): makes
+        /// the pair, files both ends, tells the owner's channel listener the name of its end, and
+        /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
+        /// requestChannel's.
+        func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor
     }
 
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
@@ -497,6 +503,34 @@ public enum IServiceManager {
             var _reply = try await self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data)
             try _reply.readException()
         }
+
+        /// requestChannel and claimChannel of the caller's own end in one call (WIRE.md §7.4): makes
+        /// the pair, files both ends, tells the owner's channel listener the name of its end, and
+        /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
+        /// requestChannel's.
+        public func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor {
+            var _data = Parcel()
+            _data.write(binder: target)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
+            try _reply.readException()
+            let _result = try _reply.readNonNullFileDescriptor()
+            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            return _result
+        }
+
+        /// requestChannel and claimChannel of the caller's own end in one call (WIRE.md §7.4): makes
+        /// the pair, files both ends, tells the owner's channel listener the name of its end, and
+        /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
+        /// requestChannel's.
+        public func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) async throws -> ParcelFileDescriptor {
+            var _data = Parcel()
+            _data.write(binder: target)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
+            try _reply.readException()
+            let _result = try _reply.readNonNullFileDescriptor()
+            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            return _result
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
@@ -617,6 +651,13 @@ public enum IServiceManager {
                     let service = try _data.readNonNullBinder(connection: _context.connection)
                     try self.impl.addExportedService(name: name, service: service)
                     _reply.writeNoException()
+                case .openChannel:
+                    let target = try _data.readNonNullBinder(connection: _context.connection)
+                    var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
+                    let _result = try self.impl.openChannel(target: target, end: &end)
+                    _reply.writeNoException()
+                    _reply.write(fileDescriptor: _result)
+                    end.write(to: &_reply)
                 }
             }
         }
