@@ -60,12 +60,12 @@ DESCRIPTIONS = {
     "seqpacket": "raw AF_UNIX SEQPACKET ping-pong between two C processes (floor)",
     "c_relay": "one-thread C epoll relay between client and server",
     "routed": "ours: client -> binderd -> service -> binderd -> client",
-    "direct": "ours, over a direct channel: client -> service -> client on a socket pair binderd made (binderd not involved)",
+    "direct": "ours, over a direct channel: client -> service -> client, binderd not involved; from the channel's second call the frames go through two shared-memory rings with a futex to wake the reader (the socket pair binderd made carries only fds and the hang-up)",
     "dbus": "sd-bus method call through dbus-broker",
     "container": "ours, routed, container-addressed: a client in container 2 calls a service in container 1 "
                  "(looked up with getServiceInContainer, allowed by the policy)",
     "routed_1fd": "ours, routed, one fd in each request (SCM_RIGHTS client -> binderd -> service; the service closes it)",
-    "handout": "ours: a new direct channel per sample (requestChannel, claimChannel, the service accepts, first echo reply); "
+    "handout": "ours: a new direct channel per sample (openChannel, the service claims its end and accepts, first echo reply over the socket); "
                "p50 is request -> first reply; the channel is closed after the clock stops",
 }
 # Mechanisms that are not a round trip per size: reported in a table of their own, not in the
