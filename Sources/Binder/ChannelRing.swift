@@ -13,7 +13,8 @@ import Synchronization
 /// from it is checked (positions, lengths) after being copied out, and a bad value closes the channel.
 final class ChannelRing: @unchecked Sendable {
     // @unchecked: the read position is the reader role's (one thread at a time, handed over under the
-    // connection's lock); the write position is behind `writer`; the rest is set once or atomic.
+    // connection's lock); the write position is the one sender's (callers serialize); the rest is
+    // set once or atomic.
 
     /// Bytes of the region before the rings: two control blocks of 128 bytes, then padding to a page.
     static let controlSize = 4096
@@ -46,8 +47,9 @@ final class ChannelRing: @unchecked Sendable {
     private let inData, outData: UnsafeMutableRawPointer
     /// Where the next record to read starts (the reader role's).
     private var readPosition: UInt64 = 0
-    /// Where the next record is written; held while one is written.
-    private let writer = Mutex<UInt64>(0)
+    /// Where the next record is written. Callers serialize `send` (`ChannelRole.send` holds its
+    /// transport lock), so this needs no lock of its own.
+    private var writePosition: UInt64 = 0
     /// Set once the socket hung up: nothing more will be written to or read from the peer.
     private let hungUp = Atomic<Bool>(false)
 
@@ -141,9 +143,7 @@ final class ChannelRing: @unchecked Sendable {
         copyOut(start + UInt64(Self.recordHeaderSize + FrameHeader.size), into: body.baseAddress!, count: length - FrameHeader.size)
         readPosition = start + UInt64(recordSize)
         inHead.pointee.store(readPosition, ordering: .sequentiallyConsistent)
-        if inSpaceBell.pointee.load(ordering: .sequentiallyConsistent) != 0 && inSpaceBell.pointee.exchange(0, ordering: .sequentiallyConsistent) != 0 {
-            Futex.wake(UnsafeMutableRawPointer(inSpaceBell))
-        }
+        Self.answer(inSpaceBell)
         // §3: fdCount is the u16 at header offset 32. Its fds came on the socket before the record.
         let fdCount = Int(UInt16(littleEndian: UnsafeRawPointer(header.baseAddress!).loadUnaligned(fromByteOffset: 32, as: UInt16.self)))
         if fdCount > 0 {
@@ -180,43 +180,48 @@ final class ChannelRing: @unchecked Sendable {
     private static func recordSize(_ frameLength: Int) -> Int { recordHeaderSize + ((frameLength + 7) & ~7) }
 
     /// Writes one frame (its header already encoded in `header`) and wakes the reader if it sleeps;
-    /// waits while the ring is too full. `-errno` as the socket's send would return it: `EPIPE` once
+    /// waits while the ring is too full. One caller at a time. `-errno` as the socket's send would return it: `EPIPE` once
     /// the channel has hung up (or the peer corrupted its read position), else the byte count.
     func send(header: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, offsets: UnsafeRawBufferPointer, fds: UnsafeBufferPointer<Int32>) -> Int {
         let length = header.count + data.count + offsets.count
         let recordSize = Self.recordSize(length)
-        return writer.withLock { position -> Int in
-            while true {
-                if hungUp.load(ordering: .acquiring) { return -Int(SystemError.brokenPipe) }
-                let used = position &- outHead.pointee.load(ordering: .acquiring)
-                guard used <= UInt64(capacity) else { return -Int(SystemError.brokenPipe) }
-                if UInt64(capacity) - used >= UInt64(recordSize) { break }
-                outSpaceBell.pointee.store(1, ordering: .sequentiallyConsistent)
-                if position &- outHead.pointee.load(ordering: .sequentiallyConsistent) != used || hungUp.load(ordering: .sequentiallyConsistent) {
-                    continue
-                }
-                Futex.wait(UnsafeMutableRawPointer(outSpaceBell), expected: 1)
+        let position = writePosition
+        while true {
+            if hungUp.load(ordering: .acquiring) { return -Int(SystemError.brokenPipe) }
+            let used = position &- outHead.pointee.load(ordering: .acquiring)
+            guard used <= UInt64(capacity) else { return -Int(SystemError.brokenPipe) }
+            if UInt64(capacity) - used >= UInt64(recordSize) { break }
+            outSpaceBell.pointee.store(1, ordering: .sequentiallyConsistent)
+            if position &- outHead.pointee.load(ordering: .sequentiallyConsistent) != used || hungUp.load(ordering: .sequentiallyConsistent) {
+                continue
             }
-            if !fds.isEmpty {
-                var tag = position.littleEndian
-                let sent = withUnsafeBytes(of: &tag) { t in
-                    SeqPacket.sendReturningErrno(socket, t, UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0), fds: fds)
-                }
-                if sent < 0 { return sent }
+            Futex.wait(UnsafeMutableRawPointer(outSpaceBell), expected: 1)
+        }
+        if !fds.isEmpty {
+            var tag = position.littleEndian
+            let sent = withUnsafeBytes(of: &tag) { t in
+                SeqPacket.sendReturningErrno(socket, t, UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0), fds: fds)
             }
-            let offset = Int(position & mask)
-            outData.storeBytes(of: UInt32(length).littleEndian, toByteOffset: offset, as: UInt32.self)
-            outData.storeBytes(of: 0, toByteOffset: offset + 4, as: UInt32.self)
-            let at = position + UInt64(Self.recordHeaderSize)
-            copyIn(header, at: at)
-            copyIn(data, at: at + UInt64(header.count))
-            copyIn(offsets, at: at + UInt64(header.count + data.count))
-            position += UInt64(recordSize)
-            outTail.pointee.store(position, ordering: .sequentiallyConsistent)
-            if outDataBell.pointee.load(ordering: .sequentiallyConsistent) != 0 && outDataBell.pointee.exchange(0, ordering: .sequentiallyConsistent) != 0 {
-                Futex.wake(UnsafeMutableRawPointer(outDataBell), count: 1)
-            }
-            return length
+            if sent < 0 { return sent }
+        }
+        let offset = Int(position & mask)
+        outData.storeBytes(of: UInt32(length).littleEndian, toByteOffset: offset, as: UInt32.self)
+        outData.storeBytes(of: 0, toByteOffset: offset + 4, as: UInt32.self)
+        let at = position + UInt64(Self.recordHeaderSize)
+        copyIn(header, at: at)
+        copyIn(data, at: at + UInt64(header.count))
+        copyIn(offsets, at: at + UInt64(header.count + data.count))
+        writePosition = position + UInt64(recordSize)
+        outTail.pointee.store(writePosition, ordering: .sequentiallyConsistent)
+        Self.answer(outDataBell)
+        return length
+    }
+
+    /// After publishing a tail or a head: if the other side rang `bell` (it sleeps, or is about
+    /// to), clears it and wakes it. The load first spares an atomic exchange when nobody rang.
+    private static func answer(_ bell: UnsafeMutablePointer<Atomic<UInt32>>) {
+        if bell.pointee.load(ordering: .sequentiallyConsistent) != 0 && bell.pointee.exchange(0, ordering: .sequentiallyConsistent) != 0 {
+            Futex.wake(UnsafeMutableRawPointer(bell))
         }
     }
 

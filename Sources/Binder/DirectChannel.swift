@@ -42,7 +42,8 @@ final class ChannelRole: Sendable {
     /// The rings, once installed.
     var ring: ChannelRing? { transport.withLock { $0 } }
 
-    /// Sends one frame over the rings, or the socket before the upgrade.
+    /// Sends one frame over the rings, or the socket before the upgrade. The lock also serializes
+    /// the ring's writers (`ChannelRing.send` needs that of its callers).
     func send(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
         try transport.withLock { ring throws(SystemError) in try BinderConnection.sendFrame(fd: fd, header: header, parcel: parcel, ring: ring) }
     }
@@ -72,20 +73,11 @@ extension BinderConnection {
     func makeRings(limits: Welcome) -> ChannelRing? {
         guard let (memory, memfd) = try? SharedMemory.create(name: "binder-channel", size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
         else { return nil }
-        defer { FileDescriptor.close(memfd) }
+        // The UPGRADE: a WELCOME whose one fd is the memfd (the parcel owns and closes it).
+        let upgrade = Parcel(bytes: [], fileDescriptors: [ParcelFileDescriptor(adopting: memfd)])
         let ring = ChannelRing(memory: memory, socket: fd, serving: false, maxFrameSize: limits.maxFrameSize, maxFDs: limits.maxFDs)
         let installed = channel?.install(ring) {
-            let sent = withUnsafeTemporaryAllocation(byteCount: FrameHeader.size, alignment: 8) { h in
-                var upgrade = FrameHeader(command: .welcome)
-                upgrade.fdCount = 1
-                upgrade.encode(into: h.baseAddress!)
-                var memfd = memfd
-                return withUnsafeMutablePointer(to: &memfd) { p in
-                    let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-                    return SeqPacket.sendReturningErrno(fd, UnsafeRawBufferPointer(h), empty, empty, fds: UnsafeBufferPointer(start: p, count: 1))
-                }
-            }
-            return sent >= 0
+            (try? Self.sendFrame(fd: fd, header: FrameHeader(command: .welcome), parcel: upgrade)) != nil
         }
         return installed == true ? ring : nil
     }
