@@ -39,6 +39,11 @@ public final class BinderConnection: @unchecked Sendable {
     /// Set once a closed serving end has closed its fd (else `deinit` does).
     private var fdClosed = false
     private var closed = false
+    /// What calls fail with once the connection is closed: `DEAD_OBJECT`, or the status with which
+    /// a service refused a direct channel opened without waiting for its answer.
+    private var closeStatus = StatusCode.deadObject
+    /// A direct channel's client end: whether it tried to move onto the rings yet.
+    private var upgradeTried = false
     private var sleepers = 0
     private var nextTransactionID: UInt64 = 1
     private var waiting: Set<UInt64> = []
@@ -169,11 +174,15 @@ public final class BinderConnection: @unchecked Sendable {
         lock.lock()
         if closed {
             lock.unlock()
-            throw .deadObject
+            throw closeStatus
         }
-        // A direct channel's client moves it onto shared rings at its second call, when nothing is
-        // in flight (WIRE.md §7.5.1): a channel used once never pays for the mapping.
-        if nextTransactionID == 2, let channel, !channel.serving, waiting.isEmpty, asyncWaiters.isEmpty, !readerBusy, poolThreads == 0 {
+        // A direct channel's client moves it onto shared rings from its second call, once the
+        // service has answered and nothing is in flight (WIRE.md §7.5.1): a channel used once never
+        // pays for the mapping.
+        if nextTransactionID >= 2, !upgradeTried, let channel, !channel.serving, channel.answered, waiting.isEmpty, asyncWaiters.isEmpty,
+            !readerBusy, poolThreads == 0
+        {
+            upgradeTried = true
             moveOntoRings()
         }
         let txid = nextTransactionID
@@ -192,8 +201,15 @@ public final class BinderConnection: @unchecked Sendable {
                 command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target,
                 code: code, nestedIn: nestedIn), data)
         } catch {
-            lock.withLock { _ = waiting.remove(txid) }
-            throw error
+            guard error == .deadObject, awaitsRefusal else {
+                lock.withLock { _ = waiting.remove(txid) }
+                throw error
+            }
+            // The service hung up before answering: usually a refusal, still queued for this end.
+            // The call waits for the reader to meet it (or the end of the socket) and fails with it.
+            if !awaitsAnswer { lock.withLock { _ = waiting.insert(txid) } }
+            _ = try drive(until: txid)
+            throw .deadObject  // not reached: nothing replies on a socket the service closed
         }
         if !awaitsAnswer { return Parcel() }
         let reply = try drive(until: txid)!
@@ -216,8 +232,9 @@ public final class BinderConnection: @unchecked Sendable {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Parcel, any Error>) in
                 lock.lock()
                 if closed {
+                    let status = closeStatus
                     lock.unlock()
-                    return continuation.resume(throwing: StatusCode.deadObject)
+                    return continuation.resume(throwing: status)
                 }
                 let txid = nextTransactionID
                 nextTransactionID += 1
@@ -226,6 +243,9 @@ public final class BinderConnection: @unchecked Sendable {
                 do throws(StatusCode) {
                     try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
                 } catch {
+                    // A hang-up before the service answered: a pool thread reads the refusal (or the
+                    // end of the socket) and fails the call with it, as in `transactBlocking`.
+                    if error == .deadObject && awaitsRefusal { return }
                     if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
                 }
             }
@@ -234,6 +254,13 @@ public final class BinderConnection: @unchecked Sendable {
         } catch {
             throw .unknownError
         }
+    }
+
+    /// A direct channel's client end whose service has not answered yet: a hang-up may be a
+    /// refusal still queued for this end.
+    private var awaitsRefusal: Bool {
+        guard let channel else { return false }
+        return !channel.serving && !channel.answered
     }
 
     /// Sends a frame after checking it against the negotiated limits: a frame the broker would
@@ -396,6 +423,25 @@ public final class BinderConnection: @unchecked Sendable {
         }
     }
 
+    /// The serving end of a direct channel, before its pool starts: runs on the calling thread a
+    /// call the client sent before it heard the answer (a channel opened without waiting), so that
+    /// its reply is the answer and no thread hand-off delays it.
+    /// - Returns: whether a reply went out (the client then needs no WELCOME); nil when the channel
+    ///   ended, or its first frame is not a call.
+    func serveQueuedCall() -> Bool? {
+        let (cookie, object) = lock.withLock { (objects.first?.cookie, objects.first?.entry.object) }
+        switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: true, dontWait: true) {
+        case .empty:
+            return false
+        case .ended, .broken:
+            return nil
+        case .frame(let frame):
+            guard frame.header.command == .transaction else { return nil }  // an UPGRADE only follows the answer
+            run(frame, on: frame.header.target == cookie ? object : nil)
+            return !frame.header.flags.contains(.oneWay)
+        }
+    }
+
     /// The last pool thread out of a closed direct channel tells the channel's owner.
     private func poolThreadExited() {
         let last = lock.withLock {
@@ -449,8 +495,9 @@ public final class BinderConnection: @unchecked Sendable {
             }
             if closed {
                 if let txid { waiting.remove(txid) }
+                let status = closeStatus
                 lock.unlock()
-                if txid != nil { throw .deadObject }
+                if txid != nil { throw status }
                 return nil
             }
             if txid == nil, let (work, object) = nextWork() {
@@ -515,7 +562,7 @@ public final class BinderConnection: @unchecked Sendable {
             let pendingAsync = asyncWaiters
             asyncWaiters.removeAll()
             // Resumed outside the lock by the caller for one; the rest here is safe: resume never blocks.
-            for (_, c) in pendingAsync { c.resume(throwing: StatusCode.deadObject) }
+            for (_, c) in pendingAsync { c.resume(throwing: closeStatus) }
             shutDownChannels()
             channel?.parent.untrack(self)
             return true
@@ -644,6 +691,24 @@ public final class BinderConnection: @unchecked Sendable {
             case .ended:
                 return nil
             case .broken:
+                close()
+                return nil
+            case .empty:
+                continue  // only a non-blocking receive gives this
+            case .frame(let frame) where frame.header.command == .welcome && channel?.serving == false:
+                // A client's end opened without waiting: the service accepted (once, before any reply).
+                guard frame.header.dataLength == 0, channel!.markAnswered() else {
+                    close()
+                    return nil
+                }
+            case .frame(let frame) where frame.header.command == .reply && channel?.serving == false:
+                guard frame.header.transactionID == 0 else {
+                    if !channel!.answered { _ = channel!.markAnswered() }  // a reply answers too
+                    return frame
+                }
+                // The service refused a channel opened without waiting: calls fail with its status.
+                let refusal = frame.header.status
+                if refusal != .ok, channel!.markAnswered() { lock.withLock { closeStatus = refusal } }
                 close()
                 return nil
             case .frame(let frame) where frame.header.command == .welcome:

@@ -24,20 +24,30 @@ final class ChannelRole: Sendable {
     /// frames go over the socket. Held while a frame is sent, so that no frame goes over the socket
     /// after the client's UPGRADE.
     private let transport = Mutex<ChannelRing?>(nil)
+    /// Client end: whether the service's answer (its WELCOME, or a reply) has arrived. Set from the
+    /// start when the client waited for it; else by the first frame the service sends.
+    private let answer: Atomic<Bool>
 
-    init(parent: BinderConnection, peer: CallerIdentity, serving: Bool, onClosed: (@Sendable () -> Void)? = nil) {
+    init(parent: BinderConnection, peer: CallerIdentity, serving: Bool, answered: Bool = true, onClosed: (@Sendable () -> Void)? = nil) {
         self.parent = parent
         self.peer = peer
         self.serving = serving
         self.onClosed = onClosed
+        answer = Atomic(answered)
     }
 
     /// Whether a frame with this command may arrive at this end after the acceptance: calls (and
-    /// the client's one UPGRADE, checked by the receiver) at the serving end, replies at the
-    /// client's. Anything else closes the channel.
+    /// the client's one UPGRADE, checked by the receiver) at the serving end, replies (and, once,
+    /// the service's WELCOME, checked by the receiver) at the client's. Anything else closes the
+    /// channel.
     func accepts(_ command: Command) -> Bool {
-        serving ? command == .transaction || command == .welcome : command == .reply
+        command == .welcome || command == (serving ? .transaction : .reply)
     }
+
+    var answered: Bool { answer.load(ordering: .acquiring) }
+
+    /// Records the service's answer; false if it had come already.
+    func markAnswered() -> Bool { !answer.exchange(true, ordering: .acquiringAndReleasing) }
 
     /// The rings, once installed.
     var ring: ChannelRing? { transport.withLock { $0 } }
@@ -124,19 +134,17 @@ extension BinderConnection {
         // unowned, not weak: a weak reference gives the connection a side table, which slows every
         // retain and release of it (one per call on each of its channels). The listener only runs
         // on this connection's own pool threads, which keep it alive.
-        let listener = ChannelListener { [unowned self] request in
-            serveChannel(request, threads: threadsPerChannel, accept: accept, onClosed: onClosed)
-        }
+        // A receiver: the broker hands this process its end with the request (no claim round trip).
+        let listener = ChannelListener(receivingEnds: { [unowned self] request, end, info in
+            serveChannel(request, end: end, info: info, threads: threadsPerChannel, accept: accept, onClosed: onClosed)
+        })
         try serviceManager.registerChannelListener(listener)
     }
 
     private func serveChannel(
-        _ request: ChannelRequest, threads: Int, accept: @Sendable (DirectChannelRequest) -> Bool,
-        onClosed: (@Sendable (DirectChannelRequest) -> Void)?
+        _ request: ChannelRequest, end: ParcelFileDescriptor, info: ChannelEnd, threads: Int,
+        accept: @Sendable (DirectChannelRequest) -> Bool, onClosed: (@Sendable (DirectChannelRequest) -> Void)?
     ) {
-        // Claimed even to refuse, so the client hears the refusal at once instead of waiting
-        // for the broker to expire this end.
-        guard let (end, info) = try? serviceManager.claimChannel(request.endName) else { return }
         let object = localObject(for: ObjectRef(kind: .local, id: request.cookie))
         let peer = CallerIdentity(peerOf: info)
         guard let object else { return Self.refuse(end, .deadObject) }
@@ -146,16 +154,24 @@ extension BinderConnection {
         if let onClosed { closed = { onClosed(asked) } }
         let channel = channelConnection(end, info, threads: threads, role: ChannelRole(parent: self, peer: peer, serving: true, onClosed: closed))
         channel.bind(object, cookie: request.cookie)
-        // The answer goes out before the serving thread starts: the client's first call is then
-        // usually waiting when that thread first reads, so it does not block once for nothing.
-        do {
-            try Self.sendFrame(fd: channel.fd, header: FrameHeader(command: .welcome), parcel: Parcel())
-        } catch {
+        // Tracked first, so that closing this connection closes the channel even while its first
+        // call runs here.
+        guard track(channel: channel) else { return closed?() ?? () }  // this connection is closing
+        // The answer goes out before the serving thread starts. A client that opened without
+        // waiting may have sent its first call already: it runs here and its reply is the answer.
+        // Otherwise a WELCOME is; the client's first call is then usually waiting when the serving
+        // thread first reads, so that thread does not block once for nothing.
+        var answered = false
+        switch channel.serveQueuedCall() {
+        case true?: answered = true
+        case false?: answered = (try? Self.sendFrame(fd: channel.fd, header: FrameHeader(command: .welcome), parcel: Parcel())) != nil
+        case nil: break
+        }
+        guard answered else {
             channel.close()
             closed?()  // the client has gone already; `onClosed` still runs once per accepted channel
             return
         }
-        guard track(channel: channel) else { return closed?() ?? () }  // this connection is closing
         channel.startPoolIfNeeded()
     }
 
@@ -193,15 +209,33 @@ extension BinderProxy {
     /// The channel closes when `closeDirectChannel()` is called, when the returned proxy is
     /// released, or when either process's broker connection closes. If the service's process dies,
     /// calls waiting on the channel and every later call fail with `DEAD_OBJECT`.
-    /// - Parameter timeout: how long to wait for the service to accept.
+    ///
+    /// By default the proxy is returned as soon as the broker has made the channel, before the
+    /// service has answered: calls made at once are queued on the channel, and the service runs
+    /// them once it has accepted it (the first one's reply is then its answer). If the service
+    /// refuses, those calls and every later one fail with its status (`PERMISSION_DENIED`), and
+    /// one-way calls made before the refusal are dropped. `waitForAnswer` waits for the service's
+    /// answer here instead, and throws a refusal.
+    /// - Parameters:
+    ///   - waitForAnswer: wait for the service to accept or refuse before returning.
+    ///   - timeout: with `waitForAnswer`, how long to wait.
     /// - Throws: `ServiceError` `.unsupportedOperation` when the service's process does not accept
-    ///   direct channels; `PERMISSION_DENIED` when it refused this one; `DEAD_OBJECT` when it has
-    ///   gone or hung up; `TIMED_OUT` when it did not answer in time; `BAD_TYPE` when its answer is
-    ///   not a frame of this protocol.
-    public func openDirectChannel(timeout: Duration = .seconds(10)) throws -> BinderProxy {
+    ///   direct channels; `DEAD_OBJECT` when it has gone. With `waitForAnswer`, also:
+    ///   `PERMISSION_DENIED` when it refused this one; `DEAD_OBJECT` when it hung up; `TIMED_OUT`
+    ///   when it did not answer in time; `BAD_TYPE` when its answer is not a frame of this protocol.
+    public func openDirectChannel(waitForAnswer: Bool = false, timeout: Duration = .seconds(10)) throws -> BinderProxy {
         if direct != nil || local != nil { return self }  // nothing to skip
         let sm = connection.serviceManager
         let (end, info) = try sm.openChannel(to: self)
+        if waitForAnswer { try Self.waitForAnswer(on: end, timeout: timeout) }
+        let role = ChannelRole(parent: connection, peer: CallerIdentity(peerOf: info), serving: false, answered: waitForAnswer)
+        let channel = connection.channelConnection(end, info, threads: 1, role: role)
+        guard connection.track(channel: channel) else { throw StatusCode.deadObject }
+        return BinderProxy(direct: channel, cookie: info.cookie, handle: handle!, connection: connection)
+    }
+
+    /// Reads the service's answer on a channel's client end: its WELCOME, or a refusal.
+    private static func waitForAnswer(on end: ParcelFileDescriptor, timeout: Duration) throws {
         // The service's first frame on the channel is its answer.
         var answer = [UInt8](repeating: 0, count: 64)
         guard SeqPacket.waitReadable(end.fd, timeoutMillis: Int32(clamping: timeout.wholeMilliseconds)) else {
@@ -224,10 +258,6 @@ extension BinderProxy {
         default:
             throw StatusCode.badType
         }
-        let role = ChannelRole(parent: connection, peer: CallerIdentity(peerOf: info), serving: false)
-        let channel = connection.channelConnection(end, info, threads: 1, role: role)
-        guard connection.track(channel: channel) else { throw StatusCode.deadObject }
-        return BinderProxy(direct: channel, cookie: info.cookie, handle: handle!, connection: connection)
     }
 
     /// Whether calls on this proxy go over a direct channel.

@@ -60,6 +60,8 @@ final class FrameReceiver {
         case ended
         /// The peer sent what no correct broker or channel peer sends; its fds are closed.
         case broken
+        /// Nothing was queued (`dontWait` only).
+        case empty
     }
 
     private let fd: Int32
@@ -92,11 +94,19 @@ final class FrameReceiver {
     /// - Parameter refusingObjectsInReplies: a direct channel, where no broker translated object
     ///   entries: read as handles they would name whatever this process's broker handle table
     ///   holds, so such a reply becomes `INVALID_OPERATION` instead (WIRE.md §7.5).
-    func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool) -> Outcome {
-        let received = bodyBuffer.withUnsafeMutableBytes { body in
+    /// - Parameter dontWait: return `.empty` rather than wait (on the socket only).
+    func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool, dontWait: Bool = false) -> Outcome {
+        var empty = false
+        let received = bodyBuffer.withUnsafeMutableBytes { body -> SeqPacket.Received? in
             if let ring { return ring.receive(header: headerBuffer, body: body, fds: fds) }
-            return try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds)
+            do throws(SystemError) {
+                return try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds, dontWait: dontWait)
+            } catch {
+                empty = error.isWouldBlock
+                return nil
+            }
         }
+        if empty { return .empty }
         guard let r = received, r.length > 0 else { return .ended }
         guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(maxFDs),
             let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),

@@ -92,9 +92,15 @@ public struct ServiceManager: Sendable {
     }
 
     /// Makes `listener` this process's channel listener: the broker calls it (one-way) for every
-    /// channel another process requests to one of this process's objects.
+    /// channel another process requests to one of this process's objects. A listener made with
+    /// `ChannelListener(receivingEnds:)` is registered as a receiver (`registerChannelReceiver`):
+    /// the broker claims this process's ends on its behalf and delivers them with the request.
     public func registerChannelListener(_ listener: ChannelListener) throws {
-        try proxy.registerChannelListener(listener: listener)
+        if listener.receiver != nil {
+            try proxy.registerChannelReceiver(listener: listener)
+        } else {
+            try proxy.registerChannelListener(listener: listener)
+        }
     }
 
     /// The broker's state: connections, services, counters (what `binder status` prints).
@@ -127,13 +133,33 @@ public struct ChannelRequest: Sendable, Equatable {
     public var cookie: UInt64
 }
 
-/// An `IChannelListener`: hands each channel request to `handler` (on a pool thread).
+/// An `IChannelListener`: hands each channel request to its handler (on a pool thread). A
+/// listener hears end names, to claim; a receiver (`init(receivingEnds:)`) is handed the ends.
 public final class ChannelListener: IChannelListener.Interface {
-    let handler: @Sendable (ChannelRequest) -> Void
-    public init(_ handler: @escaping @Sendable (ChannelRequest) -> Void) { self.handler = handler }
+    let handler: (@Sendable (ChannelRequest) -> Void)?
+    let receiver: (@Sendable (ChannelRequest, ParcelFileDescriptor, ChannelEnd) -> Void)?
+    /// Hears the name of each end made for this process, to claim with `claimChannel`.
+    public init(_ handler: @escaping @Sendable (ChannelRequest) -> Void) {
+        self.handler = handler
+        receiver = nil
+    }
+    /// Is handed each end made for this process (claimed on its behalf) and who is at the other
+    /// end; the handler owns the end.
+    public init(receivingEnds receiver: @escaping @Sendable (ChannelRequest, ParcelFileDescriptor, ChannelEnd) -> Void) {
+        self.receiver = receiver
+        handler = nil
+    }
     public func onChannelRequested(endName: String, pid: Int32, uid: Int32, container: Int32, cookie: Int64) throws {
+        guard let handler else { throw StatusCode.invalidOperation }  // only the broker calls this
         let requester = CallerIdentity(pid: pid, uid: UInt32(bitPattern: uid), container: UInt32(bitPattern: container))
         handler(ChannelRequest(endName: endName, requester: requester, cookie: UInt64(bitPattern: cookie)))
+    }
+    public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: ChannelEnd) throws {
+        guard let receiver else {
+            end.close()
+            throw StatusCode.invalidOperation
+        }
+        receiver(ChannelRequest(endName: endName, requester: CallerIdentity(peerOf: info), cookie: info.cookie), end, info)
     }
 }
 

@@ -22,9 +22,16 @@ struct ChannelRegistry {
         let deadline: UInt64
     }
 
+    /// A connection's `IChannelListener`.
+    struct Listener {
+        let node: BrokerCore.NodeID
+        /// Registered with `registerChannelReceiver`: the broker claims this connection's ends on
+        /// its behalf and delivers them (`onChannelOpened`) instead of naming them.
+        let receivesEnds: Bool
+    }
+
     var ends: [String: End] = [:]
-    /// Per connection: the node of its `IChannelListener`.
-    var listeners: [ConnectionID: BrokerCore.NodeID] = [:]
+    var listeners: [ConnectionID: Listener] = [:]
     var nextSerial: UInt64 = 1
     var created: UInt64 = 0
     var claimed: UInt64 = 0
@@ -52,19 +59,28 @@ struct ChannelRegistry {
 }
 
 extension BrokerCore {
-    /// `registerChannelListener(IChannelListener)`: the listener must be the caller's own object.
-    func registerChannelListener<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, out: inout O) throws(StatusCode) {
+    /// `registerChannelListener(IChannelListener)` and, `receivingEnds`, `registerChannelReceiver`:
+    /// the listener must be the caller's own object; a receiver must accept fds on a connection
+    /// that allows them.
+    func registerChannelListener<O: BrokerOutbox>(
+        from conn: Connection, request: inout Parcel, txid: UInt64, receivingEnds: Bool = false, out: inout O
+    ) throws(StatusCode) {
         let ref = try request.readObject()
         guard ref.kind == .local, let found = node(for: ref, writtenBy: conn), let node = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
         }
+        if receivingEnds, nodes[node]?.acceptsFDs != true || conn.maxFDs == 0 {
+            return fail(false, conn, txid, ServiceError(.illegalArgument, "a channel receiver must accept fds, on a connection that allows them"), &out)
+        }
         retain(node)
-        if let replaced = channels.listeners.updateValue(node, forKey: conn.id) { release(replaced, out: &out) }
+        let listener = ChannelRegistry.Listener(node: node, receivesEnds: receivingEnds)
+        if let replaced = channels.listeners.updateValue(listener, forKey: conn.id) { release(replaced.node, out: &out) }
         replyOK(to: conn, transactionID: txid, out: &out) { _ in }
     }
 
     /// `requestChannel(IBinder target)`: makes a socket pair, files both ends, replies with the
-    /// requester's end name and tells the target's listener the name of its end.
+    /// requester's end name and tells the target's listener the name of its end (a receiver gets
+    /// the end itself: it is claimed on the target's behalf).
     /// `openChannel(IBinder target)` (`claimingOwnEnd`): the same, and the caller's end is claimed
     /// at once, its fd and ChannelEnd in the reply.
     func requestChannel<O: BrokerOutbox>(
@@ -75,7 +91,7 @@ extension BrokerCore {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
         }
         guard let node = nodes[nodeID], let owner = connections[node.owner] else { throw .deadObject }
-        guard let listenerNode = channels.listeners[owner.id], let listener = nodes[listenerNode] else {
+        guard let registered = channels.listeners[owner.id], let listener = nodes[registered.node] else {
             return fail(false, conn, txid, ServiceError(.unsupportedOperation, "the target process (pid \(owner.identity.pid)) does not accept channels"), &out)
         }
         guard let (requesterFD, targetFD) = out.makeChannelPair() else {
@@ -91,7 +107,11 @@ extension BrokerCore {
         let targetEnd = ChannelRegistry.End(
             name: ChannelRegistry.name(serial: serial, role: .target), party: owner.id, fd: targetFD,
             peer: conn.identity, peerConnection: conn.id, cookie: node.cookie, deadline: deadline)
-        channels.ends[targetEnd.name] = targetEnd
+        if registered.receivesEnds {
+            channels.claimed += 1
+        } else {
+            channels.ends[targetEnd.name] = targetEnd
+        }
         if claimingOwnEnd {
             channels.claimed += 1
             replyClaim(requesterEnd, to: conn, txid: txid, out: &out)
@@ -99,14 +119,21 @@ extension BrokerCore {
             channels.ends[requesterEnd.name] = requesterEnd
             replyOK(to: conn, transactionID: txid, out: &out) { p in p.write(requesterEnd.name) }
         }
-        // IChannelListener.onChannelRequested(endName, pid, uid, container, cookie), one-way.
         scratch.removeAll()
         scratch.write(targetEnd.name)
-        scratch.write(conn.identity.pid(seenFrom: owner.identity.container))
-        scratch.write(conn.identity.uid)
-        scratch.write(conn.identity.container)
-        scratch.write(node.cookie)
-        callBack(listener, owner: owner, code: ChannelListenerCode.onChannelRequested.rawValue, out: &out)
+        if registered.receivesEnds {
+            // IChannelListener.onChannelOpened(endName, end, info), one-way.
+            scratch.write(fileDescriptorOwner: RawFD(targetFD))
+            endInfo(targetEnd, for: owner).write(to: &scratch)
+            callBack(listener, owner: owner, code: ChannelListenerCode.onChannelOpened.rawValue, out: &out)
+        } else {
+            // IChannelListener.onChannelRequested(endName, pid, uid, container, cookie), one-way.
+            scratch.write(conn.identity.pid(seenFrom: owner.identity.container))
+            scratch.write(conn.identity.uid)
+            scratch.write(conn.identity.container)
+            scratch.write(node.cookie)
+            callBack(listener, owner: owner, code: ChannelListenerCode.onChannelRequested.rawValue, out: &out)
+        }
     }
 
     /// `claimChannel(String name)`: hands the end's fd to the party it was made for.
@@ -123,14 +150,19 @@ extension BrokerCore {
 
     /// The reply that hands `end` to its party: the fd, then who is at the other end.
     private func replyClaim<O: BrokerOutbox>(_ end: ChannelRegistry.End, to conn: Connection, txid: UInt64, out: inout O) {
-        let peer = connections[end.peerConnection]
-        let info = ChannelEnd(
-            peerPID: end.peer.pid(seenFrom: conn.identity.container), peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,
-            peerMaxFrameSize: peer?.maxFrameSize ?? Limits.minimumFrameSize, peerMaxFDs: peer?.maxFDs ?? 0)
+        let info = endInfo(end, for: conn)
         replyOK(to: conn, transactionID: txid, out: &out) { p in
             p.write(fileDescriptorOwner: RawFD(end.fd))
             info.write(to: &p)
         }
+    }
+
+    /// Who is at the other end of `end`, as its party `conn` sees it.
+    private func endInfo(_ end: ChannelRegistry.End, for conn: Connection) -> ChannelEnd {
+        let peer = connections[end.peerConnection]
+        return ChannelEnd(
+            peerPID: end.peer.pid(seenFrom: conn.identity.container), peerUID: end.peer.uid, peerContainer: end.peer.container, cookie: end.cookie,
+            peerMaxFrameSize: peer?.maxFrameSize ?? Limits.minimumFrameSize, peerMaxFDs: peer?.maxFDs ?? 0)
     }
 
     /// Closes channel ends that expired unclaimed.

@@ -116,7 +116,9 @@ extension BrokerCore {
             case .claimChannel where !oneWay: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
             case .openChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, claimingOwnEnd: true, out: &out)
             case .registerChannelListener where !oneWay: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
-            case .requestChannel, .claimChannel, .openChannel, .registerChannelListener: return
+            case .registerChannelReceiver where !oneWay:
+                try registerChannelListener(from: conn, request: &request, txid: txid, receivingEnds: true, out: &out)
+            case .requestChannel, .claimChannel, .openChannel, .registerChannelListener, .registerChannelReceiver: return
             case .linkToDeath: try linkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             case .unlinkToDeath: try unlinkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
             case .getStatus:

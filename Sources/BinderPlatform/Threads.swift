@@ -112,8 +112,10 @@ public final class ReusableThreads: @unchecked Sendable {
         lock.lock()
         if idle > pending.count {
             pending.append(body)
-            lock.signal()
             lock.unlock()
+            // Signalled after the unlock: a waiter woken under the lock would, on one CPU, run
+            // at once only to block on the lock again (two context switches for nothing).
+            lock.signal()
             return
         }
         lock.unlock()

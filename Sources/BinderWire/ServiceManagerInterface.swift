@@ -43,6 +43,9 @@ public enum ServiceManagerCode: UInt32, Sendable, CaseIterable {
     case addExportedService = 21
     /// `requestChannel` and the claim of the caller's own end in one call (WIRE.md §7.4).
     case openChannel = 22
+    /// `void registerChannelReceiver(IChannelListener listener)`: `registerChannelListener`, but
+    /// the broker claims this process's ends on its behalf and delivers them (`onChannelOpened`).
+    case registerChannelReceiver = 23
 }
 
 /// `IDeathRecipient` (`Protocols/binder/IDeathRecipient.aidl`), which the broker calls one-way.
@@ -93,6 +96,9 @@ public enum ChannelListenerCode: UInt32, Sendable {
     /// `oneway void onChannelRequested(String endName, int pid, int uid, int container, long cookie)`:
     /// a process (identity as the broker stamped it) wants a channel to the object `cookie`.
     case onChannelRequested = 1
+    /// `oneway void onChannelOpened(String endName, ParcelFileDescriptor end, ChannelEnd info)`:
+    /// the same, to a receiver (`registerChannelReceiver`): its end, claimed on its behalf.
+    case onChannelOpened = 2
 }
 
 /// The reply of `claimChannel`: the claimed end and who is at the other end.

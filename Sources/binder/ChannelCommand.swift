@@ -31,7 +31,8 @@ struct ChannelCommand: ParsableCommand {
                 throw CLIFailure("\(name): no such service")
             }
             let t0 = monotonicNanos()
-            let direct = try brokerCall("opening a direct channel to \(name)") { try routed.openDirectChannel() }
+            // Waits for the service's answer, so that the hand-out time and a refusal show on their own.
+            let direct = try brokerCall("opening a direct channel to \(name)") { try routed.openDirectChannel(waitForAnswer: true) }
             let t1 = monotonicNanos()
             var data = Parcel()
             [UInt8](repeating: 0x5A, count: size).withUnsafeBytes { data.writeRaw($0) }

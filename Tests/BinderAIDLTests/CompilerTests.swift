@@ -70,13 +70,14 @@ struct CompilerTests {
             (.listContainers, .listContainers), (.setForegroundContainer, .setForegroundContainer),
             (.getForegroundContainer, .getForegroundContainer), (.getServiceInContainer, .getServiceInContainer),
             (.listServicesInContainer, .listServicesInContainer), (.addExportedService, .addExportedService),
-            (.openChannel, .openChannel),
+            (.openChannel, .openChannel), (.registerChannelReceiver, .registerChannelReceiver),
         ]
         for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
         #expect(sm.count == ServiceManagerCode.allCases.count)
         #expect(IServiceManager.descriptor == ServiceManagerInterface.descriptor)
         #expect(IServiceCallback.Code.onRegistration.rawValue == ServiceCallbackCode.onRegistration.rawValue)
         #expect(IChannelListener.Code.onChannelRequested.rawValue == ChannelListenerCode.onChannelRequested.rawValue)
+        #expect(IChannelListener.Code.onChannelOpened.rawValue == ChannelListenerCode.onChannelOpened.rawValue)
         #expect(IDeathRecipient.Code.binderDied.rawValue == DeathRecipientCode.binderDied.rawValue)
         #expect(IEcho.Code.echoDroppingFDs.rawValue == EchoService.Code.echoDroppingFDs.rawValue)
         #expect(IEcho.Code.echo.rawValue == EchoService.Code.echo.rawValue && IEcho.Code.writeFD.rawValue == EchoService.Code.writeFD.rawValue)

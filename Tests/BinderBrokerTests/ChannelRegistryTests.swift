@@ -80,6 +80,35 @@ struct ChannelRegistryTests {
         #expect(h.callServiceManager(from: service, .claimChannel) { $0.write("channel-1-target") }!.header.fdCount == 1)
     }
 
+    @Test("a receiver is handed its end with the request, claimed on its behalf: nothing is filed for it; a receiver must accept fds")
+    func receiverGetsItsEnd() throws {
+        let h = CoreHarness()
+        let (service, client, ref) = try h.serviceAndClient("svc", cookie: 7)
+        // An object that does not accept fds cannot be a receiver.
+        var refused = h.callServiceManager(from: service, .registerChannelReceiver) { $0.write(object: .local(50)) }!.parcel
+        #expect(throws: ServiceError(.illegalArgument, "a channel receiver must accept fds, on a connection that allows them")) { try refused.readException() }
+        var reply = h.callServiceManager(from: service, .registerChannelReceiver) {
+            $0.write(object: ObjectRef(kind: .local, id: 51, flags: ObjectRef.acceptsFDs))
+        }!.parcel
+        try reply.readException()
+
+        let open = try #require(h.callServiceManager(from: client, .openChannel) { $0.write(object: ref) })
+        #expect(open.header.status == .ok && open.header.fdCount == 1)
+        let call = try #require(h.out.sent.last)
+        #expect(call.to == service && call.header.target == 51 && call.header.flags.contains(.oneWay))
+        #expect(call.header.code == ChannelListenerCode.onChannelOpened.rawValue && call.header.fdCount == 1)
+        #expect(h.out.passed.map(\.0) == [client, service] && h.out.passed.map(\.1) == [1000, 1001], "each party got its own end")
+        var notice = call.parcel
+        #expect(try notice.readNonNullString() == "channel-1-target")
+        #expect(try notice.read(Int32.self) == 0)  // the fd slot
+        let end = try ChannelEnd.read(from: &notice)
+        #expect(end.peerPID == 200 && end.cookie == 7, "the requester, as the broker stamped it, and the object")
+        let status = h.core.status(now: h.now)
+        #expect(status.channelEnds.isEmpty && status.channelsCreated == 1 && status.channelEndsClaimed == 2)
+        var late = h.callServiceManager(from: service, .claimChannel) { $0.write("channel-1-target") }!.parcel
+        #expect(throws: ServiceError.self, "the target's end was claimed on its behalf") { try late.readException() }
+    }
+
     @Test("an unclaimed end expires and is closed; a closed connection's ends are closed")
     func expiryAndDeath() throws {
         let (h, service, client, ref) = try setUp(ttlMillis: 100)

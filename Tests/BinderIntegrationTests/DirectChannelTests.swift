@@ -70,11 +70,13 @@ private final class RawChannelEnd: @unchecked Sendable {  // @unchecked: one tes
     private var body = [UInt8](repeating: 0, count: 256 * 1024)
     private static let maxFrameSize = Limits.defaultMaxFrameSize
 
-    /// The client's end, after the service's acceptance (a WELCOME, read here).
-    init(clientEnd end: ParcelFileDescriptor) throws {
+    /// The client's end, after the service's acceptance (a WELCOME, read here) unless not
+    /// `waitForAnswer`.
+    init(clientEnd end: ParcelFileDescriptor, waitForAnswer: Bool = true) throws {
         self.end = end
         socket = RawClient(borrowing: end.fd)
         serving = false
+        guard waitForAnswer else { return }
         guard waitReadable(end.fd), let (welcome, _) = try socket.receive(), welcome.command == .welcome else {
             throw TestFailure("the service did not accept")
         }
@@ -260,7 +262,11 @@ struct DirectChannelTests {
         let refusing = try directEchoServer(broker, accept: false)
         let client = try broker.connect()
         let echo = try #require(try client.serviceManager.getService("echo"))
-        #expect(throws: StatusCode.permissionDenied) { try echo.openDirectChannel() }
+        #expect(throws: StatusCode.permissionDenied) { try echo.openDirectChannel(waitForAnswer: true) }
+        // Opened without waiting: the calls made at once, and every later one, fail with the refusal.
+        let unanswered = try echo.openDirectChannel()
+        #expect(throws: StatusCode.permissionDenied) { try unanswered.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
+        #expect(throws: StatusCode.permissionDenied) { try unanswered.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
         #expect(try echo.transact(code: EchoService.Code.echo.rawValue, data: payload(4)).count == 4)
         #expect(refusing.openChannelCount == 0)
 
@@ -270,6 +276,53 @@ struct DirectChannelTests {
         let error = try #require(throws: ServiceError.self) { try proxy.openDirectChannel() }
         #expect(error.code == .unsupportedOperation)
         #expect(try client.serviceManager.status().channelEnds.isEmpty, "the refused channels left nothing in the registry")
+    }
+
+    @Test("calls made before the service accepted run once it does, in order; a two-way one's reply is the service's answer, with no WELCOME")
+    func callsBeforeTheAnswer() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        // The service holds each request until the test has queued calls on the channel.
+        let asked = [Latch(), Latch()]
+        let gates = [Latch(), Latch()]
+        let requests = Mutex(0)
+        try server.acceptDirectChannels(accept: { _ in
+            let n = requests.withLock { n in
+                defer { n += 1 }
+                return n
+            }
+            asked[n].signal()
+            return gates[n].wait()
+        })
+        let recorder = RecordingService(expect: 4)
+        try server.serviceManager.addService("recorder", recorder)
+        let client = try broker.connect()
+        let routed = try #require(try client.serviceManager.getService("recorder"))
+        func number(_ n: Int32) -> Parcel {
+            var p = Parcel()
+            p.write(n)
+            return p
+        }
+
+        // Through the library: a one-way call queued before the acceptance, then two-way ones.
+        let direct = try routed.openDirectChannel()
+        #expect(asked[0].wait())
+        try direct.transact(code: 1, data: number(0), flags: .oneWay)
+        gates[0].signal()
+        _ = try direct.transact(code: 1, data: number(1))
+        _ = try direct.transact(code: 1, data: number(2))
+        #expect(direct.isOnSharedMemory, "the channel moved onto the rings once answered")
+
+        // On the wire: a two-way call queued before the acceptance is answered by its reply.
+        let (end, info) = try client.serviceManager.openChannel(to: routed)
+        let raw = try RawChannelEnd(clientEnd: end, waitForAnswer: false)
+        #expect(asked[1].wait())
+        try raw.send(FrameHeader(command: .transaction, flags: .acceptFDs, transactionID: 1, target: info.cookie, code: 1), number(3))
+        gates[1].signal()
+        let (answer, _) = try #require(try raw.receive())
+        #expect(answer.command == .reply && answer.transactionID == 1 && answer.status == .ok, "\(answer)")
+        #expect(recorder.done.wait())
+        #expect(recorder.received == [0, 1, 2, 3])
     }
 
     @Test("when the service side goes, a call waiting on the channel and every later call get DEAD_OBJECT")
@@ -383,17 +436,17 @@ struct DirectChannelTests {
         let broker = try TestBroker()
         // The "service" answers channel requests by hand, writing raw frames on its end.
         let server = try broker.connect()
-        let box = try RequestBox(listeningOn: server, expect: 2)  // one per channel this test opens
+        let box = try RequestBox(listeningOn: server, expect: 3)  // one per channel this test opens
         try server.serviceManager.addService("hostile", EchoService())
         let client = try broker.connect()
         let routed = try #require(try client.serviceManager.getService("hostile"))
 
         /// Opens a channel on another thread while `answer` plays the service on its raw end.
-        func open(_ n: Int, answer: (ParcelFileDescriptor) throws -> Void) throws -> Result<BinderProxy, any Error> {
+        func open(_ n: Int, wait: Bool = false, answer: (ParcelFileDescriptor) throws -> Void) throws -> Result<BinderProxy, any Error> {
             let result = Mutex<Result<BinderProxy, any Error>?>(nil)
             let done = Latch()
             startThread {
-                let r = Result<BinderProxy, any Error> { try routed.openDirectChannel() }
+                let r = Result<BinderProxy, any Error> { try routed.openDirectChannel(waitForAnswer: wait) }
                 result.withLock { $0 = r }
                 done.signal()
             }
@@ -433,9 +486,13 @@ struct DirectChannelTests {
         #expect(try service.receive() == nil)
         #expect(throws: StatusCode.deadObject) { try direct.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
 
-        // Answers that are neither an acceptance with the rings' memory nor a refusal.
-        let bad = try open(1) { end in try RawClient(adopting: end.detach()).send(FrameHeader(command: .reply, transactionID: 0, status: .ok)) }
+        // An answer that is neither an acceptance nor a refusal: BAD_TYPE to a client that waits
+        // for it; one that did not wait has its channel closed (DEAD_OBJECT).
+        let badAnswer = FrameHeader(command: .reply, transactionID: 0, status: .ok)
+        let bad = try open(1, wait: true) { end in try RawClient(adopting: end.detach()).send(badAnswer) }
         #expect(throws: StatusCode.badType) { try bad.get() }
+        let unwaited = try open(2) { end in try RawClient(adopting: end.detach()).send(badAnswer) }.get()
+        #expect(throws: StatusCode.deadObject) { try unwaited.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
     }
 
     @Test("opening and closing channels leaks no fd in the broker, the service process or the client")

@@ -4,7 +4,8 @@
 import BinderWire
 
 /// Hears of channels other processes request to this process's objects (WIRE.md §7.4).
-/// Registered with IServiceManager.registerChannelListener; the broker calls it, one-way.
+/// Registered with IServiceManager.registerChannelListener (names) or registerChannelReceiver
+/// (ends); the broker calls it, one-way.
 /// No interface token: the broker's hand-written sender writes none (see IServiceManager).
 public enum IChannelListener {
     /// The interface descriptor.
@@ -13,6 +14,7 @@ public enum IChannelListener {
     /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
     public enum Code: UInt32, Sendable {
         case onChannelRequested = 1
+        case onChannelOpened = 2
     }
 
     /// What an `IChannelListener` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -20,6 +22,11 @@ public enum IChannelListener {
         /// A process (identity as the broker recorded it) asked for a channel to the object `cookie`;
         /// claim this process's end with IServiceManager.claimChannel(endName).
         func onChannelRequested(endName: String, pid: Int32, uid: Int32, container: Int32, cookie: Int64) throws
+        /// A process asked for a channel to one of this process's objects, and this process registered
+        /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
+        /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
+        /// recorded it) and the object's cookie in `info`.
+        func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) throws
     }
 
     /// Calls a remote `IChannelListener` through its binder. Every method has a blocking and an async form.
@@ -50,12 +57,38 @@ public enum IChannelListener {
             _data.write(cookie)
             try await self.binder.transact(code: IChannelListener.Code.onChannelRequested.rawValue, data: _data, flags: .oneWay)
         }
+
+        /// A process asked for a channel to one of this process's objects, and this process registered
+        /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
+        /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
+        /// recorded it) and the object's cookie in `info`.
+        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) throws {
+            var _data = Parcel()
+            _data.write(endName)
+            _data.write(fileDescriptor: end)
+            info.write(to: &_data)
+            try self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
+        }
+
+        /// A process asked for a channel to one of this process's objects, and this process registered
+        /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
+        /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
+        /// recorded it) and the object's cookie in `info`.
+        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) async throws {
+            var _data = Parcel()
+            _data.write(endName)
+            _data.write(fileDescriptor: end)
+            info.write(to: &_data)
+            try await self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
     public final class Stub: BinderObject {
         public let impl: any Interface
         public init(_ impl: any Interface) { self.impl = impl }
+        /// Requests of this interface carry file descriptors.
+        public var acceptsFileDescriptors: Bool { true }
 
         public func onTransact(code _code: UInt32, data _data: inout Parcel, reply _reply: inout Parcel, context _context: TransactionContext) throws {
             if _code == AIDLTransaction.interface {
@@ -72,6 +105,11 @@ public enum IChannelListener {
                     let container = try _data.read(Int32.self)
                     let cookie = try _data.read(Int64.self)
                     try self.impl.onChannelRequested(endName: endName, pid: pid, uid: uid, container: container, cookie: cookie)
+                case .onChannelOpened:
+                    let endName = try _data.readNonNullString()
+                    let end = try _data.readNonNullFileDescriptor()
+                    let info = try BinderWire.ChannelEnd.read(from: &_data)
+                    try self.impl.onChannelOpened(endName: endName, end: end, info: info)
                 }
             }
         }

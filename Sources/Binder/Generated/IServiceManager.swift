@@ -38,6 +38,7 @@ public enum IServiceManager {
         case listServicesInContainer = 20
         case addExportedService = 21
         case openChannel = 22
+        case registerChannelReceiver = 23
     }
 
     /// What an `IServiceManager` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
@@ -99,6 +100,11 @@ public enum IServiceManager {
         /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
         /// requestChannel's.
         func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor
+        /// registerChannelListener, but the broker claims each end made for this process on its behalf
+        /// and delivers it with IChannelListener.onChannelOpened (fd and ChannelEnd) instead of naming
+        /// it with onChannelRequested (WIRE.md §7.4): one broker round trip less per channel. The
+        /// listener must accept fds and the connection must allow at least one per frame.
+        func registerChannelReceiver(listener: any IChannelListener.Interface) throws
     }
 
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
@@ -531,6 +537,28 @@ public enum IServiceManager {
             end = try BinderWire.ChannelEnd.read(from: &_reply)
             return _result
         }
+
+        /// registerChannelListener, but the broker claims each end made for this process on its behalf
+        /// and delivers it with IChannelListener.onChannelOpened (fd and ChannelEnd) instead of naming
+        /// it with onChannelRequested (WIRE.md §7.4): one broker round trip less per channel. The
+        /// listener must accept fds and the connection must allow at least one per frame.
+        public func registerChannelReceiver(listener: any IChannelListener.Interface) throws {
+            var _data = Parcel()
+            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
+            try _reply.readException()
+        }
+
+        /// registerChannelListener, but the broker claims each end made for this process on its behalf
+        /// and delivers it with IChannelListener.onChannelOpened (fd and ChannelEnd) instead of naming
+        /// it with onChannelRequested (WIRE.md §7.4): one broker round trip less per channel. The
+        /// listener must accept fds and the connection must allow at least one per frame.
+        public func registerChannelReceiver(listener: any IChannelListener.Interface) async throws {
+            var _data = Parcel()
+            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
+            try _reply.readException()
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
@@ -658,6 +686,10 @@ public enum IServiceManager {
                     _reply.writeNoException()
                     _reply.write(fileDescriptor: _result)
                     end.write(to: &_reply)
+                case .registerChannelReceiver:
+                    let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                    try self.impl.registerChannelReceiver(listener: listener)
+                    _reply.writeNoException()
                 }
             }
         }
