@@ -65,7 +65,7 @@ DESCRIPTIONS = {
     "container": "ours, routed, container-addressed: a client in container 2 calls a service in container 1 "
                  "(looked up with getServiceInContainer, allowed by the policy)",
     "routed_1fd": "ours, routed, one fd in each request (SCM_RIGHTS client -> binderd -> service; the service closes it)",
-    "handout": "ours: a new direct channel per sample (openChannel, the service claims its end and accepts, first echo reply over the socket); "
+    "handout": "ours: a new direct channel per sample (openChannel, the service is handed its end and accepts, the first echo, sent at once, answered over the socket); "
                "p50 is request -> first reply; the channel is closed after the clock stops",
 }
 # Mechanisms that are not a round trip per size: reported in a table of their own, not in the
