@@ -101,6 +101,10 @@ final class FrameReceiver {
             if let ring { return ring.receive(header: headerBuffer, body: body, fds: fds) }
             do throws(SystemError) {
                 return try SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds, dontWait: dontWait)
+            } catch where error.isReset {
+                // The peer closed with messages of ours unread. The kernel reports that once, before
+                // what the peer sent earlier (a refused channel's refusal), which is still queued.
+                return try? SeqPacket.receive(fd, header: headerBuffer, body: body, fds: fds, dontWait: true)
             } catch {
                 empty = error.isWouldBlock
                 return nil

@@ -22,6 +22,8 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     public static let brokenPipe = EPIPE
 
     public var isDisconnect: Bool { errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN || errno == EBADF }
+    /// The peer closed a connected socket with data of ours unread (ECONNRESET).
+    public var isReset: Bool { errno == ECONNRESET }
     /// Nothing to read, or no room to write, on a non-blocking call.
     public var isWouldBlock: Bool { errno == EAGAIN || errno == EWOULDBLOCK }
 }

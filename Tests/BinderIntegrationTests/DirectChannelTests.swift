@@ -257,7 +257,7 @@ struct DirectChannelTests {
     }
 
     @Test("a service refuses with PERMISSION_DENIED, a process that never accepts gives UNSUPPORTED_OPERATION, and the routed proxy keeps working")
-    func refusal() throws {
+    func refusal() async throws {
         let broker = try TestBroker()
         let refusing = try directEchoServer(broker, accept: false)
         let client = try broker.connect()
@@ -267,7 +267,10 @@ struct DirectChannelTests {
         let unanswered = try echo.openDirectChannel()
         #expect(throws: StatusCode.permissionDenied) { try unanswered.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
         #expect(throws: StatusCode.permissionDenied) { try unanswered.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
-        #expect(try echo.transact(code: EchoService.Code.echo.rawValue, data: payload(4)).count == 4)
+        // The same for an async first call, whose reply (here, the refusal) a pool thread reads.
+        let unansweredAsync = try echo.openDirectChannel()
+        await #expect(throws: StatusCode.permissionDenied) { try await unansweredAsync.transact(code: EchoService.Code.echo.rawValue, data: payload(4)) }
+        #expect(try await echo.transact(code: EchoService.Code.echo.rawValue, data: payload(4)).count == 4)
         #expect(refusing.openChannelCount == 0)
 
         let plain = try broker.connect()
@@ -514,6 +517,9 @@ struct DirectChannelTests {
         let warm = try routed.openDirectChannel()
         _ = try warm.transact(code: EchoService.Code.echo.rawValue, data: payload(4))
         #expect(readLine(stdout) == "direct channel from \(me): accepted")
+        // binderd closes its copies of a pair's ends once their sends complete, which it handles
+        // on its next turn: a broker round trip before each count makes sure that turn came.
+        _ = try client.serviceManager.status()
         let brokerFDs = FileDescriptor.openCount(pid: broker.pid)
         let serviceFDs = FileDescriptor.openCount(pid: echoPID)
         for _ in 0..<20 {
@@ -523,6 +529,7 @@ struct DirectChannelTests {
             #expect(readLine(stdout) == "direct channel from \(me): accepted")
             #expect(readLine(stdout) == "direct channel from \(me): closed")
         }
+        _ = try client.serviceManager.status()
         #expect(FileDescriptor.openCount(pid: broker.pid) == brokerFDs)
         #expect(FileDescriptor.openCount(pid: echoPID) == serviceFDs)
         #expect(client.openChannelCount == 1, "closed channels are forgotten")
