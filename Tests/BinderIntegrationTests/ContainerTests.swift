@@ -194,6 +194,31 @@ struct ContainerTests {
         for id in 2...3 { #expect(try broker.cli("container", "stop", "\(id)").status == 0) }
     }
 
+    @Test("direct channels reach into a container: from the root and from inside, each end told the other's identity as seen from its own container")
+    func directChannels() throws {
+        let broker = try TestBroker()
+        #expect(try broker.cli("container", "create", "1").status == 0)
+        let echo = try serveEcho(broker, in: 1, name: "c.echo")
+        // A root client: it sees the service as container 1's process; the service, in a PID
+        // namespace that cannot see the client, gets pid 0 for it.
+        let client = try broker.connect()
+        let routed = try #require(try client.serviceManager.getService("c.echo", inContainer: 1))
+        let direct = try routed.openDirectChannel()
+        var data = Parcel()
+        data.write(Int32(42))
+        #expect(try direct.transact(code: EchoService.Code.echo.rawValue, data: data).bytes == data.bytes)
+        let peer = try #require(direct.directPeer)
+        #expect(peer.container == 1 && peer.pid > 1, "\(peer)")
+        try echo.expectLine("direct channel from pid=0 uid=\(getuid()) container=0: accepted")
+        direct.closeDirectChannel()
+        try echo.expectLine("direct channel from pid=0 uid=\(getuid()) container=0: closed")
+        // A client inside the container: both ends are in container 1 and see each other's pids.
+        let inside = try broker.cli("container", "exec", "1", "--", binDir + "/binder", "channel", "open", "c.echo")
+        #expect(inside.status == 0, "\(inside.stderr)")
+        let first = inside.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("direct channel to c.echo: peer pid=") && first.hasSuffix(" container=1") && !first.contains("pid=0 "), "\(first)")
+    }
+
     @Test("a process cannot pass for another container or the root: endpoints check the peer's network namespace")
     func noForgery() throws {
         let broker = try TestBroker()
