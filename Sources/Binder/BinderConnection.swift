@@ -29,7 +29,8 @@ public final class BinderConnection: @unchecked Sendable {
         var parcel: Parcel
     }
 
-    private let lock = ConditionLock()
+    // Internal rather than private where the channel-end extension (ChannelEnds.swift) uses them.
+    let lock = ConditionLock()
     /// Broadcast once when the connection closes; separate from `lock` so waiting on it costs the
     /// pool nothing.
     private let closedLock = ConditionLock()
@@ -38,10 +39,10 @@ public final class BinderConnection: @unchecked Sendable {
     private var readerBusy = false
     /// Set once a closed serving end has closed its fd (else `deinit` does).
     private var fdClosed = false
-    private var closed = false
+    var closed = false
     /// What calls fail with once the connection is closed: `DEAD_OBJECT`, or the status with which
     /// a service refused a direct channel opened without waiting for its answer.
-    private var closeStatus = StatusCode.deadObject
+    var closeStatus = StatusCode.deadObject
     /// A direct channel's client end: whether it tried to move onto the rings yet.
     private var upgradeTried = false
     private var sleepers = 0
@@ -53,11 +54,11 @@ public final class BinderConnection: @unchecked Sendable {
     /// Calls that must run on the thread waiting for the outgoing call they are nested in
     /// (`FrameHeader.nestedIn`); that thread takes them, any other leaves them.
     private var nested: Deque<Frame> = []
-    private var objects = LocalObjectTable()
+    var objects = LocalObjectTable()
     /// The handles this process holds (References.swift). A lock of its own: proxies and parcels
     /// let go of handles in `deinit`, which may run while `lock` is held.
     let heldReferences = Mutex(HeldReferences())
-    private var poolThreads = 0
+    var poolThreads = 0
     private let maxPoolThreads: Int
     /// One-way calls finished and not yet reported to the broker with FREE, and their bytes.
     private var unfreedCalls: UInt32 = 0
@@ -65,7 +66,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// FREE is sent when the pool has nothing queued, or once this much is unreported.
     static let freeBatchBytes: UInt64 = 64 * 1024
     /// Used by whichever thread holds the reader role (Framing.swift).
-    private let receiver: FrameReceiver
+    let receiver: FrameReceiver
     /// Set for a direct channel's end: which side, and (serving side) the object it serves.
     let channel: ChannelRole?
     /// Threads that serve direct channels made through this connection, kept for the next channel
@@ -76,7 +77,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// Direct channels made through this broker connection; closed with it.
     /// Strong references: a weak one would give every connection a side table and slow down
     /// each retain and release on the hot path. A channel leaves this table when it closes.
-    private var channels: [ObjectIdentifier: BinderConnection] = [:]
+    var channels: [ObjectIdentifier: BinderConnection] = [:]
 
     /// Connects and performs the handshake.
     /// - Parameters:
@@ -131,33 +132,6 @@ public final class BinderConnection: @unchecked Sendable {
         lock.withLock { shutDownChannels() }
         channel?.parent.untrack(self)
     }
-
-    /// Shuts down every direct channel made through this connection (lock held). Only a system
-    /// call on each, never a channel's lock (a closing channel takes this lock in `untrack`).
-    private func shutDownChannels() {
-        for (_, c) in channels { SeqPacket.shutdown(c.fd) }
-        channels.removeAll()
-    }
-
-    /// Remembers a direct channel so that closing this connection closes it.
-    /// - Returns: false when this connection is already closed (the channel is then shut down).
-    func track(channel c: BinderConnection) -> Bool {
-        let open: Bool = lock.withLock {
-            if closed { return false }
-            channels[ObjectIdentifier(c)] = c
-            return true
-        }
-        if !open { c.close() }
-        return open
-    }
-
-    /// Forgets a channel that closed (its own lock may be held: this takes only this one).
-    func untrack(_ c: BinderConnection) {
-        lock.withLock { _ = channels.removeValue(forKey: ObjectIdentifier(c)) }
-    }
-
-    /// Direct channels made through this connection that are still open.
-    public var openChannelCount: Int { lock.withLock { channels.count } }
 
     public var isClosed: Bool { lock.withLock { closed } }
 
@@ -254,13 +228,6 @@ public final class BinderConnection: @unchecked Sendable {
         } catch {
             throw .unknownError
         }
-    }
-
-    /// A direct channel's client end whose service has not answered yet: a hang-up may be a
-    /// refusal still queued for this end.
-    private var awaitsRefusal: Bool {
-        guard let channel else { return false }
-        return !channel.serving && !channel.answered
     }
 
     /// Sends a frame after checking it against the negotiated limits: a frame the broker would
@@ -407,43 +374,8 @@ public final class BinderConnection: @unchecked Sendable {
         try? Self.sendFrame(fd: fd, header: FrameHeader(command: .threads, code: UInt32(count)), parcel: Parcel())
     }
 
-    /// The serving end of a direct channel with one thread: receive, run, reply, with no queue,
-    /// no hand-off and no reader election (nothing else reads this socket). One thread also keeps
-    /// one-way calls in order.
-    private func serveAlone() {
-        // A serving end serves the one object bound before its thread started.
-        let (cookie, object) = lock.withLock { (objects.first?.cookie, objects.first?.entry.object) }
-        while let frame = receiveFrame() {
-            guard frame.header.command == .transaction else { continue }  // nothing else means anything here
-            run(frame, on: frame.header.target == cookie ? object : nil)
-        }
-        lock.withLock {
-            var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
-            _ = route(nil, resume: &resume)  // marks the channel closed; a serving end has no callers to resume
-        }
-    }
-
-    /// The serving end of a direct channel, before its pool starts: runs on the calling thread a
-    /// call the client sent before it heard the answer (a channel opened without waiting), so that
-    /// its reply is the answer and no thread hand-off delays it.
-    /// - Returns: whether a reply went out (the client then needs no WELCOME); nil when the channel
-    ///   ended, or its first frame is not a call.
-    func serveQueuedCall() -> Bool? {
-        let (cookie, object) = lock.withLock { (objects.first?.cookie, objects.first?.entry.object) }
-        switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: true, dontWait: true) {
-        case .empty:
-            return false
-        case .ended, .broken:
-            return nil
-        case .frame(let frame):
-            guard frame.header.command == .transaction else { return nil }  // an UPGRADE only follows the answer
-            run(frame, on: frame.header.target == cookie ? object : nil)
-            return !frame.header.flags.contains(.oneWay)
-        }
-    }
-
     /// The last pool thread out of a closed direct channel tells the channel's owner.
-    private func poolThreadExited() {
+    func poolThreadExited() {
         let last = lock.withLock {
             poolThreads -= 1
             guard poolThreads == 0 else { return false }
@@ -550,7 +482,7 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// Files a received frame (lock held); returns whether a sleeping thread must see it.
     /// nil means the connection is gone.
-    private func route(
+    func route(
         _ frame: Frame?, resume: inout (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)?
     ) -> Bool {
         guard let frame else {
@@ -647,7 +579,7 @@ public final class BinderConnection: @unchecked Sendable {
         }
     }
 
-    private func run(_ frame: Frame, on object: (any BinderObject)?) {
+    func run(_ frame: Frame, on object: (any BinderObject)?) {
         let header = frame.header
         var (status, reply) = (StatusCode.deadObject, Parcel())
         if let object {
@@ -685,7 +617,7 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
-    private func receiveFrame() -> Frame? {
+    func receiveFrame() -> Frame? {
         while true {
             switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: channel != nil) {
             case .ended:
@@ -695,53 +627,18 @@ public final class BinderConnection: @unchecked Sendable {
                 return nil
             case .empty:
                 continue  // only a non-blocking receive gives this
-            case .frame(let frame) where frame.header.command == .welcome && channel?.serving == false:
-                // A client's end opened without waiting: the service accepted (once, before any reply).
-                guard frame.header.dataLength == 0, channel!.markAnswered() else {
+            case .frame(let frame) where channel != nil:
+                switch takeChannelFrame(frame) {  // ChannelEnds.swift
+                case .deliver: return frame
+                case .taken: continue
+                case .broken:
                     close()
                     return nil
                 }
-            case .frame(let frame) where frame.header.command == .reply && channel?.serving == false:
-                guard frame.header.transactionID == 0 else {
-                    if !channel!.answered { _ = channel!.markAnswered() }  // a reply answers too
-                    return frame
-                }
-                // The service refused a channel opened without waiting: calls fail with its status.
-                let refusal = frame.header.status
-                if refusal != .ok, channel!.markAnswered() { lock.withLock { closeStatus = refusal } }
-                close()
-                return nil
-            case .frame(let frame) where frame.header.command == .welcome:
-                // A serving end: the client's UPGRADE. Later frames come on the rings.
-                guard receiver.ring == nil, let ring = adoptRings(frame, limits: welcome) else {
-                    close()
-                    return nil
-                }
-                receiver.ring = ring
-                watch(ring, asPoolThread: true)
             case .frame(var frame):
                 if frame.header.objectCount > 0 && channel == nil { noteDeliveredReferences(in: &frame.parcel) }
                 return frame
             }
-        }
-    }
-
-    /// Client end of a direct channel, lock held, nothing in flight and no reader: sends the
-    /// UPGRADE and reads from the rings from now on. Stays on the socket if they cannot be made.
-    private func moveOntoRings() {
-        guard let ring = makeRings(limits: welcome) else { return }
-        receiver.ring = ring
-        watch(ring, asPoolThread: false)
-    }
-
-    /// Runs the rings' hang-up watcher on a reusable thread. At a serving end it counts as a pool
-    /// thread, so that the socket is closed only once the watcher no longer waits on it; at the
-    /// client's it holds the connection (and so the socket) until the hang-up.
-    private func watch(_ ring: ChannelRing, asPoolThread: Bool) {
-        if asPoolThread { lock.withLock { poolThreads += 1 } }
-        channel?.parent.channelThreads?.run { [self] in
-            ring.watchForHangUp()
-            if asPoolThread { poolThreadExited() }
         }
     }
 }

@@ -77,32 +77,6 @@ final class ChannelRole: Sendable {
     }
 }
 
-extension BinderConnection {
-    /// Client end: the rings' memory, announced to the service on the socket (WIRE.md §7.5.1).
-    /// nil when it cannot be made or sent; the channel then stays on its socket.
-    func makeRings(limits: Welcome) -> ChannelRing? {
-        guard let (memory, memfd) = try? SharedMemory.create(name: "binder-channel", size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
-        else { return nil }
-        // The UPGRADE: a WELCOME whose one fd is the memfd (the parcel owns and closes it).
-        let upgrade = Parcel(bytes: [], fileDescriptors: [ParcelFileDescriptor(adopting: memfd)])
-        let ring = ChannelRing(memory: memory, socket: fd, serving: false, maxFrameSize: limits.maxFrameSize, maxFDs: limits.maxFDs)
-        let installed = channel?.install(ring) {
-            (try? Self.sendFrame(fd: fd, header: FrameHeader(command: .welcome), parcel: upgrade)) != nil
-        }
-        return installed == true ? ring : nil
-    }
-
-    /// Serving end: the client's UPGRADE, read on the socket (its one fd is the rings' memfd).
-    /// nil when it is not a valid one; the caller closes the channel.
-    func adoptRings(_ upgrade: Frame, limits: Welcome) -> ChannelRing? {
-        guard upgrade.header.dataLength == 0, upgrade.parcel.fileDescriptors.count == 1,
-            let memory = try? SharedMemory.adopt(fd: upgrade.parcel.fileDescriptors[0].fd, size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
-        else { return nil }
-        let ring = ChannelRing(memory: memory, socket: fd, serving: true, maxFrameSize: limits.maxFrameSize, maxFDs: limits.maxFDs)
-        return channel?.install(ring) == true ? ring : nil
-    }
-}
-
 /// A client asking for a direct channel to one of this process's objects.
 public struct DirectChannelRequest: Sendable {
     /// The client, as the broker stamped it (the identity every call on the channel carries).

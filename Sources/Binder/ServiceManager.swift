@@ -96,7 +96,7 @@ public struct ServiceManager: Sendable {
     /// `ChannelListener(receivingEnds:)` is registered as a receiver (`registerChannelReceiver`):
     /// the broker claims this process's ends on its behalf and delivers them with the request.
     public func registerChannelListener(_ listener: ChannelListener) throws {
-        if listener.receiver != nil {
+        if listener.receivesEnds {
             try proxy.registerChannelReceiver(listener: listener)
         } else {
             try proxy.registerChannelListener(listener: listener)
@@ -136,26 +136,30 @@ public struct ChannelRequest: Sendable, Equatable {
 /// An `IChannelListener`: hands each channel request to its handler (on a pool thread). A
 /// listener hears end names, to claim; a receiver (`init(receivingEnds:)`) is handed the ends.
 public final class ChannelListener: IChannelListener.Interface {
-    let handler: (@Sendable (ChannelRequest) -> Void)?
-    let receiver: (@Sendable (ChannelRequest, ParcelFileDescriptor, ChannelEnd) -> Void)?
-    /// Hears the name of each end made for this process, to claim with `claimChannel`.
-    public init(_ handler: @escaping @Sendable (ChannelRequest) -> Void) {
-        self.handler = handler
-        receiver = nil
+    enum Handler {
+        case names(@Sendable (ChannelRequest) -> Void)
+        case ends(@Sendable (ChannelRequest, ParcelFileDescriptor, ChannelEnd) -> Void)
     }
+    let handler: Handler
+    /// Hears the name of each end made for this process, to claim with `claimChannel`.
+    public init(_ handler: @escaping @Sendable (ChannelRequest) -> Void) { self.handler = .names(handler) }
     /// Is handed each end made for this process (claimed on its behalf) and who is at the other
     /// end; the handler owns the end.
     public init(receivingEnds receiver: @escaping @Sendable (ChannelRequest, ParcelFileDescriptor, ChannelEnd) -> Void) {
-        self.receiver = receiver
-        handler = nil
+        handler = .ends(receiver)
     }
+    var receivesEnds: Bool {
+        if case .ends = handler { return true }
+        return false
+    }
+    // Only the broker calls these, and each only for the way the listener was registered.
     public func onChannelRequested(endName: String, pid: Int32, uid: Int32, container: Int32, cookie: Int64) throws {
-        guard let handler else { throw StatusCode.invalidOperation }  // only the broker calls this
+        guard case .names(let handler) = handler else { throw StatusCode.invalidOperation }
         let requester = CallerIdentity(pid: pid, uid: UInt32(bitPattern: uid), container: UInt32(bitPattern: container))
         handler(ChannelRequest(endName: endName, requester: requester, cookie: UInt64(bitPattern: cookie)))
     }
     public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: ChannelEnd) throws {
-        guard let receiver else {
+        guard case .ends(let receiver) = handler else {
             end.close()
             throw StatusCode.invalidOperation
         }
