@@ -100,6 +100,8 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "BinderWireTests", dependencies: ["BinderWire"]),
+        // The client runtime's pure core, driven with scripted frames (no sockets, no root).
+        .testTarget(name: "BinderTests", dependencies: ["Binder", "BinderWire"]),
         .testTarget(name: "BinderPlatformTests", dependencies: ["BinderPlatform"]),
         .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
         .testTarget(

@@ -1,6 +1,5 @@
 import BinderPlatform
 import BinderWire
-import DequeModule
 import Synchronization
 
 /// A process's connection to the broker: sends calls, receives replies, and serves its local
@@ -9,6 +8,10 @@ import Synchronization
 /// Receiving uses a leader/follower scheme, as Binder's looper threads do: whichever waiting thread
 /// finds the reader role free receives the next frame itself and hands it to its owner. A caller
 /// alone on the connection therefore gets its reply straight from `recvmsg`, with no thread hop.
+///
+/// The decisions (which thread reads, whose reply a frame is, what a pool thread runs next, when
+/// to report FREE or grow the pool) are `ConnectionCore`'s (Core/); this class is its shell: the
+/// lock, the loop that asks the core what to do, the socket, and running the calls.
 public final class BinderConnection: @unchecked Sendable {
     // @unchecked: mutable state is guarded by `lock`; `fd` and limits are set once in init.
 
@@ -24,10 +27,9 @@ public final class BinderConnection: @unchecked Sendable {
     /// What `transact(container:service:...)` looked up (Containers.swift).
     let serviceCache = ContainerServiceCache()
 
-    struct Frame {
-        var header: FrameHeader
-        var parcel: Parcel
-    }
+    /// What resumes an async call.
+    typealias AsyncWaiter = CheckedContinuation<Parcel, any Error>
+    typealias Effects = ConnectionEffects<AsyncWaiter>
 
     // Internal rather than private where the channel-end extension (ChannelEnds.swift) uses them.
     let lock = ConditionLock()
@@ -36,35 +38,17 @@ public final class BinderConnection: @unchecked Sendable {
     private let closedLock = ConditionLock()
     private var closedForWaiters = false
     // Guarded by `lock`:
-    private var readerBusy = false
+    /// The calls, queues, pool and objects (Core/ConnectionCore.swift).
+    var core: ConnectionCore<AsyncWaiter>
     /// Set once a closed serving end has closed its fd (else `deinit` does).
     private var fdClosed = false
-    var closed = false
-    /// What calls fail with once the connection is closed: `DEAD_OBJECT`, or the status with which
-    /// a service refused a direct channel opened without waiting for its answer.
-    var closeStatus = StatusCode.deadObject
     /// A direct channel's client end: whether it tried to move onto the rings yet.
     private var upgradeTried = false
-    private var sleepers = 0
-    private var nextTransactionID: UInt64 = 1
-    private var waiting: Set<UInt64> = []
-    private var replies: [UInt64: Frame] = [:]
-    private var asyncWaiters: [UInt64: CheckedContinuation<Parcel, any Error>] = [:]
-    private var incoming: Deque<Frame> = []
-    /// Calls that must run on the thread waiting for the outgoing call they are nested in
-    /// (`FrameHeader.nestedIn`); that thread takes them, any other leaves them.
-    private var nested: Deque<Frame> = []
-    var objects = LocalObjectTable()
-    /// The handles this process holds (References.swift). A lock of its own: proxies and parcels
-    /// let go of handles in `deinit`, which may run while `lock` is held.
+    /// The handles this process holds (Core/HeldReferences.swift). A lock of its own: proxies and
+    /// parcels let go of handles in `deinit`, which may run while `lock` is held.
     let heldReferences = Mutex(HeldReferences())
-    var poolThreads = 0
-    private let maxPoolThreads: Int
-    /// One-way calls finished and not yet reported to the broker with FREE, and their bytes.
-    private var unfreedCalls: UInt32 = 0
-    private var unfreedBytes: UInt64 = 0
-    /// FREE is sent when the pool has nothing queued, or once this much is unreported.
-    static let freeBatchBytes: UInt64 = 64 * 1024
+    /// A direct channel's serving end with one thread: receive, run, reply on that thread alone.
+    private let servesAlone: Bool
     /// Used by whichever thread holds the reader role (Framing.swift).
     let receiver: FrameReceiver
     /// Set for a direct channel's end: which side, and (serving side) the object it serves.
@@ -117,7 +101,8 @@ public final class BinderConnection: @unchecked Sendable {
         receiver = FrameReceiver(fd: fd, bodyBuffer: bodyBuffer, maxFrameSize: welcome.maxFrameSize, maxFDs: welcome.maxFDs)
         self.channel = channel
         channelThreads = channel == nil ? ReusableThreads(name: "binder-ch", maxIdle: 4) : nil
-        maxPoolThreads = max(1, threadPoolSize)
+        core = ConnectionCore(behaviour: channel == nil ? .broker : .directChannel, maxThreads: threadPoolSize)
+        servesAlone = channel != nil && max(1, threadPoolSize) == 1
     }
 
     deinit {
@@ -133,7 +118,7 @@ public final class BinderConnection: @unchecked Sendable {
         channel?.parent.untrack(self)
     }
 
-    public var isClosed: Bool { lock.withLock { closed } }
+    public var isClosed: Bool { lock.withLock { core.closed } }
 
     // MARK: Calls
 
@@ -146,26 +131,23 @@ public final class BinderConnection: @unchecked Sendable {
     func transactBlocking(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
         let oneWay = flags.contains(.oneWay)
         lock.lock()
-        if closed {
-            lock.unlock()
-            throw closeStatus
-        }
         // A direct channel's client moves it onto shared rings from its second call, once the
         // service has answered and nothing is in flight (WIRE.md §7.5.1): a channel used once never
         // pays for the mapping.
-        if nextTransactionID >= 2, !upgradeTried, let channel, !channel.serving, channel.answered, waiting.isEmpty, asyncWaiters.isEmpty,
-            !readerBusy, poolThreads == 0
-        {
+        if !upgradeTried, core.calls.started >= 1, !core.closed, let channel, !channel.serving, channel.answered, core.isQuiescent {
             upgradeTried = true
             moveOntoRings()
         }
-        let txid = nextTransactionID
-        nextTransactionID += 1
         // The broker acknowledges a one-way call once it has queued it for the receiver, or refuses
         // it (a full incoming buffer): the caller waits for that, as with Binder's
         // TRANSACTION_COMPLETE. Nothing acknowledges one on a direct channel.
-        let awaitsAnswer = !oneWay || channel == nil
-        if awaitsAnswer { waiting.insert(txid) }
+        let txid: UInt64, awaitsAnswer: Bool
+        switch core.startCall(oneWay: oneWay) {
+        case .success(let call): (txid, awaitsAnswer) = call
+        case .failure(let status):
+            lock.unlock()
+            throw status
+        }
         lock.unlock()
         // A two-way call made while this thread serves a routed call names that call, so that a
         // call back into this process runs on this thread (WIRE.md §3.1).
@@ -176,12 +158,12 @@ public final class BinderConnection: @unchecked Sendable {
                 code: code, nestedIn: nestedIn), data)
         } catch {
             guard error == .deadObject, awaitsRefusal else {
-                lock.withLock { _ = waiting.remove(txid) }
+                lock.withLock { core.abandon(txid) }
                 throw error
             }
             // The service hung up before answering: usually a refusal, still queued for this end.
             // The call waits for the reader to meet it (or the end of the socket) and fails with it.
-            if !awaitsAnswer { lock.withLock { _ = waiting.insert(txid) } }
+            if !awaitsAnswer { lock.withLock { core.waitAnyway(for: txid) } }
             _ = try drive(until: txid)
             throw .deadObject  // not reached: nothing replies on a socket the service closed
         }
@@ -203,16 +185,13 @@ public final class BinderConnection: @unchecked Sendable {
         if oneWay && channel != nil { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
         startPoolIfNeeded()
         do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Parcel, any Error>) in
+            return try await withCheckedThrowingContinuation { (continuation: AsyncWaiter) in
                 lock.lock()
-                if closed {
-                    let status = closeStatus
+                guard let txid = core.startAsyncCall(continuation) else {
+                    let status = core.closeStatus
                     lock.unlock()
                     return continuation.resume(throwing: status)
                 }
-                let txid = nextTransactionID
-                nextTransactionID += 1
-                asyncWaiters[txid] = continuation
                 lock.unlock()
                 do throws(StatusCode) {
                     try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
@@ -220,7 +199,7 @@ public final class BinderConnection: @unchecked Sendable {
                     // A hang-up before the service answered: a pool thread reads the refusal (or the
                     // end of the socket) and fails the call with it, as in `transactBlocking`.
                     if error == .deadObject && awaitsRefusal { return }
-                    if let c = lock.withLock({ asyncWaiters.removeValue(forKey: txid) }) { c.resume(throwing: error) }
+                    if let c = lock.withLock({ core.abandonAsync(txid) }) { c.resume(throwing: error) }
                 }
             }
         } catch let status as StatusCode {
@@ -284,14 +263,14 @@ public final class BinderConnection: @unchecked Sendable {
 
     /// The reference to write into a parcel for a local object; publishes it on first use.
     public func publish(_ object: any BinderObject) -> ObjectRef {
-        let cookie = lock.withLock { objects.publish(object) }
+        let cookie = lock.withLock { core.objects.publish(object) }
         startPoolIfNeeded()
         return ObjectRef(kind: .local, id: cookie, flags: object.acceptsFileDescriptors ? ObjectRef.acceptsFDs : 0)
     }
 
     /// Serves `object` as `cookie` on a direct channel's serving end (before its pool starts).
     func bind(_ object: any BinderObject, cookie: UInt64) {
-        lock.withLock { objects.bind(object, cookie: cookie) }
+        lock.withLock { core.objects.bind(object, cookie: cookie) }
     }
 
     /// A proxy for a reference read from a parcel; nil for a null reference. A reference to one of
@@ -312,7 +291,7 @@ public final class BinderConnection: @unchecked Sendable {
     /// The local object a `.local` reference names, if this process published it.
     public func localObject(for ref: ObjectRef) -> (any BinderObject)? {
         guard ref.kind == .local else { return nil }
-        return lock.withLock { objects[ref.id]?.object }
+        return lock.withLock { core.objects[ref.id]?.object }
     }
 
     // MARK: References (References.swift, WIRE.md §4.4)
@@ -320,13 +299,13 @@ public final class BinderConnection: @unchecked Sendable {
     /// Counts the references to this process's own objects in a parcel about to go to the broker.
     private func countSentReferences(_ parcel: Parcel) {
         guard let refs = try? parcel.objectReferences() else { return }
-        lock.withLock { objects.sending(refs) }
+        lock.withLock { core.objects.sending(refs) }
     }
 
     /// RELEASED: no other process holds the object. It leaves the table unless a reference to it
     /// is still on its way; then its `onLastReferenceReleased` runs, on this pool thread.
     private func objectReleased(_ header: FrameHeader) {
-        lock.withLock { objects.released(header.target, seen: header.transactionID) }?.onLastReferenceReleased()
+        lock.withLock { core.objects.released(header.target, seen: header.transactionID) }?.onLastReferenceReleased()
     }
 
     // MARK: Thread pool
@@ -338,21 +317,14 @@ public final class BinderConnection: @unchecked Sendable {
     /// a direct channel, which has no broker to ask, starts all of its threads.
     /// - Parameter callerJoins: the calling thread will serve too, so start one thread fewer.
     private func startPool(callerJoins: Bool) {
-        let initial = channel == nil ? 1 : maxPoolThreads
-        let started: Bool = lock.withLock {
-            guard poolThreads == 0, !closed else { return false }
-            poolThreads = initial
-            return true
-        }
-        guard started else { return }
-        for i in 0..<(callerJoins ? initial - 1 : initial) { startPoolThread(i) }
-        if channel == nil { reportThreads(initial) }
+        var effects = Effects()
+        guard lock.withLock({ core.startPool(callerJoins: callerJoins, effects: &effects) }) else { return }
+        carryOut(effects)
     }
 
     private func startPoolThread(_ i: Int) {
-        let alone = channel != nil && maxPoolThreads == 1
         let body: @Sendable () -> Void = { [self] in
-            if alone { serveAlone() } else { _ = try? drive(until: nil) }
+            if servesAlone { serveAlone() } else { _ = try? drive(until: nil) }
             poolThreadExited()
         }
         // A channel's threads come from its broker connection's reusable ones: a channel may
@@ -360,33 +332,17 @@ public final class BinderConnection: @unchecked Sendable {
         if let threads = channel?.parent.channelThreads { threads.run(body) } else { startThread(name: "binder:\(i)", body) }
     }
 
-    /// The broker found every pool thread busy (lock held): one more, up to the maximum. The
-    /// answer is the thread count either way, so the broker forgets its request.
-    private func spawnRequested() {
-        if poolThreads > 0 && poolThreads < maxPoolThreads && !closed {
-            poolThreads += 1
-            startPoolThread(poolThreads - 1)
-        }
-        reportThreads(poolThreads)  // a system call under the lock, but a rare one
-    }
-
-    private func reportThreads(_ count: Int) {
-        try? Self.sendFrame(fd: fd, header: FrameHeader(command: .threads, code: UInt32(count)), parcel: Parcel())
-    }
-
     /// The last pool thread out of a closed direct channel tells the channel's owner.
     func poolThreadExited() {
-        let last = lock.withLock {
-            poolThreads -= 1
-            guard poolThreads == 0 else { return false }
+        let (last, closeFD) = lock.withLock {
+            guard core.threadExited() else { return (false, false) }
             // A closed serving end: its own threads were the last to use the fd (the broker
             // connection forgot it when it closed), so it closes now, before its owner hears.
-            if channel?.serving == true && closed && !fdClosed {
-                fdClosed = true
-                FileDescriptor.close(fd)
-            }
-            return true
+            let closeFD = channel?.serving == true && core.closed && !fdClosed
+            if closeFD { fdClosed = true }
+            return (true, closeFD)
         }
+        if closeFD { FileDescriptor.close(fd) }
         if last { channel?.onClosed?() }
     }
 
@@ -406,149 +362,94 @@ public final class BinderConnection: @unchecked Sendable {
         poolThreadExited()
     }
 
-    /// The leader/follower loop. With a transaction id: returns that reply (or throws `DEAD_OBJECT`
-    /// when the connection closes). With nil: serves incoming transactions until the connection closes.
-    private func drive(until txid: UInt64?) throws(StatusCode) -> Frame? {
+    // MARK: The leader/follower loop
+
+    /// With a transaction id: returns that reply (or throws the close status when the connection
+    /// closes). With nil: serves incoming transactions until the connection closes. What to do next
+    /// is the core's decision (`ConnectionCore.next(for:)`); this loop does it.
+    private func drive(until txid: UInt64?) throws(StatusCode) -> ReceivedFrame? {
         lock.lock()
         while true {
-            if let txid, !replies.isEmpty, let reply = replies.removeValue(forKey: txid) {
-                stopWaiting(txid)
+            switch core.next(for: txid) {
+            case .reply(let reply):
                 lock.unlock()
                 return reply
-            }
-            if let txid, !nested.isEmpty, let i = nested.firstIndex(where: { $0.header.nestedIn == txid }) {
+            case .runNested(let call, let object):
                 // A call back into this process from the one this thread waits on: it runs here.
-                let frame = nested.remove(at: i)
-                let object = objects[frame.header.target]?.object
                 lock.unlock()
-                run(frame, on: object)
+                run(call, on: object?.object)
                 lock.lock()
-                continue
-            }
-            if closed {
-                if let txid { waiting.remove(txid) }
-                let status = closeStatus
+            case .closed(let status):
                 lock.unlock()
                 if txid != nil { throw status }
                 return nil
-            }
-            if txid == nil, let (work, object) = nextWork() {
+            case .serve(let frame, let object):
                 lock.unlock()
-                dispatch(work, on: object)
+                dispatch(frame, on: object)
                 lock.lock()
-                continue
-            }
-            if !readerBusy {
-                readerBusy = true
+            case .read:
                 lock.unlock()
                 let frame = receiveFrame()
                 lock.lock()
-                readerBusy = false
-                if let txid, let frame, frame.header.command == .reply, frame.header.transactionID == txid {
-                    // Our own reply: return it directly; one sleeper (if any) takes over reading.
-                    stopWaiting(txid)
-                    if sleepers > 0 { lock.signal() }
-                    lock.unlock()
-                    return frame
-                }
-                var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
-                let forSomeoneElse = route(frame, resume: &resume)
-                // Everyone must look when a reply is theirs or a caller queued work for the pool;
-                // otherwise one sleeper is enough, to take over the reader role. A lone thread never
-                // pays for a wake-up.
-                if sleepers > 0 {
-                    if forSomeoneElse || (txid != nil && !incoming.isEmpty) { lock.broadcast() } else { lock.signal() }
-                }
-                if let (continuation, result) = resume {
-                    lock.unlock()
-                    continuation.resume(with: result.mapError { $0 as any Error })
-                    lock.lock()
-                }
-                continue
+                var effects = Effects()
+                let mine = core.received(frame, by: txid, effects: &effects)
+                wake(effects.wake)
+                guard mine != nil || effects.hasWorkAfterUnlock else { continue }
+                lock.unlock()
+                carryOut(effects)
+                if let mine { return mine }
+                lock.lock()
+            case .sleep:
+                lock.wait()
+                core.woke()
             }
-            sleepers += 1
-            lock.wait()
-            sleepers -= 1
         }
     }
 
-    /// A blocking call is over (lock held). Nested calls still filed for it (there should be none:
-    /// the callee answered after they ended) go to the pool rather than wait for nobody.
-    private func stopWaiting(_ txid: UInt64) {
-        waiting.remove(txid)
-        guard !nested.isEmpty else { return }
-        while let i = nested.firstIndex(where: { $0.header.nestedIn == txid }) { incoming.append(nested.remove(at: i)) }
+    /// Wakes sleeping threads as the core asked (lock held).
+    private func wake(_ wake: Effects.Wake) {
+        switch wake {
+        case .none: break
+        case .one: lock.signal()
+        case .all: lock.broadcast()
+        }
     }
 
-    /// Files a received frame (lock held); returns whether a sleeping thread must see it.
-    /// nil means the connection is gone.
-    func route(
-        _ frame: Frame?, resume: inout (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)?
-    ) -> Bool {
-        guard let frame else {
-            closed = true
+    /// Does what the core asked for besides waking (lock not held): resumes async callers, reports
+    /// FREE and THREADS to the broker, starts pool threads, and tells waiters about a close.
+    func carryOut(_ effects: Effects) {
+        if let (waiter, result) = effects.resume { waiter.resume(with: result.mapError { $0 as any Error }) }
+        if let free = effects.free {
+            try? Self.sendFrame(fd: fd, header: FrameHeader(command: .free, target: free.bytes, code: free.calls), parcel: Parcel())
+        }
+        if let growth = effects.growth {
+            for i in growth.start { startPoolThread(i) }
+            if let count = growth.report {
+                try? Self.sendFrame(fd: fd, header: FrameHeader(command: .threads, code: UInt32(count)), parcel: Parcel())
+            }
+        }
+        if let status = effects.closed {
             closedLock.withLock {
                 closedForWaiters = true
                 closedLock.broadcast()
             }
-            let pendingAsync = asyncWaiters
-            asyncWaiters.removeAll()
-            // Resumed outside the lock by the caller for one; the rest here is safe: resume never blocks.
-            for (_, c) in pendingAsync { c.resume(throwing: closeStatus) }
-            shutDownChannels()
+            for waiter in effects.failed { waiter.resume(throwing: status) }
+            lock.withLock { shutDownChannels() }
             channel?.parent.untrack(self)
-            return true
-        }
-        switch frame.header.command {
-        case .reply:
-            let txid = frame.header.transactionID
-            if waiting.contains(txid) {
-                replies[txid] = frame  // another thread's reply (the reader's own never gets here)
-                return true
-            } else if let c = asyncWaiters.removeValue(forKey: txid) {
-                resume = (c, frame.header.status == .ok ? .success(frame.parcel) : .failure(frame.header.status))
-            }
-            return false
-        case .spawnThread:
-            if channel == nil { spawnRequested() }
-            return false
-        case .released:
-            // Decided on a pool thread, behind the calls already queued (References.swift).
-            if channel == nil { incoming.append(frame) }
-            return false
-        case .free, .threads, .release:
-            return false  // only clients send these
-        case .transaction:
-            let parent = frame.header.nestedIn
-            if parent != 0 && waiting.contains(parent) {
-                nested.append(frame)
-                return true
-            }
-            incoming.append(frame)
-            return false
-        case .hello, .welcome:
-            return false
         }
     }
 
-    /// The next transaction a pool thread may run and its object (lock held), keeping one-way calls
-    /// to one object in order. The object is taken now: a RELEASED notice behind the call may drop
-    /// it from the table before the call runs.
-    private func nextWork() -> (Frame, LocalObjectTable.Entry?)? {
-        while let frame = incoming.popFirst() {
-            let object = objects[frame.header.target]
-            guard frame.header.flags.contains(.oneWay), let object else { return (frame, object) }
-            if object.oneWayBusy {
-                object.oneWayQueue.append(frame)
-                continue
-            }
-            object.oneWayBusy = true
-            return (frame, object)
+    /// The connection's socket ended outside the loop (a serving end's lone thread): closes the core.
+    func markClosed() {
+        var effects = Effects()
+        lock.withLock {
+            core.close(effects: &effects)
+            wake(effects.wake)
         }
-        return nil
+        carryOut(effects)
     }
 
-    private func dispatch(_ first: Frame, on object: LocalObjectTable.Entry?) {
+    private func dispatch(_ first: ReceivedFrame, on object: LocalObjectTable.Entry?) {
         if first.header.command == .released { return objectReleased(first.header) }
         var frame = first
         while true {
@@ -556,30 +457,15 @@ public final class BinderConnection: @unchecked Sendable {
             guard frame.header.flags.contains(.oneWay) else { return }
             // A one-way call: its part of the incoming buffer is freed (reported in batches), and
             // the next one queued for the same object runs on this thread, in order.
-            var free: (calls: UInt32, bytes: UInt64)? = nil
-            let next: Frame? = lock.withLock {
-                if channel == nil {
-                    unfreedCalls += 1
-                    unfreedBytes += UInt64(frame.header.frameLength)
-                    if unfreedBytes >= Self.freeBatchBytes || (incoming.isEmpty && object?.oneWayQueue.isEmpty ?? true) {
-                        free = (unfreedCalls, unfreedBytes)
-                        (unfreedCalls, unfreedBytes) = (0, 0)
-                    }
-                }
-                guard let object else { return nil }
-                if let n = object.oneWayQueue.popFirst() { return n }
-                object.oneWayBusy = false
-                return nil
-            }
-            if let free {
-                try? Self.sendFrame(fd: fd, header: FrameHeader(command: .free, target: free.bytes, code: free.calls), parcel: Parcel())
-            }
+            var effects = Effects()
+            let next = lock.withLock { core.finishedOneWay(frame, on: object, effects: &effects) }
+            if effects.hasWorkAfterUnlock { carryOut(effects) }
             guard let next else { return }
             frame = next
         }
     }
 
-    func run(_ frame: Frame, on object: (any BinderObject)?) {
+    func run(_ frame: ReceivedFrame, on object: (any BinderObject)?) {
         let header = frame.header
         var (status, reply) = (StatusCode.deadObject, Parcel())
         if let object {
@@ -617,7 +503,7 @@ public final class BinderConnection: @unchecked Sendable {
     }
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
-    func receiveFrame() -> Frame? {
+    func receiveFrame() -> ReceivedFrame? {
         while true {
             switch receiver.receive(accepting: { channel?.accepts($0) ?? true }, refusingObjectsInReplies: channel != nil) {
             case .ended:

@@ -20,7 +20,7 @@ extension BinderConnection {
     /// - Returns: false when this connection is already closed (the channel is then shut down).
     func track(channel c: BinderConnection) -> Bool {
         let open: Bool = lock.withLock {
-            if closed { return false }
+            if core.closed { return false }
             channels[ObjectIdentifier(c)] = c
             return true
         }
@@ -51,7 +51,7 @@ extension BinderConnection {
     /// Takes what only a channel end receives besides calls and replies: at the client's end the
     /// service's answer to a channel opened without waiting (a WELCOME, once, or a refusal: a
     /// REPLY with transaction ID 0), and at the serving end the client's UPGRADE (WIRE.md §7.5.1).
-    func takeChannelFrame(_ frame: Frame) -> ChannelFrame {
+    func takeChannelFrame(_ frame: ReceivedFrame) -> ChannelFrame {
         guard let channel else { return .deliver }
         let header = frame.header
         if channel.serving {
@@ -71,7 +71,7 @@ extension BinderConnection {
             return .deliver
         }
         // The service refused: calls fail with its status.
-        if header.status != .ok, channel.markAnswered() { lock.withLock { closeStatus = header.status } }
+        if header.status != .ok, channel.markAnswered() { lock.withLock { core.refused(with: header.status) } }
         return .broken
     }
 
@@ -86,7 +86,7 @@ extension BinderConnection {
 
     /// The one object a serving end serves (bound before its first call runs), and its cookie.
     private var servedObject: (cookie: UInt64?, object: (any BinderObject)?) {
-        lock.withLock { (objects.first?.cookie, objects.first?.entry.object) }
+        lock.withLock { (core.objects.first?.cookie, core.objects.first?.entry.object) }
     }
 
     /// The serving end of a direct channel with one thread: receive, run, reply, with no queue,
@@ -98,10 +98,7 @@ extension BinderConnection {
             guard frame.header.command == .transaction else { continue }  // nothing else means anything here
             run(frame, on: frame.header.target == cookie ? object : nil)
         }
-        lock.withLock {
-            var resume: (CheckedContinuation<Parcel, any Error>, Result<Parcel, StatusCode>)? = nil
-            _ = route(nil, resume: &resume)  // marks the channel closed; a serving end has no callers to resume
-        }
+        markClosed()
     }
 
     /// The serving end of a direct channel, before its pool starts: runs on the calling thread a
@@ -149,7 +146,7 @@ extension BinderConnection {
 
     /// Serving end: the client's UPGRADE, read on the socket (its one fd is the rings' memfd).
     /// nil when it is not a valid one; the caller closes the channel.
-    private func adoptRings(_ upgrade: Frame, limits: Welcome) -> ChannelRing? {
+    private func adoptRings(_ upgrade: ReceivedFrame, limits: Welcome) -> ChannelRing? {
         guard upgrade.header.dataLength == 0, upgrade.parcel.fileDescriptors.count == 1,
             let memory = try? SharedMemory.adopt(fd: upgrade.parcel.fileDescriptors[0].fd, size: ChannelRing.regionSize(maxFrameSize: limits.maxFrameSize))
         else { return nil }
@@ -161,7 +158,7 @@ extension BinderConnection {
     /// thread, so that the socket is closed only once the watcher no longer waits on it; at the
     /// client's it holds the connection (and so the socket) until the hang-up.
     private func watch(_ ring: ChannelRing, asPoolThread: Bool) {
-        if asPoolThread { lock.withLock { poolThreads += 1 } }
+        if asPoolThread { lock.withLock { core.addWatcher() } }
         channel?.parent.channelThreads?.run { [self] in
             ring.watchForHangUp()
             if asPoolThread { poolThreadExited() }

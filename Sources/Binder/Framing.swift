@@ -55,7 +55,7 @@ extension BinderConnection {
 /// reader role uses it, so it needs no lock.
 final class FrameReceiver {
     enum Outcome {
-        case frame(BinderConnection.Frame)
+        case frame(ReceivedFrame)
         /// End of file, or the socket failed.
         case ended
         /// The peer sent what no correct broker or channel peer sends; its fds are closed.

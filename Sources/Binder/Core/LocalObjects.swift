@@ -8,7 +8,7 @@ struct LocalObjectTable {
         let object: any BinderObject
         /// One-way calls to one object run one at a time, in order: whether one runs, and the rest.
         var oneWayBusy = false
-        var oneWayQueue: Deque<BinderConnection.Frame> = []
+        var oneWayQueue: Deque<ReceivedFrame> = []
         /// References to it sent to the broker and not yet counted by a RELEASED notice; `publish`
         /// calls not yet followed by a send. Either keeps it in the table.
         var outstanding: UInt64 = 0
