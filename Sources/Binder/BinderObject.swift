@@ -75,7 +75,7 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
     public let connection: BinderConnection
     let local: (any BinderObject)?
     /// A direct channel to the object (DirectChannel.swift), and the object's cookie there.
-    let direct: BinderConnection?
+    let direct: DirectChannelEnd?
     let cookie: UInt64
 
     init(handle: UInt32, connection: BinderConnection) {
@@ -95,7 +95,7 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
         self.cookie = 0
     }
 
-    init(direct: BinderConnection, cookie: UInt64, handle: UInt32, connection: BinderConnection) {
+    init(direct: DirectChannelEnd, cookie: UInt64, handle: UInt32, connection: BinderConnection) {
         self.handle = handle
         self.connection = connection
         self.local = nil

@@ -6,76 +6,9 @@ import Synchronization
 // service's process, made and handed out by the broker's named-fd registry (§7.4). Calls on it
 // skip the broker: two hops per round trip instead of four.
 //
-// Each end is a `BinderConnection` over the channel's socket with a `ChannelRole`: the frames,
-// the leader/follower receive loop, one-way ordering and fd passing are the broker connection's
-// own, so a call behaves the same on both paths.
-
-/// What a direct channel's end knows beyond a broker connection.
-final class ChannelRole: Sendable {
-    /// The broker connection the channel was made through (closing it closes the channel).
-    let parent: BinderConnection
-    /// Who is at the other end, as the broker stamped it when it made the channel.
-    let peer: CallerIdentity
-    /// Whether this end serves an object (else it is the client's end).
-    let serving: Bool
-    /// Serving end only: run once its last thread has seen the channel close.
-    let onClosed: (@Sendable () -> Void)?
-    /// The shared rings once the client moved the channel onto them (WIRE.md §7.5.1); nil while
-    /// frames go over the socket. Held while a frame is sent, so that no frame goes over the socket
-    /// after the client's UPGRADE.
-    private let transport = Mutex<ChannelRing?>(nil)
-    /// Client end: whether the service's answer (its WELCOME, or a reply) has arrived. Set from the
-    /// start when the client waited for it; else by the first frame the service sends.
-    private let answer: Atomic<Bool>
-
-    init(parent: BinderConnection, peer: CallerIdentity, serving: Bool, answered: Bool = true, onClosed: (@Sendable () -> Void)? = nil) {
-        self.parent = parent
-        self.peer = peer
-        self.serving = serving
-        self.onClosed = onClosed
-        answer = Atomic(answered)
-    }
-
-    /// Whether a frame with this command may arrive at this end after the acceptance: calls (and
-    /// the client's one UPGRADE, checked by the receiver) at the serving end, replies (and, once,
-    /// the service's WELCOME, checked by the receiver) at the client's. Anything else closes the
-    /// channel.
-    func accepts(_ command: Command) -> Bool {
-        command == .welcome || command == (serving ? .transaction : .reply)
-    }
-
-    var answered: Bool { answer.load(ordering: .acquiring) }
-
-    /// Records the service's answer; false if it had come already.
-    func markAnswered() -> Bool { !answer.exchange(true, ordering: .acquiringAndReleasing) }
-
-    /// The rings, once installed.
-    var ring: ChannelRing? { transport.withLock { $0 } }
-
-    /// Sends one frame over the rings, or the socket before the upgrade. The lock also serializes
-    /// the ring's writers (`ChannelRing.send` needs that of its callers).
-    func send(fd: Int32, header: FrameHeader, parcel: Parcel) throws(SystemError) {
-        try transport.withLock { ring throws(SystemError) in try BinderConnection.sendFrame(fd: fd, header: header, parcel: parcel, ring: ring) }
-    }
-
-    /// Switches the sending side to `ring`; `announce` (the client's UPGRADE) goes out first, with
-    /// no other frame between. False, and no switch, if it could not be sent.
-    func install(_ ring: ChannelRing, announce: () -> Bool = { true }) -> Bool {
-        transport.withLock { current in
-            guard current == nil, announce() else { return false }
-            current = ring
-            return true
-        }
-    }
-
-    /// The serving end makes the broker's checks of a routed call itself: no object references
-    /// (nothing would translate them), fds only to an object that accepts them.
-    func refusal(of header: FrameHeader, for object: any BinderObject) -> StatusCode? {
-        if header.objectCount > 0 { return .invalidOperation }
-        if header.fdCount > 0 && !object.acceptsFileDescriptors { return .fdsNotAllowed }
-        return nil
-    }
-}
+// Each end is a `DirectChannelEnd` (DirectChannelEnd.swift) over the channel's socket: the
+// frames, the leader/follower receive loop, one-way ordering and fd passing are the broker
+// connection's own (Endpoint/), so a call behaves the same on both paths.
 
 /// A client asking for a direct channel to one of this process's objects.
 public struct DirectChannelRequest: Sendable {
@@ -126,7 +59,7 @@ extension BinderConnection {
         guard accept(asked) else { return Self.refuse(end, .permissionDenied) }
         var closed: (@Sendable () -> Void)? = nil
         if let onClosed { closed = { onClosed(asked) } }
-        let channel = channelConnection(end, info, threads: threads, role: ChannelRole(parent: self, peer: peer, serving: true, onClosed: closed))
+        let channel = DirectChannelEnd(end, limits: channelLimits(info), parent: self, peer: peer, serving: true, threads: threads, onClosed: closed)
         channel.bind(object, cookie: request.cookie)
         // Tracked first, so that closing this connection closes the channel even while its first
         // call runs here.
@@ -138,7 +71,7 @@ extension BinderConnection {
         var answered = false
         switch channel.serveQueuedCall() {
         case true?: answered = true
-        case false?: answered = (try? Self.sendFrame(fd: channel.fd, header: FrameHeader(command: .welcome), parcel: Parcel())) != nil
+        case false?: answered = (try? channel.transport.send(FrameHeader(command: .welcome), Parcel())) != nil
         case nil: break
         }
         guard answered else {
@@ -146,25 +79,17 @@ extension BinderConnection {
             closed?()  // the client has gone already; `onClosed` still runs once per accepted channel
             return
         }
-        channel.startPoolIfNeeded()
+        channel.startPool(callerJoins: false)
     }
 
     /// Tells the client no (a status-only REPLY with transaction ID 0) and hangs up.
     private static func refuse(_ end: ParcelFileDescriptor, _ status: StatusCode) {
-        try? sendFrame(fd: end.fd, header: FrameHeader(command: .reply, status: status), parcel: Parcel())
+        try? SocketTransport.send(on: end.fd, FrameHeader(command: .reply, status: status), Parcel())
         end.close()
     }
 
-    /// The connection over a claimed channel end (which it takes over). Its limits are the smaller
-    /// of this end's and the peer's (both as negotiated with the broker), so that each end receives
-    /// what the other may send; the identity is this process's.
-    func channelConnection(_ end: ParcelFileDescriptor, _ info: ChannelEnd, threads: Int, role: ChannelRole) -> BinderConnection {
-        let limits = channelLimits(info)
-        return BinderConnection(
-            fd: end.detach(), welcome: limits, bodyBuffer: Self.makeBodyBuffer(maxFrameSize: limits.maxFrameSize),
-            threadPoolSize: threads, channel: role)
-    }
-
+    /// A channel's limits: the smaller of this end's and the peer's (both as negotiated with the
+    /// broker), so that each end receives what the other may send; the identity is this process's.
     func channelLimits(_ end: ChannelEnd) -> Welcome {
         var w = welcome
         w.maxFrameSize = min(welcome.maxFrameSize, max(end.peerMaxFrameSize, Limits.minimumFrameSize))
@@ -202,8 +127,9 @@ extension BinderProxy {
         let sm = connection.serviceManager
         let (end, info) = try sm.openChannel(to: self)
         if waitForAnswer { try Self.waitForAnswer(on: end, timeout: timeout) }
-        let role = ChannelRole(parent: connection, peer: CallerIdentity(peerOf: info), serving: false, answered: waitForAnswer)
-        let channel = connection.channelConnection(end, info, threads: 1, role: role)
+        let channel = DirectChannelEnd(
+            end, limits: connection.channelLimits(info), parent: connection, peer: CallerIdentity(peerOf: info), serving: false, threads: 1,
+            answered: waitForAnswer)
         guard connection.track(channel: channel) else { throw StatusCode.deadObject }
         return BinderProxy(direct: channel, cookie: info.cookie, handle: handle!, connection: connection)
     }
@@ -217,7 +143,7 @@ extension BinderProxy {
         }
         let received: FrameHeader?
         do {
-            received = try answer.withUnsafeMutableBytes { body in try BinderConnection.receiveControlFrame(fd: end.fd, body: body) }
+            received = try answer.withUnsafeMutableBytes { body in try ControlFrames.receive(fd: end.fd, body: body) }
         } catch is SystemError {
             throw StatusCode.deadObject  // the socket failed (reset)
         } catch {
@@ -239,10 +165,10 @@ extension BinderProxy {
 
     /// Whether this proxy's direct channel has moved onto shared memory (WIRE.md §7.5.1): the
     /// client runtime moves it at the channel's second call.
-    public var isOnSharedMemory: Bool { direct?.channel?.ring != nil }
+    public var isOnSharedMemory: Bool { direct?.transport.rings != nil }
 
     /// The service's process at the other end of a direct channel, as the broker stamped it.
-    public var directPeer: CallerIdentity? { direct?.channel?.peer }
+    public var directPeer: CallerIdentity? { direct?.peer }
 
     /// Closes the direct channel: waiting and later calls on this proxy fail with `DEAD_OBJECT`.
     /// Does nothing to a routed proxy.

@@ -20,7 +20,7 @@ extension BinderConnection {
 
     /// A proxy for `handle` was made: it holds the handle until it goes.
     func holdHandle(_ handle: UInt32) {
-        guard channel == nil, handle != ServiceManagerInterface.handle else { return }
+        guard handle != ServiceManagerInterface.handle else { return }
         heldReferences.withLock { $0.hold(.handle(handle)) }
     }
 
@@ -31,7 +31,7 @@ extension BinderConnection {
         case .handle(let h): FrameHeader(command: .release, transactionID: references, target: UInt64(h), code: 0)
         case .own(let cookie): FrameHeader(command: .release, transactionID: references, target: cookie, code: 1)
         }
-        try? Self.sendFrame(fd: fd, header: header, parcel: Parcel())
+        try? transport.send(header, Parcel())
     }
 
     /// Counts the references a frame from the broker delivered and hangs a lease on its parcel.

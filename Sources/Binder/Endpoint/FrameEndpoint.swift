@@ -1,0 +1,243 @@
+import BinderPlatform
+import BinderWire
+
+/// One end of a connection that carries frames: the broker connection (`BinderConnection`) or a
+/// direct channel's end (`DirectChannelEnd`). Both are thin shells over the same pieces: the pure
+/// `ConnectionCore` (Core/), a `FrameTransport` (Transport/), and the calls, the leader/follower
+/// loop and the pool written once in this protocol's extensions (this file, FrameEndpoint+Loop.swift).
+/// What differs between the two planes is what each shell supplies below: its rules.
+///
+/// A protocol with extensions rather than a base class: `BinderConnection` is public and its
+/// shared machinery is not, and the extensions are specialized for each final class (no dynamic
+/// dispatch on the hot path).
+protocol FrameEndpoint: AnyObject, Sendable {
+    associatedtype Transport: FrameTransport
+    typealias AsyncWaiter = CheckedContinuation<Parcel, any Error>
+    typealias Effects = ConnectionEffects<AsyncWaiter>
+
+    /// The rules of the core for this kind of end.
+    static var behaviour: ConnectionBehaviour { get }
+
+    /// Guards `core` (and the shell's own mutable state).
+    var lock: ConditionLock { get }
+    var core: ConnectionCore<AsyncWaiter> { get set }
+    var transport: Transport { get }
+    /// Used by whichever thread holds the reader role.
+    var receiver: FrameReceiver { get }
+    /// Broadcast once when the connection closes.
+    var closeSignal: CloseSignal { get }
+    /// Negotiated limits and this process's identity as the broker recorded it.
+    var limits: Welcome { get }
+    /// The broker connection calls served here may make calls on (`TransactionContext.connection`).
+    var owner: BinderConnection { get }
+
+    // MARK: Rules
+
+    /// Lock held, before a blocking call is filed (a channel's client may switch transports here).
+    func beforeCall()
+    /// The `nestedIn` of a two-way call made on this thread (WIRE.md §3.1).
+    var nestedIn: UInt64 { get }
+    /// Checks an outgoing parcel that carries object references, and counts them.
+    func sendingObjects(_ parcel: Parcel) throws(StatusCode)
+    /// Whether a send that failed with `DEAD_OBJECT` may still be answered by a queued refusal.
+    var awaitsRefusal: Bool { get }
+    /// Whether a frame with this command may arrive here at all.
+    func accepts(_ command: Command) -> Bool
+    /// Whether replies with object references are refused (nothing translated them).
+    static var refusesObjectsInReplies: Bool { get }
+    /// What the reader does with a frame it received, before the core files it.
+    func take(_ frame: inout ReceivedFrame) -> FrameDisposition
+    /// Runs a call on `object` and returns the status and reply.
+    func serve(_ frame: ReceivedFrame, on object: any BinderObject) -> (StatusCode, Parcel)
+    /// What a pool thread does (serve until closed).
+    func servePool()
+    /// Starts a pool thread running `body`.
+    func startThread(index: Int, _ body: @escaping @Sendable () -> Void)
+    /// The core closed (lock not held): what the shell undoes.
+    func didClose()
+    /// The last serving thread exited.
+    func lastThreadExited()
+    /// Shuts the end down: calls fail, threads exit.
+    func close()
+}
+
+/// What the reader does with a received frame.
+enum FrameDisposition {
+    /// The core files it (a call, a reply, a notice).
+    case deliver
+    /// The shell took it (a channel's answer or UPGRADE); read on.
+    case taken
+    /// Not part of the protocol here: the end closes.
+    case broken
+}
+
+/// Broadcast once when a connection closes; separate from the connection's lock, so that waiting
+/// on it costs the pool nothing.
+final class CloseSignal: @unchecked Sendable {
+    // @unchecked: `closed` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private var closed = false
+
+    func signal() {
+        lock.withLock {
+            closed = true
+            lock.broadcast()
+        }
+    }
+
+    func wait() {
+        lock.lock()
+        while !closed { lock.wait() }
+        lock.unlock()
+    }
+}
+
+// MARK: Calls
+
+extension FrameEndpoint {
+    /// Sends a transaction to `target` (a handle on the broker connection, the object's cookie on a
+    /// direct channel) and waits for the reply on this thread.
+    func transactBlocking(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+        let oneWay = flags.contains(.oneWay)
+        lock.lock()
+        beforeCall()
+        // The broker acknowledges a one-way call once it has queued it for the receiver, or refuses
+        // it (a full incoming buffer): the caller waits for that, as with Binder's
+        // TRANSACTION_COMPLETE. Nothing acknowledges one on a direct channel.
+        let txid: UInt64, awaitsAnswer: Bool
+        switch core.startCall(oneWay: oneWay) {
+        case .success(let call): (txid, awaitsAnswer) = call
+        case .failure(let status):
+            lock.unlock()
+            throw status
+        }
+        lock.unlock()
+        do throws(StatusCode) {
+            try send(
+                FrameHeader(
+                    command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target,
+                    code: code, nestedIn: oneWay ? 0 : nestedIn), data)
+        } catch {
+            guard error == .deadObject, awaitsRefusal else {
+                lock.withLock { core.abandon(txid) }
+                throw error
+            }
+            // The service hung up before answering: usually a refusal, still queued for this end.
+            // The call waits for the reader to meet it (or the end of the socket) and fails with it.
+            if !awaitsAnswer { lock.withLock { core.waitAnyway(for: txid) } }
+            _ = try drive(until: txid)
+            throw .deadObject  // not reached: nothing replies on a socket the service closed
+        }
+        if !awaitsAnswer { return Parcel() }
+        let reply = try drive(until: txid)!
+        guard reply.header.status == .ok else { throw reply.header.status }
+        return oneWay ? Parcel() : reply.parcel
+    }
+
+    /// Sends a transaction and suspends until the reply, which a pool thread receives.
+    func transactAsync(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) async throws(StatusCode) -> Parcel {
+        let oneWay = flags.contains(.oneWay)
+        // Nothing acknowledges a one-way call on a direct channel: it is sent and done. On the broker
+        // connection its acknowledgement (WIRE.md §3) resumes the caller like a reply.
+        if oneWay && !Self.behaviour.acknowledgesOneWay { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
+        startPool(callerJoins: false)
+        do {
+            return try await withCheckedThrowingContinuation { (continuation: AsyncWaiter) in
+                lock.lock()
+                guard let txid = core.startAsyncCall(continuation) else {
+                    let status = core.closeStatus
+                    lock.unlock()
+                    return continuation.resume(throwing: status)
+                }
+                lock.unlock()
+                do throws(StatusCode) {
+                    try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
+                } catch {
+                    // A hang-up before the service answered: a pool thread reads the refusal (or the
+                    // end of the socket) and fails the call with it, as in `transactBlocking`.
+                    if error == .deadObject && awaitsRefusal { return }
+                    if let c = lock.withLock({ core.abandonAsync(txid) }) { c.resume(throwing: error) }
+                }
+            }
+        } catch let status as StatusCode {
+            throw status
+        } catch {
+            throw .unknownError
+        }
+    }
+
+    /// Sends a frame after checking it against the negotiated limits: a frame the peer would
+    /// refuse fails here (`FAILED_TRANSACTION` for size, `BAD_VALUE` for too many objects or fds)
+    /// instead of getting the whole connection dropped.
+    func send(_ header: FrameHeader, _ parcel: Parcel) throws(StatusCode) {
+        guard FrameHeader.size + parcel.count + 4 * parcel.objectOffsets.count <= Int(limits.maxFrameSize) else {
+            throw .failedTransaction
+        }
+        guard parcel.objectOffsets.count <= Limits.maxObjects, parcel.fileDescriptors.count <= Int(limits.maxFDs) else {
+            throw .badValue
+        }
+        if !parcel.objectOffsets.isEmpty { try sendingObjects(parcel) }
+        do {
+            try transport.send(header, parcel)
+        } catch {
+            throw error.isDisconnect ? .deadObject : .failedTransaction
+        }
+    }
+
+    /// Runs `onTransact`, turning what it throws into a transport status or an exception header.
+    func invoke(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity) -> (StatusCode, Parcel) {
+        var data = data
+        var reply = Parcel()
+        let context = TransactionContext(caller: caller, flags: flags, connection: owner)
+        do {
+            try object.onTransact(code: code, data: &data, reply: &reply, context: context)
+            return (.ok, reply)
+        } catch let s as StatusCode {
+            return (s, Parcel())
+        } catch let e as ServiceError {
+            reply.removeAll()
+            reply.writeException(e)
+        } catch {
+            reply.removeAll()
+            reply.writeException(ServiceError(.illegalState, "\(error)"))
+        }
+        return (.ok, reply)
+    }
+
+    /// Runs a received call and sends its reply (unless it is one-way).
+    func run(_ frame: ReceivedFrame, on object: (any BinderObject)?) {
+        let header = frame.header
+        var (status, reply) = (StatusCode.deadObject, Parcel())
+        if let object { (status, reply) = serve(frame, on: object) }
+        guard !header.flags.contains(.oneWay) else { return }
+        do throws(StatusCode) {
+            try send(FrameHeader(command: .reply, transactionID: header.transactionID, status: status), reply)
+        } catch {
+            // The reply itself is too large for the caller: tell it so rather than leave it waiting.
+            try? send(FrameHeader(command: .reply, transactionID: header.transactionID, status: error), Parcel())
+        }
+    }
+
+    /// Receives one frame as the reader. nil when the connection is closed or broken.
+    func receiveFrame() -> ReceivedFrame? {
+        while true {
+            switch receiver.receive(accepting: { accepts($0) }, refusingObjectsInReplies: Self.refusesObjectsInReplies) {
+            case .ended:
+                return nil
+            case .broken:
+                close()
+                return nil
+            case .empty:
+                continue  // only a non-blocking receive gives this
+            case .frame(var frame):
+                switch take(&frame) {
+                case .deliver: return frame
+                case .taken: continue
+                case .broken:
+                    close()
+                    return nil
+                }
+            }
+        }
+    }
+}
