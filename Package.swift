@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -52,6 +53,8 @@ let package = Package(
             dependencies: [
                 "BinderWire", "BinderPlatform",
                 .product(name: "DequeModule", package: "swift-collections"),
+                // UnsafeAtomic: atomics at addresses in memory shared with another process (ChannelRing).
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import Atomics
 import BinderPlatform
 import BinderWire
 import Synchronization
@@ -42,8 +43,11 @@ final class ChannelRing: @unchecked Sendable {
     private let mask: UInt64
     private let maxFrameSize: Int
     private let maxFDs: Int
-    private let inTail, inHead, outTail, outHead: UnsafeMutablePointer<Atomic<UInt64>>
-    private let inDataBell, inSpaceBell, outDataBell, outSpaceBell: UnsafeMutablePointer<Atomic<UInt32>>
+    /// The positions and bells live in memory both processes map, at addresses this end computes:
+    /// swift-atomics' `UnsafeAtomic` is made for atomics at such addresses (the standard library's
+    /// `Atomic` is for values Swift owns and places itself).
+    private let inTail, inHead, outTail, outHead: UnsafeAtomic<UInt64>
+    private let inDataBell, inSpaceBell, outDataBell, outSpaceBell: Bell
     private let inData, outData: UnsafeMutableRawPointer
     /// Where the next record to read starts (the reader role's).
     private var readPosition: UInt64 = 0
@@ -64,8 +68,9 @@ final class ChannelRing: @unchecked Sendable {
         self.maxFDs = Int(maxFDs)
         let base = memory.base
         let inBlock = base + (serving ? 0 : 128), outBlock = base + (serving ? 128 : 0)
-        func word64(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Atomic<UInt64>> { p.bindMemory(to: Atomic<UInt64>.self, capacity: 1) }
-        func word32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Atomic<UInt32>> { p.bindMemory(to: Atomic<UInt32>.self, capacity: 1) }
+        // The region is zero-filled when made (a new memfd), and zero is a valid value of each word.
+        func word64(_ p: UnsafeMutableRawPointer) -> UnsafeAtomic<UInt64> { UnsafeAtomic(at: p.bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: 1)) }
+        func word32(_ p: UnsafeMutableRawPointer) -> Bell { Bell(word: UnsafeAtomic(at: p.bindMemory(to: UnsafeAtomic<UInt32>.Storage.self, capacity: 1)), address: p) }
         inTail = word64(inBlock + Self.tailOffset)
         inHead = word64(inBlock + Self.headOffset)
         outTail = word64(outBlock + Self.tailOffset)
@@ -85,10 +90,10 @@ final class ChannelRing: @unchecked Sendable {
     func watchForHangUp() {
         SeqPacket.waitHangUp(socket)
         hungUp.store(true, ordering: .sequentiallyConsistent)
-        inDataBell.pointee.store(0, ordering: .sequentiallyConsistent)
-        Futex.wake(UnsafeMutableRawPointer(inDataBell))
-        outSpaceBell.pointee.store(0, ordering: .sequentiallyConsistent)
-        Futex.wake(UnsafeMutableRawPointer(outSpaceBell))
+        inDataBell.word.store(0, ordering: .sequentiallyConsistent)
+        Futex.wake(inDataBell.address)
+        outSpaceBell.word.store(0, ordering: .sequentiallyConsistent)
+        Futex.wake(outSpaceBell.address)
     }
 
     // MARK: Receiving
@@ -104,7 +109,7 @@ final class ChannelRing: @unchecked Sendable {
         deadline: UInt64? = nil
     ) -> SeqPacket.Received? {
         while true {
-            let tail = inTail.pointee.load(ordering: .acquiring)
+            let tail = inTail.load(ordering: .acquiring)
             if tail != readPosition { return take(tail: tail, header: header, body: body, fds: fds) }
             if hungUp.load(ordering: .acquiring) { return nil }
             var timeout: Int64 = -1
@@ -114,12 +119,12 @@ final class ChannelRing: @unchecked Sendable {
                 timeout = Int64(deadline - now)
             }
             // Ring the bell before the last look, so a writer that publishes after the look sees it.
-            inDataBell.pointee.store(1, ordering: .sequentiallyConsistent)
-            if inTail.pointee.load(ordering: .sequentiallyConsistent) != readPosition || hungUp.load(ordering: .sequentiallyConsistent) {
-                inDataBell.pointee.store(0, ordering: .relaxed)  // saves the writer a wake-up for nobody
+            inDataBell.word.store(1, ordering: .sequentiallyConsistent)
+            if inTail.load(ordering: .sequentiallyConsistent) != readPosition || hungUp.load(ordering: .sequentiallyConsistent) {
+                inDataBell.word.store(0, ordering: .relaxed)  // saves the writer a wake-up for nobody
                 continue
             }
-            Futex.wait(UnsafeMutableRawPointer(inDataBell), expected: 1, timeoutNanos: timeout)
+            Futex.wait(inDataBell.address, expected: 1, timeoutNanos: timeout)
         }
     }
 
@@ -142,7 +147,7 @@ final class ChannelRing: @unchecked Sendable {
         copyOut(start + UInt64(Self.recordHeaderSize), into: header.baseAddress!, count: FrameHeader.size)
         copyOut(start + UInt64(Self.recordHeaderSize + FrameHeader.size), into: body.baseAddress!, count: length - FrameHeader.size)
         readPosition = start + UInt64(recordSize)
-        inHead.pointee.store(readPosition, ordering: .sequentiallyConsistent)
+        inHead.store(readPosition, ordering: .sequentiallyConsistent)
         Self.answer(inSpaceBell)
         // §3: fdCount is the u16 at header offset 32. Its fds came on the socket before the record.
         let fdCount = Int(UInt16(littleEndian: UnsafeRawPointer(header.baseAddress!).loadUnaligned(fromByteOffset: 32, as: UInt16.self)))
@@ -188,14 +193,14 @@ final class ChannelRing: @unchecked Sendable {
         let position = writePosition
         while true {
             if hungUp.load(ordering: .acquiring) { return -Int(SystemError.brokenPipe) }
-            let used = position &- outHead.pointee.load(ordering: .acquiring)
+            let used = position &- outHead.load(ordering: .acquiring)
             guard used <= UInt64(capacity) else { return -Int(SystemError.brokenPipe) }
             if UInt64(capacity) - used >= UInt64(recordSize) { break }
-            outSpaceBell.pointee.store(1, ordering: .sequentiallyConsistent)
-            if position &- outHead.pointee.load(ordering: .sequentiallyConsistent) != used || hungUp.load(ordering: .sequentiallyConsistent) {
+            outSpaceBell.word.store(1, ordering: .sequentiallyConsistent)
+            if position &- outHead.load(ordering: .sequentiallyConsistent) != used || hungUp.load(ordering: .sequentiallyConsistent) {
                 continue
             }
-            Futex.wait(UnsafeMutableRawPointer(outSpaceBell), expected: 1)
+            Futex.wait(outSpaceBell.address, expected: 1)
         }
         if !fds.isEmpty {
             var tag = position.littleEndian
@@ -212,16 +217,16 @@ final class ChannelRing: @unchecked Sendable {
         copyIn(data, at: at + UInt64(header.count))
         copyIn(offsets, at: at + UInt64(header.count + data.count))
         writePosition = position + UInt64(recordSize)
-        outTail.pointee.store(writePosition, ordering: .sequentiallyConsistent)
+        outTail.store(writePosition, ordering: .sequentiallyConsistent)
         Self.answer(outDataBell)
         return length
     }
 
     /// After publishing a tail or a head: if the other side rang `bell` (it sleeps, or is about
     /// to), clears it and wakes it. The load first spares an atomic exchange when nobody rang.
-    private static func answer(_ bell: UnsafeMutablePointer<Atomic<UInt32>>) {
-        if bell.pointee.load(ordering: .sequentiallyConsistent) != 0 && bell.pointee.exchange(0, ordering: .sequentiallyConsistent) != 0 {
-            Futex.wake(UnsafeMutableRawPointer(bell))
+    private static func answer(_ bell: Bell) {
+        if bell.word.load(ordering: .sequentiallyConsistent) != 0 && bell.word.exchange(0, ordering: .sequentiallyConsistent) != 0 {
+            Futex.wake(bell.address)
         }
     }
 
@@ -232,4 +237,10 @@ final class ChannelRing: @unchecked Sendable {
         (outData + offset).copyMemory(from: source.baseAddress!, byteCount: first)
         if first < source.count { outData.copyMemory(from: source.baseAddress! + first, byteCount: source.count - first) }
     }
+}
+
+/// A 32-bit word of the shared region that one side sleeps on (a futex) and the other rings.
+private struct Bell {
+    let word: UnsafeAtomic<UInt32>
+    let address: UnsafeMutableRawPointer
 }
