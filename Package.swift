@@ -57,10 +57,18 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // What the daemons share: --log-level as a Logger.Level, and their logging setup.
+        .target(
+            name: "DaemonSupport",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "binderd",
             dependencies: [
-                "BinderBroker", "BinderPlatform",
+                "BinderBroker", "BinderPlatform", "DaemonSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "netd",
             dependencies: [
-                "BinderNet", "Binder", "BinderPlatform",
+                "BinderNet", "Binder", "BinderPlatform", "DaemonSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -55,24 +55,27 @@ struct ServiceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Call a service with an untyped parcel, like Android's `service call`.",
             discussion: """
-                Arguments after CODE build the parcel: i32 N | i64 N | f N | d N | s TEXT | b HEX.
-                Options (anywhere after CODE): --reply KINDS decodes the reply (comma-separated: \
-                i32,i64,f,d,s,b,bool,binder); --oneway sends without waiting.
+                Arguments after CODE build the parcel: i32 N | i64 N | f N | d N | s TEXT | b HEX \
+                (negative numbers are values, not options). The options may come anywhere.
                 """)
         @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
         @Argument(help: "Service name.") var name: String
         @Argument(help: "Transaction code (1 or more).") var code: UInt32
-        @Argument(parsing: .captureForPassthrough, help: "Values and options.") var rest: [String] = []
+        @Option(name: .customLong("reply"), help: "Decode the reply as these kinds, comma-separated: i32,i64,f,d,s,b,bool,binder.", transform: ValueKind.list)
+        var replyKinds: [ValueKind] = []
+        @Flag(help: "Send one-way: no reply is waited for.") var oneway = false
+        // Every argument the parser does not recognise is a value (so `i32 -5` works).
+        @Argument(parsing: .allUnrecognized, help: "Values: i32 N | i64 N | f N | d N | s TEXT | b HEX.") var values: [String] = []
 
         func validate() throws {
             guard code >= 1 else { throw ValidationError("CODE must be 1 or more") }
         }
 
         func run() throws {
-            let request = try CallRequest(tokens: rest)
+            let request = try CallRequest(tokens: values)
             let c = try connectToBroker()
             let service = try requireService(c, name, inContainer: container)
-            let flags: TransactionFlags = request.oneWay ? .oneWay : []
+            let flags: TransactionFlags = oneway ? .oneWay : []
             let reply: Parcel
             do {
                 reply = try service.transact(code: code, data: request.parcel, flags: flags)
@@ -80,7 +83,7 @@ struct ServiceCommand: ParsableCommand {
                 print("status: \(error)")
                 throw ExitCode(1)
             }
-            if request.oneWay {
+            if oneway {
                 print("status: OK (one-way, no reply)")
                 return
             }
@@ -88,7 +91,7 @@ struct ServiceCommand: ParsableCommand {
             print("reply: \(reply.count) bytes")
             if reply.count > 0 { print(hexDump(reply.bytes)) }
             var r = reply
-            for kind in request.replyKinds {
+            for kind in replyKinds {
                 do {
                     print(try kind.decode(&r, connection: c))
                 } catch {
@@ -99,11 +102,11 @@ struct ServiceCommand: ParsableCommand {
     }
 }
 
-/// The parsed value list of `binder service call`.
+/// The parcel `binder service call` builds from its values. Hand-parsed rather than with
+/// argument-parser: each value is a pair (a type, then text read by that type), which the parser
+/// has no notion of.
 struct CallRequest {
     var parcel = Parcel()
-    var replyKinds: [ValueKind] = []
-    var oneWay = false
 
     init(tokens: [String]) throws {
         var i = 0
@@ -115,11 +118,6 @@ struct CallRequest {
         while i < tokens.count {
             let t = tokens[i]
             switch t {
-            case "--oneway": oneWay = true
-            case "--reply":
-                replyKinds = try ValueKind.list(try next("--reply"))
-            case _ where t.hasPrefix("--reply="):
-                replyKinds = try ValueKind.list(String(t.dropFirst("--reply=".count)))
             case "i32":
                 let v = try next(t)
                 guard let n = Int32(v) else { throw CLIFailure("'\(v)' is not a 32-bit integer", code: 64) }
@@ -153,7 +151,7 @@ struct CallRequest {
 enum ValueKind: String {
     case i32, i64, f, d, s, b, bool, binder
 
-    static func list(_ text: String) throws -> [ValueKind] {
+    @Sendable static func list(_ text: String) throws -> [ValueKind] {
         try text.split(separator: ",").map { part in
             guard let k = ValueKind(rawValue: String(part)) else {
                 throw CLIFailure("unknown reply kind '\(part)': use i32, i64, f, d, s, b, bool or binder", code: 64)

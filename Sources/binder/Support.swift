@@ -4,8 +4,10 @@ import BinderPlatform
 import BinderWire
 
 /// A failure the CLI reports as one line and an exit code.
-struct CLIFailure: Error {
+struct CLIFailure: Error, CustomStringConvertible {
     var message: String
+    /// What argument-parser prints when a value's transform throws this.
+    var description: String { message }
     var code: Int32 = 1
     init(_ message: String, code: Int32 = 1) {
         self.message = message

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSupport
 import BinderBroker
 import BinderPlatform
 import Logging
@@ -33,8 +34,8 @@ struct BinderD: ParsableCommand {
     @Option(help: "Write READY and a newline to this inherited fd once listening, then close it.")
     var readyFD: Int32?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "The lowest level logged.")
+    var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (4096...4 * 1024 * 1024).contains(maxFrame) else { throw ValidationError("--max-frame must be between 4096 and 4194304") }
@@ -43,15 +44,10 @@ struct BinderD: ParsableCommand {
             throw ValidationError("--incoming-buffer must be between 2 × --max-frame (\(2 * maxFrame)) and 1073741824")
         }
         guard channelTTL >= 0.001, channelTTL <= 3600 else { throw ValidationError("--channel-ttl must be between 0.001 and 3600 seconds") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let logger = Logger(label: "binderd")
         let dir = runtimeDir ?? ProcessControl.defaultRuntimeDirectory
         var options = BrokerServer.Options(runtimeDirectory: dir)

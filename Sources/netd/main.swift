@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSupport
 import Binder
 import BinderNet
 import BinderPlatform
@@ -21,22 +22,17 @@ struct NetdCommand: ParsableCommand {
 
     @Option(help: "Service threads (the most).") var threads: Int = 4
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "The lowest level logged.")
+    var logLevel: Logger.Level = .info
 
     func validate() throws {
         for p in inboundPorts where !(1...65535).contains(p) { throw ValidationError("--inbound-port must be between 1 and 65535") }
         for c in allowChanges where !(1...65535).contains(c) { throw ValidationError("--allow-changes takes a child container ID (1…65535)") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let logger = Logger(label: "netd")
         var options = NetdOptions()
         options.inboundPorts = inboundPorts.map { UInt16($0) }

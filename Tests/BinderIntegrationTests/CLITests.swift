@@ -30,6 +30,12 @@ struct CLITests {
             5
 
             """)
+        // The options may come anywhere after CODE, before or between the values.
+        let oneWay = try broker.cli("service", "call", "cli.echo", "1", "--oneway", "i32", "-1")
+        #expect(oneWay.status == 0 && oneWay.stdout == "status: OK (one-way, no reply)\n")
+        let early = try broker.cli("service", "call", "cli.echo", "1", "--reply", "i32", "i32", "-9")
+        #expect(early.status == 0 && early.stdout.hasSuffix("\n-9\n"))
+
         let failing = try broker.cli("service", "call", "cli.echo", "3", "i32", "-32")
         #expect(failing.status == 1 && failing.stdout == "status: DEAD_OBJECT\n")
 
@@ -45,6 +51,7 @@ struct CLITests {
         (["service", "call", "x", "1", "q", "1"], "binder: unknown value type 'q': use i32, i64, f, d, s or b\n", 64),
         (["service", "call", "x", "1", "i32", "abc"], "binder: 'abc' is not a 32-bit integer\n", 64),
         (["service", "call", "x", "0"], "binder: CODE must be 1 or more\n", 64),
+        (["service", "call", "x", "1", "--reply", "i33"], "binder: The value 'i33' is invalid for '--reply <reply>': unknown reply kind 'i33': use i32, i64, f, d, s, b, bool or binder\n", 64),
         (["service", "wait", "nothing", "--timeout", "0.2"], "binder: nothing: not registered within 0.2 s\n", 1),
         (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
         (["echo", "serve", "--name", "bad name"], "binder: invalid service name 'bad name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
