@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,7 +34,8 @@ let package = Package(
         .target(name: "CBinderShims"),
         .target(
             name: "BinderPlatform",
-            dependencies: ["CURing", "CBinderShims"]
+            // swift-system: `Errno` names and describes the errors of system calls (SystemError).
+            dependencies: ["CURing", "CBinderShims", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "BinderWire"),
         .target(

@@ -6,13 +6,17 @@ import Synchronization
 /// offsets, fds as `SCM_RIGHTS`; no copies), one `recvmsg` per frame. Owns the socket: it is closed
 /// by `close()` or, at the latest, when the transport goes.
 final class SocketTransport: FrameTransport {
+    /// The socket's number, for the system calls on the hot path (no lock): valid until `close()`,
+    /// which only runs once nothing sends or receives any more.
     let fd: Int32
-    private let isClosed = Atomic<Bool>(false)
+    /// The socket's owner; taken out (and so closed) by `close()`, else closed with the transport.
+    private let owner: Mutex<OwnedFileDescriptor?>
 
     /// Takes over `fd`, a connected socket.
-    init(adopting fd: Int32) { self.fd = fd }
-
-    deinit { if !isClosed.load(ordering: .relaxed) { FileDescriptor.close(fd) } }
+    init(adopting fd: Int32) {
+        self.fd = fd
+        owner = Mutex(OwnedFileDescriptor(adopting: fd))
+    }
 
     var socket: SocketTransport { self }
 
@@ -45,7 +49,5 @@ final class SocketTransport: FrameTransport {
     func shutdown() { SeqPacket.shutdown(fd) }
 
     /// Closes the socket now (once), when nothing uses it any more.
-    func close() {
-        if !isClosed.exchange(true, ordering: .acquiringAndReleasing) { FileDescriptor.close(fd) }
-    }
+    func close() { _ = owner.withLock { $0.take() } }
 }
