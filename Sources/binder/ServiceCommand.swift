@@ -110,6 +110,10 @@ struct CallRequest {
 
     init(tokens: [String]) throws {
         var i = 0
+        func number<T: LosslessStringConvertible>(_ text: String, as: T.Type, _ what: String) throws -> T {
+            guard let n = T(text) else { throw CLIFailure("'\(text)' is not \(what)", code: 64) }
+            return n
+        }
         func next(_ what: String) throws -> String {
             i += 1
             guard i < tokens.count else { throw CLIFailure("'\(what)' needs a value", code: 64) }
@@ -118,22 +122,10 @@ struct CallRequest {
         while i < tokens.count {
             let t = tokens[i]
             switch t {
-            case "i32":
-                let v = try next(t)
-                guard let n = Int32(v) else { throw CLIFailure("'\(v)' is not a 32-bit integer", code: 64) }
-                parcel.write(n)
-            case "i64":
-                let v = try next(t)
-                guard let n = Int64(v) else { throw CLIFailure("'\(v)' is not a 64-bit integer", code: 64) }
-                parcel.write(n)
-            case "f":
-                let v = try next(t)
-                guard let n = Float(v) else { throw CLIFailure("'\(v)' is not a number", code: 64) }
-                parcel.write(n)
-            case "d":
-                let v = try next(t)
-                guard let n = Double(v) else { throw CLIFailure("'\(v)' is not a number", code: 64) }
-                parcel.write(n)
+            case "i32": parcel.write(try number(next(t), as: Int32.self, "a 32-bit integer"))
+            case "i64": parcel.write(try number(next(t), as: Int64.self, "a 64-bit integer"))
+            case "f": parcel.write(try number(next(t), as: Float.self, "a number"))
+            case "d": parcel.write(try number(next(t), as: Double.self, "a number"))
             case "s":
                 parcel.write(try next(t))
             case "b":
