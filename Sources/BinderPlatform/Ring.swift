@@ -6,7 +6,7 @@ import CBinderShims
 
 /// The io_uring instance; this file is the only code that touches liburing.
 ///
-/// Created with `SINGLE_ISSUER | DEFER_TASKRUN` (best latency here, see PLATFORM.md), so every call
+/// Created with `SINGLE_ISSUER | DEFER_TASKRUN` (the best latency in probes on these machines), so every call
 /// must come from the one thread that created it. Not `Sendable` on purpose.
 public final class IOURing {
     private let ring: UnsafeMutablePointer<io_uring>

@@ -61,7 +61,7 @@ private final class ThreadBody {
 }
 
 // A global function, not a closure literal: pthread_create from top-level code would otherwise
-// infer @MainActor for the entry point (PLATFORM.md, Swift 6 traps).
+// infer @MainActor for the entry point, which then traps when the C thread calls it (Swift 6).
 private func threadEntry(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let box = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
     // Named by the thread itself: one prctl, where naming it from the parent opens and writes

@@ -1,4 +1,4 @@
-// liburing for Swift. Include order matters (see shared PLATFORM.md):
+// liburing for Swift. Include order matters:
 // <features.h> first avoids an fd_set clash with SwiftGlibc; <linux/io_uring.h> before <liburing.h>
 // keeps one copy of the uapi types for modules that also import swift-system.
 #ifndef CURING_SHIM_H

@@ -51,8 +51,8 @@ final class ChannelRing: @unchecked Sendable {
     private let inData, outData: UnsafeMutableRawPointer
     /// Where the next record to read starts (the reader role's).
     private var readPosition: UInt64 = 0
-    /// Where the next record is written. Callers serialize `send` (`ChannelRole.send` holds its
-    /// transport lock), so this needs no lock of its own.
+    /// Where the next record is written. Callers serialize `send` (`ChannelTransport.send` holds
+    /// its `sending` lock), so this needs no lock of its own.
     private var writePosition: UInt64 = 0
     /// Set once the socket hung up: nothing more will be written to or read from the peer.
     private let hungUp = Atomic<Bool>(false)

@@ -71,7 +71,7 @@ void cbinder_wait_hangup(int fd);
 int cbinder_cpu_count(void);
 
 // MARK: Containers (fork → unshare → exec, done in C because only async-signal-safe calls may run
-// between fork and exec in a multithreaded process; see PLATFORM.md "Namespaces and identity")
+// between fork and exec in a multithreaded process, and namespaces belong to a thread, not a process)
 
 /// The namespaces a container has of its own: mount, UTS, IPC, network, PID.
 enum { CBINDER_CONTAINER_NAMESPACES = 0x20000 | 0x04000000 | 0x08000000 | 0x40000000 | 0x20000000 };
