@@ -27,10 +27,11 @@ public enum AIDLTransaction {
 }
 
 extension TransactionContext {
-    /// The call a generated `Stub` is dispatching on this thread; nil outside a call. An AIDL
-    /// method has no context parameter, so implementations read the caller's identity here
-    /// (AOSP's `Binder.getCallingUid()`).
-    @TaskLocal public static var current: TransactionContext?
+    /// The call this thread is serving (the innermost, for nested calls); nil outside a call. An
+    /// AIDL method has no context parameter, so implementations read the caller's identity here
+    /// (AOSP's `Binder.getCallingUid()`). Set by the runtime for every call it runs, generated
+    /// `Stub` or not (ServedCalls.swift).
+    public static var current: TransactionContext? { ServedCalls.current }
 }
 
 /// Local implementations passed as interface-typed arguments get one `Stub` each, for their

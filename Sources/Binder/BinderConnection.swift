@@ -160,7 +160,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     func beforeCall() {}
     /// A two-way call made while this thread serves a routed call names that call, so that a
     /// call back into this process runs on this thread (WIRE.md §3.1).
-    var nestedIn: UInt64 { callServedOnThisThread }
+    var nestedIn: UInt64 { ServedCalls.innermostRoutedCall(on: self) }
     var awaitsRefusal: Bool { false }
     func accepts(_ command: Command) -> Bool { true }
     static var refusesObjectsInReplies: Bool { false }
@@ -188,10 +188,8 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
             }
             return (.deadObject, Parcel())  // one-way: no reply is sent
         }
-        let caller = CallerIdentity(header.sender)
-        // A two-way routed call: calls the handler makes name it (`callServedOnThisThread`).
-        guard header.transactionID != 0 else { return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: caller) }
-        return serving(header.transactionID) { invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: caller) }
+        // A two-way routed call (its transaction ID is not 0): calls the handler makes are nested in it.
+        return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender), routedCall: header.transactionID)
     }
 
     func servePool() { _ = try? drive(until: nil) }

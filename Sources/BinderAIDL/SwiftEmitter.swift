@@ -627,16 +627,15 @@ struct SwiftEmitter {
                 }
                 e.line("guard let _method = \(ns).Code(rawValue: _code) else { throw StatusCode.unknownTransaction }")
                 if e.usesToken(d) { e.line("try _data.enforceInterface(\(ns).descriptor)") }
-                e.block("try TransactionContext.$current.withValue(_context)") { e in
-                    e.line("switch _method {")
-                    for m in d.methods {
-                        e.line("case .\(Self.identifier(m.name)):")
-                        e.indent += 1
-                        e.stubCase(d, m)
-                        e.indent -= 1
-                    }
-                    e.line("}")
+                // The runtime has made `_context` the thread's current call (`TransactionContext.current`).
+                e.line("switch _method {")
+                for m in d.methods {
+                    e.line("case .\(Self.identifier(m.name)):")
+                    e.indent += 1
+                    e.stubCase(d, m)
+                    e.indent -= 1
                 }
+                e.line("}")
             }
         }
     }

@@ -2132,512 +2132,510 @@ public enum INetd {
             }
             guard let _method = INetd.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(INetd.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .isAlive:
-                    let _result = try self.impl.isAlive()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .firewallReplaceUidChain:
-                    let chainName = try _data.readNonNullString()
-                    let isAllowlist = try _data.readBool()
-                    let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    let _result = try self.impl.firewallReplaceUidChain(chainName: chainName, isAllowlist: isAllowlist, uids: uids)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .bandwidthEnableDataSaver:
-                    let enable = try _data.readBool()
-                    let _result = try self.impl.bandwidthEnableDataSaver(enable: enable)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .networkCreatePhysical:
-                    let netId = try _data.read(Int32.self)
-                    let permission = try _data.read(Int32.self)
-                    try self.impl.networkCreatePhysical(netId: netId, permission: permission)
-                    _reply.writeNoException()
-                case .networkCreate:
-                    let config = try NativeNetworkConfig.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkCreate(config: config)
-                    _reply.writeNoException()
-                case .networkDestroy:
-                    let netId = try _data.read(Int32.self)
-                    try self.impl.networkDestroy(netId: netId)
-                    _reply.writeNoException()
-                case .networkAddInterface:
-                    let netId = try _data.read(Int32.self)
-                    let iface = try _data.readNonNullString()
-                    try self.impl.networkAddInterface(netId: netId, iface: iface)
-                    _reply.writeNoException()
-                case .networkRemoveInterface:
-                    let netId = try _data.read(Int32.self)
-                    let iface = try _data.readNonNullString()
-                    try self.impl.networkRemoveInterface(netId: netId, iface: iface)
-                    _reply.writeNoException()
-                case .networkAddUidRanges:
-                    let netId = try _data.read(Int32.self)
-                    let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
-                    try self.impl.networkAddUidRanges(netId: netId, uidRanges: uidRanges)
-                    _reply.writeNoException()
-                case .networkRemoveUidRanges:
-                    let netId = try _data.read(Int32.self)
-                    let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
-                    try self.impl.networkRemoveUidRanges(netId: netId, uidRanges: uidRanges)
-                    _reply.writeNoException()
-                case .networkRejectNonSecureVpn:
-                    let add = try _data.readBool()
-                    let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
-                    try self.impl.networkRejectNonSecureVpn(add: add, uidRanges: uidRanges)
-                    _reply.writeNoException()
-                case .socketDestroy:
-                    let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
-                    let exemptUids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    try self.impl.socketDestroy(uidRanges: uidRanges, exemptUids: exemptUids)
-                    _reply.writeNoException()
-                case .tetherApplyDnsInterfaces:
-                    let _result = try self.impl.tetherApplyDnsInterfaces()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .tetherGetStats:
-                    let _result = try self.impl.tetherGetStats()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .interfaceAddAddress:
-                    let ifName = try _data.readNonNullString()
-                    let addrString = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    try self.impl.interfaceAddAddress(ifName: ifName, addrString: addrString, prefixLength: prefixLength)
-                    _reply.writeNoException()
-                case .interfaceDelAddress:
-                    let ifName = try _data.readNonNullString()
-                    let addrString = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    try self.impl.interfaceDelAddress(ifName: ifName, addrString: addrString, prefixLength: prefixLength)
-                    _reply.writeNoException()
-                case .getProcSysNet:
-                    let ipversion = try _data.read(Int32.self)
-                    let which = try _data.read(Int32.self)
-                    let ifname = try _data.readNonNullString()
-                    let parameter = try _data.readNonNullString()
-                    let _result = try self.impl.getProcSysNet(ipversion: ipversion, which: which, ifname: ifname, parameter: parameter)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .setProcSysNet:
-                    let ipversion = try _data.read(Int32.self)
-                    let which = try _data.read(Int32.self)
-                    let ifname = try _data.readNonNullString()
-                    let parameter = try _data.readNonNullString()
-                    let value = try _data.readNonNullString()
-                    try self.impl.setProcSysNet(ipversion: ipversion, which: which, ifname: ifname, parameter: parameter, value: value)
-                    _reply.writeNoException()
-                case .ipSecSetEncapSocketOwner:
-                    let socket = try _data.readNonNullFileDescriptor()
-                    let newUid = try _data.read(Int32.self)
-                    try self.impl.ipSecSetEncapSocketOwner(socket: socket, newUid: newUid)
-                    _reply.writeNoException()
-                case .ipSecAllocateSpi:
-                    let transformId = try _data.read(Int32.self)
-                    let sourceAddress = try _data.readNonNullString()
-                    let destinationAddress = try _data.readNonNullString()
-                    let spi = try _data.read(Int32.self)
-                    let _result = try self.impl.ipSecAllocateSpi(transformId: transformId, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .ipSecAddSecurityAssociation:
-                    let transformId = try _data.read(Int32.self)
-                    let mode = try _data.read(Int32.self)
-                    let sourceAddress = try _data.readNonNullString()
-                    let destinationAddress = try _data.readNonNullString()
-                    let underlyingNetId = try _data.read(Int32.self)
-                    let spi = try _data.read(Int32.self)
-                    let markValue = try _data.read(Int32.self)
-                    let markMask = try _data.read(Int32.self)
-                    let authAlgo = try _data.readNonNullString()
-                    let authKey = try _data.readNonNullBytes()
-                    let authTruncBits = try _data.read(Int32.self)
-                    let cryptAlgo = try _data.readNonNullString()
-                    let cryptKey = try _data.readNonNullBytes()
-                    let cryptTruncBits = try _data.read(Int32.self)
-                    let aeadAlgo = try _data.readNonNullString()
-                    let aeadKey = try _data.readNonNullBytes()
-                    let aeadIcvBits = try _data.read(Int32.self)
-                    let encapType = try _data.read(Int32.self)
-                    let encapLocalPort = try _data.read(Int32.self)
-                    let encapRemotePort = try _data.read(Int32.self)
-                    let interfaceId = try _data.read(Int32.self)
-                    try self.impl.ipSecAddSecurityAssociation(transformId: transformId, mode: mode, sourceAddress: sourceAddress, destinationAddress: destinationAddress, underlyingNetId: underlyingNetId, spi: spi, markValue: markValue, markMask: markMask, authAlgo: authAlgo, authKey: authKey, authTruncBits: authTruncBits, cryptAlgo: cryptAlgo, cryptKey: cryptKey, cryptTruncBits: cryptTruncBits, aeadAlgo: aeadAlgo, aeadKey: aeadKey, aeadIcvBits: aeadIcvBits, encapType: encapType, encapLocalPort: encapLocalPort, encapRemotePort: encapRemotePort, interfaceId: interfaceId)
-                    _reply.writeNoException()
-                case .ipSecDeleteSecurityAssociation:
-                    let transformId = try _data.read(Int32.self)
-                    let sourceAddress = try _data.readNonNullString()
-                    let destinationAddress = try _data.readNonNullString()
-                    let spi = try _data.read(Int32.self)
-                    let markValue = try _data.read(Int32.self)
-                    let markMask = try _data.read(Int32.self)
-                    let interfaceId = try _data.read(Int32.self)
-                    try self.impl.ipSecDeleteSecurityAssociation(transformId: transformId, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi, markValue: markValue, markMask: markMask, interfaceId: interfaceId)
-                    _reply.writeNoException()
-                case .ipSecApplyTransportModeTransform:
-                    let socket = try _data.readNonNullFileDescriptor()
-                    let transformId = try _data.read(Int32.self)
-                    let direction = try _data.read(Int32.self)
-                    let sourceAddress = try _data.readNonNullString()
-                    let destinationAddress = try _data.readNonNullString()
-                    let spi = try _data.read(Int32.self)
-                    try self.impl.ipSecApplyTransportModeTransform(socket: socket, transformId: transformId, direction: direction, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi)
-                    _reply.writeNoException()
-                case .ipSecRemoveTransportModeTransform:
-                    let socket = try _data.readNonNullFileDescriptor()
-                    try self.impl.ipSecRemoveTransportModeTransform(socket: socket)
-                    _reply.writeNoException()
-                case .wakeupAddInterface:
-                    let ifName = try _data.readNonNullString()
-                    let prefix = try _data.readNonNullString()
-                    let mark = try _data.read(Int32.self)
-                    let mask = try _data.read(Int32.self)
-                    try self.impl.wakeupAddInterface(ifName: ifName, prefix: prefix, mark: mark, mask: mask)
-                    _reply.writeNoException()
-                case .wakeupDelInterface:
-                    let ifName = try _data.readNonNullString()
-                    let prefix = try _data.readNonNullString()
-                    let mark = try _data.read(Int32.self)
-                    let mask = try _data.read(Int32.self)
-                    try self.impl.wakeupDelInterface(ifName: ifName, prefix: prefix, mark: mark, mask: mask)
-                    _reply.writeNoException()
-                case .setIPv6AddrGenMode:
-                    let ifName = try _data.readNonNullString()
-                    let mode = try _data.read(Int32.self)
-                    try self.impl.setIPv6AddrGenMode(ifName: ifName, mode: mode)
-                    _reply.writeNoException()
-                case .idletimerAddInterface:
-                    let ifName = try _data.readNonNullString()
-                    let timeout = try _data.read(Int32.self)
-                    let classLabel = try _data.readNonNullString()
-                    try self.impl.idletimerAddInterface(ifName: ifName, timeout: timeout, classLabel: classLabel)
-                    _reply.writeNoException()
-                case .idletimerRemoveInterface:
-                    let ifName = try _data.readNonNullString()
-                    let timeout = try _data.read(Int32.self)
-                    let classLabel = try _data.readNonNullString()
-                    try self.impl.idletimerRemoveInterface(ifName: ifName, timeout: timeout, classLabel: classLabel)
-                    _reply.writeNoException()
-                case .strictUidCleartextPenalty:
-                    let uid = try _data.read(Int32.self)
-                    let policyPenalty = try _data.read(Int32.self)
-                    try self.impl.strictUidCleartextPenalty(uid: uid, policyPenalty: policyPenalty)
-                    _reply.writeNoException()
-                case .clatdStart:
-                    let ifName = try _data.readNonNullString()
-                    let nat64Prefix = try _data.readNonNullString()
-                    let _result = try self.impl.clatdStart(ifName: ifName, nat64Prefix: nat64Prefix)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .clatdStop:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.clatdStop(ifName: ifName)
-                    _reply.writeNoException()
-                case .ipfwdEnabled:
-                    let _result = try self.impl.ipfwdEnabled()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .ipfwdGetRequesterList:
-                    let _result = try self.impl.ipfwdGetRequesterList()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .ipfwdEnableForwarding:
-                    let requester = try _data.readNonNullString()
-                    try self.impl.ipfwdEnableForwarding(requester: requester)
-                    _reply.writeNoException()
-                case .ipfwdDisableForwarding:
-                    let requester = try _data.readNonNullString()
-                    try self.impl.ipfwdDisableForwarding(requester: requester)
-                    _reply.writeNoException()
-                case .ipfwdAddInterfaceForward:
-                    let fromIface = try _data.readNonNullString()
-                    let toIface = try _data.readNonNullString()
-                    try self.impl.ipfwdAddInterfaceForward(fromIface: fromIface, toIface: toIface)
-                    _reply.writeNoException()
-                case .ipfwdRemoveInterfaceForward:
-                    let fromIface = try _data.readNonNullString()
-                    let toIface = try _data.readNonNullString()
-                    try self.impl.ipfwdRemoveInterfaceForward(fromIface: fromIface, toIface: toIface)
-                    _reply.writeNoException()
-                case .bandwidthSetInterfaceQuota:
-                    let ifName = try _data.readNonNullString()
-                    let bytes = try _data.read(Int64.self)
-                    try self.impl.bandwidthSetInterfaceQuota(ifName: ifName, bytes: bytes)
-                    _reply.writeNoException()
-                case .bandwidthRemoveInterfaceQuota:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.bandwidthRemoveInterfaceQuota(ifName: ifName)
-                    _reply.writeNoException()
-                case .bandwidthSetGlobalAlert:
-                    let bytes = try _data.read(Int64.self)
-                    try self.impl.bandwidthSetGlobalAlert(bytes: bytes)
-                    _reply.writeNoException()
-                case .bandwidthAddNaughtyApp:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.bandwidthAddNaughtyApp(uid: uid)
-                    _reply.writeNoException()
-                case .bandwidthRemoveNaughtyApp:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.bandwidthRemoveNaughtyApp(uid: uid)
-                    _reply.writeNoException()
-                case .bandwidthAddNiceApp:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.bandwidthAddNiceApp(uid: uid)
-                    _reply.writeNoException()
-                case .bandwidthRemoveNiceApp:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.bandwidthRemoveNiceApp(uid: uid)
-                    _reply.writeNoException()
-                case .tetherStart:
-                    let dhcpRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    try self.impl.tetherStart(dhcpRanges: dhcpRanges)
-                    _reply.writeNoException()
-                case .tetherStartWithConfiguration:
-                    let config = try TetherConfigParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.tetherStartWithConfiguration(config: config)
-                    _reply.writeNoException()
-                case .tetherStop:
-                    try self.impl.tetherStop()
-                    _reply.writeNoException()
-                case .tetherIsEnabled:
-                    let _result = try self.impl.tetherIsEnabled()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .tetherInterfaceAdd:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.tetherInterfaceAdd(ifName: ifName)
-                    _reply.writeNoException()
-                case .tetherInterfaceRemove:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.tetherInterfaceRemove(ifName: ifName)
-                    _reply.writeNoException()
-                case .tetherInterfaceList:
-                    let _result = try self.impl.tetherInterfaceList()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .tetherDnsSet:
-                    let netId = try _data.read(Int32.self)
-                    let dnsAddrs = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    try self.impl.tetherDnsSet(netId: netId, dnsAddrs: dnsAddrs)
-                    _reply.writeNoException()
-                case .tetherDnsList:
-                    let _result = try self.impl.tetherDnsList()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .networkAddRoute:
-                    let netId = try _data.read(Int32.self)
-                    let ifName = try _data.readNonNullString()
-                    let destination = try _data.readNonNullString()
-                    let nextHop = try _data.readNonNullString()
-                    try self.impl.networkAddRoute(netId: netId, ifName: ifName, destination: destination, nextHop: nextHop)
-                    _reply.writeNoException()
-                case .networkRemoveRoute:
-                    let netId = try _data.read(Int32.self)
-                    let ifName = try _data.readNonNullString()
-                    let destination = try _data.readNonNullString()
-                    let nextHop = try _data.readNonNullString()
-                    try self.impl.networkRemoveRoute(netId: netId, ifName: ifName, destination: destination, nextHop: nextHop)
-                    _reply.writeNoException()
-                case .networkAddRouteParcel:
-                    let netId = try _data.read(Int32.self)
-                    let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkAddRouteParcel(netId: netId, routeInfo: routeInfo)
-                    _reply.writeNoException()
-                case .networkUpdateRouteParcel:
-                    let netId = try _data.read(Int32.self)
-                    let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkUpdateRouteParcel(netId: netId, routeInfo: routeInfo)
-                    _reply.writeNoException()
-                case .networkRemoveRouteParcel:
-                    let netId = try _data.read(Int32.self)
-                    let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkRemoveRouteParcel(netId: netId, routeInfo: routeInfo)
-                    _reply.writeNoException()
-                case .networkGetRoutes:
-                    let netId = try _data.read(Int32.self)
-                    var routes: [RouteInfoParcel] = []
-                    let _result = try self.impl.networkGetRoutes(netId: netId, routes: &routes)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                    _reply.write(array: routes) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .networkGetDefault:
-                    let _result = try self.impl.networkGetDefault()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .networkSetDefault:
-                    let netId = try _data.read(Int32.self)
-                    try self.impl.networkSetDefault(netId: netId)
-                    _reply.writeNoException()
-                case .networkClearDefault:
-                    try self.impl.networkClearDefault()
-                    _reply.writeNoException()
-                case .networkSetPermissionForNetwork:
-                    let netId = try _data.read(Int32.self)
-                    let permission = try _data.read(Int32.self)
-                    try self.impl.networkSetPermissionForNetwork(netId: netId, permission: permission)
-                    _reply.writeNoException()
-                case .networkSetProtectAllow:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.networkSetProtectAllow(uid: uid)
-                    _reply.writeNoException()
-                case .networkSetProtectDeny:
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.networkSetProtectDeny(uid: uid)
-                    _reply.writeNoException()
-                case .networkCanProtect:
-                    let uid = try _data.read(Int32.self)
-                    let _result = try self.impl.networkCanProtect(uid: uid)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .firewallSetFirewallType:
-                    let firewalltype = try _data.read(Int32.self)
-                    try self.impl.firewallSetFirewallType(firewalltype: firewalltype)
-                    _reply.writeNoException()
-                case .firewallSetInterfaceRule:
-                    let ifName = try _data.readNonNullString()
-                    let firewallRule = try _data.read(Int32.self)
-                    try self.impl.firewallSetInterfaceRule(ifName: ifName, firewallRule: firewallRule)
-                    _reply.writeNoException()
-                case .firewallSetUidRule:
-                    let childChain = try _data.read(Int32.self)
-                    let uid = try _data.read(Int32.self)
-                    let firewallRule = try _data.read(Int32.self)
-                    try self.impl.firewallSetUidRule(childChain: childChain, uid: uid, firewallRule: firewallRule)
-                    _reply.writeNoException()
-                case .firewallEnableChildChain:
-                    let childChain = try _data.read(Int32.self)
-                    let enable = try _data.readBool()
-                    try self.impl.firewallEnableChildChain(childChain: childChain, enable: enable)
-                    _reply.writeNoException()
-                case .firewallAddRules:
-                    let rules = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> FirewallRule in try FirewallRule.read(from: &p, connection: _context.connection) }
-                    var rejected = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    try self.impl.firewallAddRules(rules: rules, rejected: &rejected)
-                    _reply.writeNoException()
-                    _reply.write(array: rejected) { p, e in p.write(e) }
-                case .interfaceGetList:
-                    let _result = try self.impl.interfaceGetList()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .interfaceGetCfg:
-                    let ifName = try _data.readNonNullString()
-                    let _result = try self.impl.interfaceGetCfg(ifName: ifName)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .interfaceSetCfg:
-                    let cfg = try InterfaceConfigurationParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.interfaceSetCfg(cfg: cfg)
-                    _reply.writeNoException()
-                case .interfaceSetIPv6PrivacyExtensions:
-                    let ifName = try _data.readNonNullString()
-                    let enable = try _data.readBool()
-                    try self.impl.interfaceSetIPv6PrivacyExtensions(ifName: ifName, enable: enable)
-                    _reply.writeNoException()
-                case .interfaceClearAddrs:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.interfaceClearAddrs(ifName: ifName)
-                    _reply.writeNoException()
-                case .interfaceSetEnableIPv6:
-                    let ifName = try _data.readNonNullString()
-                    let enable = try _data.readBool()
-                    try self.impl.interfaceSetEnableIPv6(ifName: ifName, enable: enable)
-                    _reply.writeNoException()
-                case .interfaceSetMtu:
-                    let ifName = try _data.readNonNullString()
-                    let mtu = try _data.read(Int32.self)
-                    try self.impl.interfaceSetMtu(ifName: ifName, mtu: mtu)
-                    _reply.writeNoException()
-                case .tetherAddForward:
-                    let intIface = try _data.readNonNullString()
-                    let extIface = try _data.readNonNullString()
-                    try self.impl.tetherAddForward(intIface: intIface, extIface: extIface)
-                    _reply.writeNoException()
-                case .tetherRemoveForward:
-                    let intIface = try _data.readNonNullString()
-                    let extIface = try _data.readNonNullString()
-                    try self.impl.tetherRemoveForward(intIface: intIface, extIface: extIface)
-                    _reply.writeNoException()
-                case .setTcpRWmemorySize:
-                    let rmemValues = try _data.readNonNullString()
-                    let wmemValues = try _data.readNonNullString()
-                    try self.impl.setTcpRWmemorySize(rmemValues: rmemValues, wmemValues: wmemValues)
-                    _reply.writeNoException()
-                case .registerUnsolicitedEventListener:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, INetdUnsolicitedEventListener.Proxy.init)
-                    try self.impl.registerUnsolicitedEventListener(listener: listener)
-                    _reply.writeNoException()
-                case .firewallAddUidInterfaceRules:
-                    let ifName = try _data.readNonNullString()
-                    let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    try self.impl.firewallAddUidInterfaceRules(ifName: ifName, uids: uids)
-                    _reply.writeNoException()
-                case .firewallRemoveUidInterfaceRules:
-                    let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    try self.impl.firewallRemoveUidInterfaceRules(uids: uids)
-                    _reply.writeNoException()
-                case .trafficSwapActiveStatsMap:
-                    try self.impl.trafficSwapActiveStatsMap()
-                    _reply.writeNoException()
-                case .getOemNetd:
-                    let _result = try self.impl.getOemNetd()
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .tetherStartWithDhcp:
-                    let dhcpRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    let dhcpServer = try _data.readString()
-                    try self.impl.tetherStartWithDhcp(dhcpRanges: dhcpRanges, dhcpServer: dhcpServer)
-                    _reply.writeNoException()
-                case .getFwmarkForNetwork:
-                    let netId = try _data.read(Int32.self)
-                    let _result = try self.impl.getFwmarkForNetwork(netId: netId)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .tetherOffloadRuleAdd:
-                    let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.tetherOffloadRuleAdd(rule: rule)
-                    _reply.writeNoException()
-                case .tetherOffloadRuleRemove:
-                    let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
-                    try self.impl.tetherOffloadRuleRemove(rule: rule)
-                    _reply.writeNoException()
-                case .tetherOffloadGetStats:
-                    let _result = try self.impl.tetherOffloadGetStats()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .tetherOffloadSetInterfaceQuota:
-                    let ifIndex = try _data.read(Int32.self)
-                    let quotaBytes = try _data.read(Int64.self)
-                    try self.impl.tetherOffloadSetInterfaceQuota(ifIndex: ifIndex, quotaBytes: quotaBytes)
-                    _reply.writeNoException()
-                case .tetherOffloadGetAndClearStats:
-                    let ifIndex = try _data.read(Int32.self)
-                    let _result = try self.impl.tetherOffloadGetAndClearStats(ifIndex: ifIndex)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .networkAddUidRangesParcel:
-                    let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkAddUidRangesParcel(uidRangesConfig: uidRangesConfig)
-                    _reply.writeNoException()
-                case .networkRemoveUidRangesParcel:
-                    let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
-                    try self.impl.networkRemoveUidRangesParcel(uidRangesConfig: uidRangesConfig)
-                    _reply.writeNoException()
-                case .setNetworkAllowlist:
-                    let allowedNetworks = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> NativeUidRangeConfig in try NativeUidRangeConfig.read(from: &p, connection: _context.connection) }
-                    try self.impl.setNetworkAllowlist(allowedNetworks: allowedNetworks)
-                    _reply.writeNoException()
-                case .getInterfaceStats:
-                    let _result = try self.impl.getInterfaceStats()
-                    _reply.writeNoException()
-                    _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
-                case .getUidRanges:
-                    let netId = try _data.read(Int32.self)
-                    let _result = try self.impl.getUidRanges(netId: netId)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                }
+            switch _method {
+            case .isAlive:
+                let _result = try self.impl.isAlive()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .firewallReplaceUidChain:
+                let chainName = try _data.readNonNullString()
+                let isAllowlist = try _data.readBool()
+                let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                let _result = try self.impl.firewallReplaceUidChain(chainName: chainName, isAllowlist: isAllowlist, uids: uids)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .bandwidthEnableDataSaver:
+                let enable = try _data.readBool()
+                let _result = try self.impl.bandwidthEnableDataSaver(enable: enable)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .networkCreatePhysical:
+                let netId = try _data.read(Int32.self)
+                let permission = try _data.read(Int32.self)
+                try self.impl.networkCreatePhysical(netId: netId, permission: permission)
+                _reply.writeNoException()
+            case .networkCreate:
+                let config = try NativeNetworkConfig.read(from: &_data, connection: _context.connection)
+                try self.impl.networkCreate(config: config)
+                _reply.writeNoException()
+            case .networkDestroy:
+                let netId = try _data.read(Int32.self)
+                try self.impl.networkDestroy(netId: netId)
+                _reply.writeNoException()
+            case .networkAddInterface:
+                let netId = try _data.read(Int32.self)
+                let iface = try _data.readNonNullString()
+                try self.impl.networkAddInterface(netId: netId, iface: iface)
+                _reply.writeNoException()
+            case .networkRemoveInterface:
+                let netId = try _data.read(Int32.self)
+                let iface = try _data.readNonNullString()
+                try self.impl.networkRemoveInterface(netId: netId, iface: iface)
+                _reply.writeNoException()
+            case .networkAddUidRanges:
+                let netId = try _data.read(Int32.self)
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                try self.impl.networkAddUidRanges(netId: netId, uidRanges: uidRanges)
+                _reply.writeNoException()
+            case .networkRemoveUidRanges:
+                let netId = try _data.read(Int32.self)
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                try self.impl.networkRemoveUidRanges(netId: netId, uidRanges: uidRanges)
+                _reply.writeNoException()
+            case .networkRejectNonSecureVpn:
+                let add = try _data.readBool()
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                try self.impl.networkRejectNonSecureVpn(add: add, uidRanges: uidRanges)
+                _reply.writeNoException()
+            case .socketDestroy:
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                let exemptUids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                try self.impl.socketDestroy(uidRanges: uidRanges, exemptUids: exemptUids)
+                _reply.writeNoException()
+            case .tetherApplyDnsInterfaces:
+                let _result = try self.impl.tetherApplyDnsInterfaces()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .tetherGetStats:
+                let _result = try self.impl.tetherGetStats()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .interfaceAddAddress:
+                let ifName = try _data.readNonNullString()
+                let addrString = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                try self.impl.interfaceAddAddress(ifName: ifName, addrString: addrString, prefixLength: prefixLength)
+                _reply.writeNoException()
+            case .interfaceDelAddress:
+                let ifName = try _data.readNonNullString()
+                let addrString = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                try self.impl.interfaceDelAddress(ifName: ifName, addrString: addrString, prefixLength: prefixLength)
+                _reply.writeNoException()
+            case .getProcSysNet:
+                let ipversion = try _data.read(Int32.self)
+                let which = try _data.read(Int32.self)
+                let ifname = try _data.readNonNullString()
+                let parameter = try _data.readNonNullString()
+                let _result = try self.impl.getProcSysNet(ipversion: ipversion, which: which, ifname: ifname, parameter: parameter)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .setProcSysNet:
+                let ipversion = try _data.read(Int32.self)
+                let which = try _data.read(Int32.self)
+                let ifname = try _data.readNonNullString()
+                let parameter = try _data.readNonNullString()
+                let value = try _data.readNonNullString()
+                try self.impl.setProcSysNet(ipversion: ipversion, which: which, ifname: ifname, parameter: parameter, value: value)
+                _reply.writeNoException()
+            case .ipSecSetEncapSocketOwner:
+                let socket = try _data.readNonNullFileDescriptor()
+                let newUid = try _data.read(Int32.self)
+                try self.impl.ipSecSetEncapSocketOwner(socket: socket, newUid: newUid)
+                _reply.writeNoException()
+            case .ipSecAllocateSpi:
+                let transformId = try _data.read(Int32.self)
+                let sourceAddress = try _data.readNonNullString()
+                let destinationAddress = try _data.readNonNullString()
+                let spi = try _data.read(Int32.self)
+                let _result = try self.impl.ipSecAllocateSpi(transformId: transformId, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .ipSecAddSecurityAssociation:
+                let transformId = try _data.read(Int32.self)
+                let mode = try _data.read(Int32.self)
+                let sourceAddress = try _data.readNonNullString()
+                let destinationAddress = try _data.readNonNullString()
+                let underlyingNetId = try _data.read(Int32.self)
+                let spi = try _data.read(Int32.self)
+                let markValue = try _data.read(Int32.self)
+                let markMask = try _data.read(Int32.self)
+                let authAlgo = try _data.readNonNullString()
+                let authKey = try _data.readNonNullBytes()
+                let authTruncBits = try _data.read(Int32.self)
+                let cryptAlgo = try _data.readNonNullString()
+                let cryptKey = try _data.readNonNullBytes()
+                let cryptTruncBits = try _data.read(Int32.self)
+                let aeadAlgo = try _data.readNonNullString()
+                let aeadKey = try _data.readNonNullBytes()
+                let aeadIcvBits = try _data.read(Int32.self)
+                let encapType = try _data.read(Int32.self)
+                let encapLocalPort = try _data.read(Int32.self)
+                let encapRemotePort = try _data.read(Int32.self)
+                let interfaceId = try _data.read(Int32.self)
+                try self.impl.ipSecAddSecurityAssociation(transformId: transformId, mode: mode, sourceAddress: sourceAddress, destinationAddress: destinationAddress, underlyingNetId: underlyingNetId, spi: spi, markValue: markValue, markMask: markMask, authAlgo: authAlgo, authKey: authKey, authTruncBits: authTruncBits, cryptAlgo: cryptAlgo, cryptKey: cryptKey, cryptTruncBits: cryptTruncBits, aeadAlgo: aeadAlgo, aeadKey: aeadKey, aeadIcvBits: aeadIcvBits, encapType: encapType, encapLocalPort: encapLocalPort, encapRemotePort: encapRemotePort, interfaceId: interfaceId)
+                _reply.writeNoException()
+            case .ipSecDeleteSecurityAssociation:
+                let transformId = try _data.read(Int32.self)
+                let sourceAddress = try _data.readNonNullString()
+                let destinationAddress = try _data.readNonNullString()
+                let spi = try _data.read(Int32.self)
+                let markValue = try _data.read(Int32.self)
+                let markMask = try _data.read(Int32.self)
+                let interfaceId = try _data.read(Int32.self)
+                try self.impl.ipSecDeleteSecurityAssociation(transformId: transformId, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi, markValue: markValue, markMask: markMask, interfaceId: interfaceId)
+                _reply.writeNoException()
+            case .ipSecApplyTransportModeTransform:
+                let socket = try _data.readNonNullFileDescriptor()
+                let transformId = try _data.read(Int32.self)
+                let direction = try _data.read(Int32.self)
+                let sourceAddress = try _data.readNonNullString()
+                let destinationAddress = try _data.readNonNullString()
+                let spi = try _data.read(Int32.self)
+                try self.impl.ipSecApplyTransportModeTransform(socket: socket, transformId: transformId, direction: direction, sourceAddress: sourceAddress, destinationAddress: destinationAddress, spi: spi)
+                _reply.writeNoException()
+            case .ipSecRemoveTransportModeTransform:
+                let socket = try _data.readNonNullFileDescriptor()
+                try self.impl.ipSecRemoveTransportModeTransform(socket: socket)
+                _reply.writeNoException()
+            case .wakeupAddInterface:
+                let ifName = try _data.readNonNullString()
+                let prefix = try _data.readNonNullString()
+                let mark = try _data.read(Int32.self)
+                let mask = try _data.read(Int32.self)
+                try self.impl.wakeupAddInterface(ifName: ifName, prefix: prefix, mark: mark, mask: mask)
+                _reply.writeNoException()
+            case .wakeupDelInterface:
+                let ifName = try _data.readNonNullString()
+                let prefix = try _data.readNonNullString()
+                let mark = try _data.read(Int32.self)
+                let mask = try _data.read(Int32.self)
+                try self.impl.wakeupDelInterface(ifName: ifName, prefix: prefix, mark: mark, mask: mask)
+                _reply.writeNoException()
+            case .setIPv6AddrGenMode:
+                let ifName = try _data.readNonNullString()
+                let mode = try _data.read(Int32.self)
+                try self.impl.setIPv6AddrGenMode(ifName: ifName, mode: mode)
+                _reply.writeNoException()
+            case .idletimerAddInterface:
+                let ifName = try _data.readNonNullString()
+                let timeout = try _data.read(Int32.self)
+                let classLabel = try _data.readNonNullString()
+                try self.impl.idletimerAddInterface(ifName: ifName, timeout: timeout, classLabel: classLabel)
+                _reply.writeNoException()
+            case .idletimerRemoveInterface:
+                let ifName = try _data.readNonNullString()
+                let timeout = try _data.read(Int32.self)
+                let classLabel = try _data.readNonNullString()
+                try self.impl.idletimerRemoveInterface(ifName: ifName, timeout: timeout, classLabel: classLabel)
+                _reply.writeNoException()
+            case .strictUidCleartextPenalty:
+                let uid = try _data.read(Int32.self)
+                let policyPenalty = try _data.read(Int32.self)
+                try self.impl.strictUidCleartextPenalty(uid: uid, policyPenalty: policyPenalty)
+                _reply.writeNoException()
+            case .clatdStart:
+                let ifName = try _data.readNonNullString()
+                let nat64Prefix = try _data.readNonNullString()
+                let _result = try self.impl.clatdStart(ifName: ifName, nat64Prefix: nat64Prefix)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .clatdStop:
+                let ifName = try _data.readNonNullString()
+                try self.impl.clatdStop(ifName: ifName)
+                _reply.writeNoException()
+            case .ipfwdEnabled:
+                let _result = try self.impl.ipfwdEnabled()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .ipfwdGetRequesterList:
+                let _result = try self.impl.ipfwdGetRequesterList()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .ipfwdEnableForwarding:
+                let requester = try _data.readNonNullString()
+                try self.impl.ipfwdEnableForwarding(requester: requester)
+                _reply.writeNoException()
+            case .ipfwdDisableForwarding:
+                let requester = try _data.readNonNullString()
+                try self.impl.ipfwdDisableForwarding(requester: requester)
+                _reply.writeNoException()
+            case .ipfwdAddInterfaceForward:
+                let fromIface = try _data.readNonNullString()
+                let toIface = try _data.readNonNullString()
+                try self.impl.ipfwdAddInterfaceForward(fromIface: fromIface, toIface: toIface)
+                _reply.writeNoException()
+            case .ipfwdRemoveInterfaceForward:
+                let fromIface = try _data.readNonNullString()
+                let toIface = try _data.readNonNullString()
+                try self.impl.ipfwdRemoveInterfaceForward(fromIface: fromIface, toIface: toIface)
+                _reply.writeNoException()
+            case .bandwidthSetInterfaceQuota:
+                let ifName = try _data.readNonNullString()
+                let bytes = try _data.read(Int64.self)
+                try self.impl.bandwidthSetInterfaceQuota(ifName: ifName, bytes: bytes)
+                _reply.writeNoException()
+            case .bandwidthRemoveInterfaceQuota:
+                let ifName = try _data.readNonNullString()
+                try self.impl.bandwidthRemoveInterfaceQuota(ifName: ifName)
+                _reply.writeNoException()
+            case .bandwidthSetGlobalAlert:
+                let bytes = try _data.read(Int64.self)
+                try self.impl.bandwidthSetGlobalAlert(bytes: bytes)
+                _reply.writeNoException()
+            case .bandwidthAddNaughtyApp:
+                let uid = try _data.read(Int32.self)
+                try self.impl.bandwidthAddNaughtyApp(uid: uid)
+                _reply.writeNoException()
+            case .bandwidthRemoveNaughtyApp:
+                let uid = try _data.read(Int32.self)
+                try self.impl.bandwidthRemoveNaughtyApp(uid: uid)
+                _reply.writeNoException()
+            case .bandwidthAddNiceApp:
+                let uid = try _data.read(Int32.self)
+                try self.impl.bandwidthAddNiceApp(uid: uid)
+                _reply.writeNoException()
+            case .bandwidthRemoveNiceApp:
+                let uid = try _data.read(Int32.self)
+                try self.impl.bandwidthRemoveNiceApp(uid: uid)
+                _reply.writeNoException()
+            case .tetherStart:
+                let dhcpRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                try self.impl.tetherStart(dhcpRanges: dhcpRanges)
+                _reply.writeNoException()
+            case .tetherStartWithConfiguration:
+                let config = try TetherConfigParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.tetherStartWithConfiguration(config: config)
+                _reply.writeNoException()
+            case .tetherStop:
+                try self.impl.tetherStop()
+                _reply.writeNoException()
+            case .tetherIsEnabled:
+                let _result = try self.impl.tetherIsEnabled()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .tetherInterfaceAdd:
+                let ifName = try _data.readNonNullString()
+                try self.impl.tetherInterfaceAdd(ifName: ifName)
+                _reply.writeNoException()
+            case .tetherInterfaceRemove:
+                let ifName = try _data.readNonNullString()
+                try self.impl.tetherInterfaceRemove(ifName: ifName)
+                _reply.writeNoException()
+            case .tetherInterfaceList:
+                let _result = try self.impl.tetherInterfaceList()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .tetherDnsSet:
+                let netId = try _data.read(Int32.self)
+                let dnsAddrs = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                try self.impl.tetherDnsSet(netId: netId, dnsAddrs: dnsAddrs)
+                _reply.writeNoException()
+            case .tetherDnsList:
+                let _result = try self.impl.tetherDnsList()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .networkAddRoute:
+                let netId = try _data.read(Int32.self)
+                let ifName = try _data.readNonNullString()
+                let destination = try _data.readNonNullString()
+                let nextHop = try _data.readNonNullString()
+                try self.impl.networkAddRoute(netId: netId, ifName: ifName, destination: destination, nextHop: nextHop)
+                _reply.writeNoException()
+            case .networkRemoveRoute:
+                let netId = try _data.read(Int32.self)
+                let ifName = try _data.readNonNullString()
+                let destination = try _data.readNonNullString()
+                let nextHop = try _data.readNonNullString()
+                try self.impl.networkRemoveRoute(netId: netId, ifName: ifName, destination: destination, nextHop: nextHop)
+                _reply.writeNoException()
+            case .networkAddRouteParcel:
+                let netId = try _data.read(Int32.self)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.networkAddRouteParcel(netId: netId, routeInfo: routeInfo)
+                _reply.writeNoException()
+            case .networkUpdateRouteParcel:
+                let netId = try _data.read(Int32.self)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.networkUpdateRouteParcel(netId: netId, routeInfo: routeInfo)
+                _reply.writeNoException()
+            case .networkRemoveRouteParcel:
+                let netId = try _data.read(Int32.self)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.networkRemoveRouteParcel(netId: netId, routeInfo: routeInfo)
+                _reply.writeNoException()
+            case .networkGetRoutes:
+                let netId = try _data.read(Int32.self)
+                var routes: [RouteInfoParcel] = []
+                let _result = try self.impl.networkGetRoutes(netId: netId, routes: &routes)
+                _reply.writeNoException()
+                _reply.write(_result)
+                _reply.write(array: routes) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .networkGetDefault:
+                let _result = try self.impl.networkGetDefault()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .networkSetDefault:
+                let netId = try _data.read(Int32.self)
+                try self.impl.networkSetDefault(netId: netId)
+                _reply.writeNoException()
+            case .networkClearDefault:
+                try self.impl.networkClearDefault()
+                _reply.writeNoException()
+            case .networkSetPermissionForNetwork:
+                let netId = try _data.read(Int32.self)
+                let permission = try _data.read(Int32.self)
+                try self.impl.networkSetPermissionForNetwork(netId: netId, permission: permission)
+                _reply.writeNoException()
+            case .networkSetProtectAllow:
+                let uid = try _data.read(Int32.self)
+                try self.impl.networkSetProtectAllow(uid: uid)
+                _reply.writeNoException()
+            case .networkSetProtectDeny:
+                let uid = try _data.read(Int32.self)
+                try self.impl.networkSetProtectDeny(uid: uid)
+                _reply.writeNoException()
+            case .networkCanProtect:
+                let uid = try _data.read(Int32.self)
+                let _result = try self.impl.networkCanProtect(uid: uid)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .firewallSetFirewallType:
+                let firewalltype = try _data.read(Int32.self)
+                try self.impl.firewallSetFirewallType(firewalltype: firewalltype)
+                _reply.writeNoException()
+            case .firewallSetInterfaceRule:
+                let ifName = try _data.readNonNullString()
+                let firewallRule = try _data.read(Int32.self)
+                try self.impl.firewallSetInterfaceRule(ifName: ifName, firewallRule: firewallRule)
+                _reply.writeNoException()
+            case .firewallSetUidRule:
+                let childChain = try _data.read(Int32.self)
+                let uid = try _data.read(Int32.self)
+                let firewallRule = try _data.read(Int32.self)
+                try self.impl.firewallSetUidRule(childChain: childChain, uid: uid, firewallRule: firewallRule)
+                _reply.writeNoException()
+            case .firewallEnableChildChain:
+                let childChain = try _data.read(Int32.self)
+                let enable = try _data.readBool()
+                try self.impl.firewallEnableChildChain(childChain: childChain, enable: enable)
+                _reply.writeNoException()
+            case .firewallAddRules:
+                let rules = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> FirewallRule in try FirewallRule.read(from: &p, connection: _context.connection) }
+                var rejected = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                try self.impl.firewallAddRules(rules: rules, rejected: &rejected)
+                _reply.writeNoException()
+                _reply.write(array: rejected) { p, e in p.write(e) }
+            case .interfaceGetList:
+                let _result = try self.impl.interfaceGetList()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .interfaceGetCfg:
+                let ifName = try _data.readNonNullString()
+                let _result = try self.impl.interfaceGetCfg(ifName: ifName)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .interfaceSetCfg:
+                let cfg = try InterfaceConfigurationParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.interfaceSetCfg(cfg: cfg)
+                _reply.writeNoException()
+            case .interfaceSetIPv6PrivacyExtensions:
+                let ifName = try _data.readNonNullString()
+                let enable = try _data.readBool()
+                try self.impl.interfaceSetIPv6PrivacyExtensions(ifName: ifName, enable: enable)
+                _reply.writeNoException()
+            case .interfaceClearAddrs:
+                let ifName = try _data.readNonNullString()
+                try self.impl.interfaceClearAddrs(ifName: ifName)
+                _reply.writeNoException()
+            case .interfaceSetEnableIPv6:
+                let ifName = try _data.readNonNullString()
+                let enable = try _data.readBool()
+                try self.impl.interfaceSetEnableIPv6(ifName: ifName, enable: enable)
+                _reply.writeNoException()
+            case .interfaceSetMtu:
+                let ifName = try _data.readNonNullString()
+                let mtu = try _data.read(Int32.self)
+                try self.impl.interfaceSetMtu(ifName: ifName, mtu: mtu)
+                _reply.writeNoException()
+            case .tetherAddForward:
+                let intIface = try _data.readNonNullString()
+                let extIface = try _data.readNonNullString()
+                try self.impl.tetherAddForward(intIface: intIface, extIface: extIface)
+                _reply.writeNoException()
+            case .tetherRemoveForward:
+                let intIface = try _data.readNonNullString()
+                let extIface = try _data.readNonNullString()
+                try self.impl.tetherRemoveForward(intIface: intIface, extIface: extIface)
+                _reply.writeNoException()
+            case .setTcpRWmemorySize:
+                let rmemValues = try _data.readNonNullString()
+                let wmemValues = try _data.readNonNullString()
+                try self.impl.setTcpRWmemorySize(rmemValues: rmemValues, wmemValues: wmemValues)
+                _reply.writeNoException()
+            case .registerUnsolicitedEventListener:
+                let listener = try _data.readNonNullInterface(connection: _context.connection, INetdUnsolicitedEventListener.Proxy.init)
+                try self.impl.registerUnsolicitedEventListener(listener: listener)
+                _reply.writeNoException()
+            case .firewallAddUidInterfaceRules:
+                let ifName = try _data.readNonNullString()
+                let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                try self.impl.firewallAddUidInterfaceRules(ifName: ifName, uids: uids)
+                _reply.writeNoException()
+            case .firewallRemoveUidInterfaceRules:
+                let uids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                try self.impl.firewallRemoveUidInterfaceRules(uids: uids)
+                _reply.writeNoException()
+            case .trafficSwapActiveStatsMap:
+                try self.impl.trafficSwapActiveStatsMap()
+                _reply.writeNoException()
+            case .getOemNetd:
+                let _result = try self.impl.getOemNetd()
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .tetherStartWithDhcp:
+                let dhcpRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                let dhcpServer = try _data.readString()
+                try self.impl.tetherStartWithDhcp(dhcpRanges: dhcpRanges, dhcpServer: dhcpServer)
+                _reply.writeNoException()
+            case .getFwmarkForNetwork:
+                let netId = try _data.read(Int32.self)
+                let _result = try self.impl.getFwmarkForNetwork(netId: netId)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .tetherOffloadRuleAdd:
+                let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.tetherOffloadRuleAdd(rule: rule)
+                _reply.writeNoException()
+            case .tetherOffloadRuleRemove:
+                let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
+                try self.impl.tetherOffloadRuleRemove(rule: rule)
+                _reply.writeNoException()
+            case .tetherOffloadGetStats:
+                let _result = try self.impl.tetherOffloadGetStats()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .tetherOffloadSetInterfaceQuota:
+                let ifIndex = try _data.read(Int32.self)
+                let quotaBytes = try _data.read(Int64.self)
+                try self.impl.tetherOffloadSetInterfaceQuota(ifIndex: ifIndex, quotaBytes: quotaBytes)
+                _reply.writeNoException()
+            case .tetherOffloadGetAndClearStats:
+                let ifIndex = try _data.read(Int32.self)
+                let _result = try self.impl.tetherOffloadGetAndClearStats(ifIndex: ifIndex)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .networkAddUidRangesParcel:
+                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
+                try self.impl.networkAddUidRangesParcel(uidRangesConfig: uidRangesConfig)
+                _reply.writeNoException()
+            case .networkRemoveUidRangesParcel:
+                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
+                try self.impl.networkRemoveUidRangesParcel(uidRangesConfig: uidRangesConfig)
+                _reply.writeNoException()
+            case .setNetworkAllowlist:
+                let allowedNetworks = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> NativeUidRangeConfig in try NativeUidRangeConfig.read(from: &p, connection: _context.connection) }
+                try self.impl.setNetworkAllowlist(allowedNetworks: allowedNetworks)
+                _reply.writeNoException()
+            case .getInterfaceStats:
+                let _result = try self.impl.getInterfaceStats()
+                _reply.writeNoException()
+                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
+            case .getUidRanges:
+                let netId = try _data.read(Int32.self)
+                let _result = try self.impl.getUidRanges(netId: netId)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
             }
         }
     }

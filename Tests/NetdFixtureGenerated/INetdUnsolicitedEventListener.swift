@@ -262,60 +262,58 @@ public enum INetdUnsolicitedEventListener {
             }
             guard let _method = INetdUnsolicitedEventListener.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(INetdUnsolicitedEventListener.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .onInterfaceClassActivityChanged:
-                    let isActive = try _data.readBool()
-                    let timerLabel = try _data.read(Int32.self)
-                    let timestampNs = try _data.read(Int64.self)
-                    let uid = try _data.read(Int32.self)
-                    try self.impl.onInterfaceClassActivityChanged(isActive: isActive, timerLabel: timerLabel, timestampNs: timestampNs, uid: uid)
-                case .onQuotaLimitReached:
-                    let alertName = try _data.readNonNullString()
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.onQuotaLimitReached(alertName: alertName, ifName: ifName)
-                case .onInterfaceDnsServerInfo:
-                    let ifName = try _data.readNonNullString()
-                    let lifetimeS = try _data.read(Int64.self)
-                    let servers = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    try self.impl.onInterfaceDnsServerInfo(ifName: ifName, lifetimeS: lifetimeS, servers: servers)
-                case .onInterfaceAddressUpdated:
-                    let addr = try _data.readNonNullString()
-                    let ifName = try _data.readNonNullString()
-                    let flags = try _data.read(Int32.self)
-                    let scope = try _data.read(Int32.self)
-                    try self.impl.onInterfaceAddressUpdated(addr: addr, ifName: ifName, flags: flags, scope: scope)
-                case .onInterfaceAddressRemoved:
-                    let addr = try _data.readNonNullString()
-                    let ifName = try _data.readNonNullString()
-                    let flags = try _data.read(Int32.self)
-                    let scope = try _data.read(Int32.self)
-                    try self.impl.onInterfaceAddressRemoved(addr: addr, ifName: ifName, flags: flags, scope: scope)
-                case .onInterfaceAdded:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.onInterfaceAdded(ifName: ifName)
-                case .onInterfaceRemoved:
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.onInterfaceRemoved(ifName: ifName)
-                case .onInterfaceChanged:
-                    let ifName = try _data.readNonNullString()
-                    let up = try _data.readBool()
-                    try self.impl.onInterfaceChanged(ifName: ifName, up: up)
-                case .onInterfaceLinkStateChanged:
-                    let ifName = try _data.readNonNullString()
-                    let up = try _data.readBool()
-                    try self.impl.onInterfaceLinkStateChanged(ifName: ifName, up: up)
-                case .onRouteChanged:
-                    let updated = try _data.readBool()
-                    let route = try _data.readNonNullString()
-                    let gateway = try _data.readNonNullString()
-                    let ifName = try _data.readNonNullString()
-                    try self.impl.onRouteChanged(updated: updated, route: route, gateway: gateway, ifName: ifName)
-                case .onStrictCleartextDetected:
-                    let uid = try _data.read(Int32.self)
-                    let hex = try _data.readNonNullString()
-                    try self.impl.onStrictCleartextDetected(uid: uid, hex: hex)
-                }
+            switch _method {
+            case .onInterfaceClassActivityChanged:
+                let isActive = try _data.readBool()
+                let timerLabel = try _data.read(Int32.self)
+                let timestampNs = try _data.read(Int64.self)
+                let uid = try _data.read(Int32.self)
+                try self.impl.onInterfaceClassActivityChanged(isActive: isActive, timerLabel: timerLabel, timestampNs: timestampNs, uid: uid)
+            case .onQuotaLimitReached:
+                let alertName = try _data.readNonNullString()
+                let ifName = try _data.readNonNullString()
+                try self.impl.onQuotaLimitReached(alertName: alertName, ifName: ifName)
+            case .onInterfaceDnsServerInfo:
+                let ifName = try _data.readNonNullString()
+                let lifetimeS = try _data.read(Int64.self)
+                let servers = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                try self.impl.onInterfaceDnsServerInfo(ifName: ifName, lifetimeS: lifetimeS, servers: servers)
+            case .onInterfaceAddressUpdated:
+                let addr = try _data.readNonNullString()
+                let ifName = try _data.readNonNullString()
+                let flags = try _data.read(Int32.self)
+                let scope = try _data.read(Int32.self)
+                try self.impl.onInterfaceAddressUpdated(addr: addr, ifName: ifName, flags: flags, scope: scope)
+            case .onInterfaceAddressRemoved:
+                let addr = try _data.readNonNullString()
+                let ifName = try _data.readNonNullString()
+                let flags = try _data.read(Int32.self)
+                let scope = try _data.read(Int32.self)
+                try self.impl.onInterfaceAddressRemoved(addr: addr, ifName: ifName, flags: flags, scope: scope)
+            case .onInterfaceAdded:
+                let ifName = try _data.readNonNullString()
+                try self.impl.onInterfaceAdded(ifName: ifName)
+            case .onInterfaceRemoved:
+                let ifName = try _data.readNonNullString()
+                try self.impl.onInterfaceRemoved(ifName: ifName)
+            case .onInterfaceChanged:
+                let ifName = try _data.readNonNullString()
+                let up = try _data.readBool()
+                try self.impl.onInterfaceChanged(ifName: ifName, up: up)
+            case .onInterfaceLinkStateChanged:
+                let ifName = try _data.readNonNullString()
+                let up = try _data.readBool()
+                try self.impl.onInterfaceLinkStateChanged(ifName: ifName, up: up)
+            case .onRouteChanged:
+                let updated = try _data.readBool()
+                let route = try _data.readNonNullString()
+                let gateway = try _data.readNonNullString()
+                let ifName = try _data.readNonNullString()
+                try self.impl.onRouteChanged(updated: updated, route: route, gateway: gateway, ifName: ifName)
+            case .onStrictCleartextDetected:
+                let uid = try _data.read(Int32.self)
+                let hex = try _data.readNonNullString()
+                try self.impl.onStrictCleartextDetected(uid: uid, hex: hex)
             }
         }
     }

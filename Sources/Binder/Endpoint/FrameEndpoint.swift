@@ -184,24 +184,32 @@ extension FrameEndpoint {
         }
     }
 
-    /// Runs `onTransact`, turning what it throws into a transport status or an exception header.
-    func invoke(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity) -> (StatusCode, Parcel) {
-        var data = data
-        var reply = Parcel()
+    /// Runs `onTransact` as the call this thread serves (`ServedCalls`, which gives
+    /// `TransactionContext.current`), turning what it throws into a transport status or an
+    /// exception header.
+    /// - Parameter routedCall: the broker's ID of a routed two-way call, which calls the handler
+    ///   makes are nested in; 0 for any other.
+    func invoke(
+        _ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity, routedCall: UInt64 = 0
+    ) -> (StatusCode, Parcel) {
         let context = TransactionContext(caller: caller, flags: flags, connection: owner)
-        do {
-            try object.onTransact(code: code, data: &data, reply: &reply, context: context)
+        return ServedCalls.serving(context, routedCall: routedCall) {
+            var data = data
+            var reply = Parcel()
+            do {
+                try object.onTransact(code: code, data: &data, reply: &reply, context: context)
+                return (.ok, reply)
+            } catch let s as StatusCode {
+                return (s, Parcel())
+            } catch let e as ServiceError {
+                reply.removeAll()
+                reply.writeException(e)
+            } catch {
+                reply.removeAll()
+                reply.writeException(ServiceError(.illegalState, "\(error)"))
+            }
             return (.ok, reply)
-        } catch let s as StatusCode {
-            return (s, Parcel())
-        } catch let e as ServiceError {
-            reply.removeAll()
-            reply.writeException(e)
-        } catch {
-            reply.removeAll()
-            reply.writeException(ServiceError(.illegalState, "\(error)"))
         }
-        return (.ok, reply)
     }
 
     /// Runs a received call and sends its reply (unless it is one-way).

@@ -96,21 +96,19 @@ public enum IChannelListener {
                 return
             }
             guard let _method = IChannelListener.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .onChannelRequested:
-                    let endName = try _data.readNonNullString()
-                    let pid = try _data.read(Int32.self)
-                    let uid = try _data.read(Int32.self)
-                    let container = try _data.read(Int32.self)
-                    let cookie = try _data.read(Int64.self)
-                    try self.impl.onChannelRequested(endName: endName, pid: pid, uid: uid, container: container, cookie: cookie)
-                case .onChannelOpened:
-                    let endName = try _data.readNonNullString()
-                    let end = try _data.readNonNullFileDescriptor()
-                    let info = try BinderWire.ChannelEnd.read(from: &_data)
-                    try self.impl.onChannelOpened(endName: endName, end: end, info: info)
-                }
+            switch _method {
+            case .onChannelRequested:
+                let endName = try _data.readNonNullString()
+                let pid = try _data.read(Int32.self)
+                let uid = try _data.read(Int32.self)
+                let container = try _data.read(Int32.self)
+                let cookie = try _data.read(Int64.self)
+                try self.impl.onChannelRequested(endName: endName, pid: pid, uid: uid, container: container, cookie: cookie)
+            case .onChannelOpened:
+                let endName = try _data.readNonNullString()
+                let end = try _data.readNonNullFileDescriptor()
+                let info = try BinderWire.ChannelEnd.read(from: &_data)
+                try self.impl.onChannelOpened(endName: endName, end: end, info: info)
             }
         }
     }

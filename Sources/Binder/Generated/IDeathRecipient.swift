@@ -52,12 +52,10 @@ public enum IDeathRecipient {
                 return
             }
             guard let _method = IDeathRecipient.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .binderDied:
-                    let cookie = try _data.read(Int64.self)
-                    try self.impl.binderDied(cookie: cookie)
-                }
+            switch _method {
+            case .binderDied:
+                let cookie = try _data.read(Int64.self)
+                try self.impl.binderDied(cookie: cookie)
             }
         }
     }

@@ -141,29 +141,27 @@ public enum IEcho {
                 return
             }
             guard let _method = IEcho.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .echo:
-                    try self.impl.echo()
-                    _reply.writeNoException()
-                case .whoAmI:
-                    let _result = try self.impl.whoAmI()
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .fail:
-                    let status = try _data.read(Int32.self)
-                    try self.impl.fail(status: status)
-                    _reply.writeNoException()
-                case .writeFD:
-                    let fd = try _data.readNonNullFileDescriptor()
-                    let bytes = try _data.readNonNullBytes()
-                    let _result = try self.impl.writeFD(fd: fd, bytes: bytes)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .echoDroppingFDs:
-                    try self.impl.echoDroppingFDs()
-                    _reply.writeNoException()
-                }
+            switch _method {
+            case .echo:
+                try self.impl.echo()
+                _reply.writeNoException()
+            case .whoAmI:
+                let _result = try self.impl.whoAmI()
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .fail:
+                let status = try _data.read(Int32.self)
+                try self.impl.fail(status: status)
+                _reply.writeNoException()
+            case .writeFD:
+                let fd = try _data.readNonNullFileDescriptor()
+                let bytes = try _data.readNonNullBytes()
+                let _result = try self.impl.writeFD(fd: fd, bytes: bytes)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .echoDroppingFDs:
+                try self.impl.echoDroppingFDs()
+                _reply.writeNoException()
             }
         }
     }

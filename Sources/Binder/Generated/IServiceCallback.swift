@@ -53,13 +53,11 @@ public enum IServiceCallback {
                 return
             }
             guard let _method = IServiceCallback.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .onRegistration:
-                    let name = try _data.readNonNullString()
-                    let binder = try _data.readNonNullBinder(connection: _context.connection)
-                    try self.impl.onRegistration(name: name, binder: binder)
-                }
+            switch _method {
+            case .onRegistration:
+                let name = try _data.readNonNullString()
+                let binder = try _data.readNonNullBinder(connection: _context.connection)
+                try self.impl.onRegistration(name: name, binder: binder)
             }
         }
     }

@@ -572,125 +572,123 @@ public enum IServiceManager {
                 return
             }
             guard let _method = IServiceManager.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .getService:
-                    let name = try _data.readNonNullString()
-                    let _result = try self.impl.getService(name: name)
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .checkService:
-                    let name = try _data.readNonNullString()
-                    let _result = try self.impl.checkService(name: name)
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .addService:
-                    let name = try _data.readNonNullString()
-                    let service = try _data.readNonNullBinder(connection: _context.connection)
-                    try self.impl.addService(name: name, service: service)
-                    _reply.writeNoException()
-                case .listServices:
-                    let _result = try self.impl.listServices()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .registerForNotifications:
-                    let name = try _data.readNonNullString()
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
-                    try self.impl.registerForNotifications(name: name, callback: callback)
-                    _reply.writeNoException()
-                case .unregisterForNotifications:
-                    let name = try _data.readNonNullString()
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
-                    try self.impl.unregisterForNotifications(name: name, callback: callback)
-                    _reply.writeNoException()
-                case .waitForService:
-                    let name = try _data.readNonNullString()
-                    let timeoutMillis = try _data.read(Int64.self)
-                    let _result = try self.impl.waitForService(name: name, timeoutMillis: timeoutMillis)
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .getStatus:
-                    let _result = try self.impl.getStatus()
-                    _reply.writeNoException()
-                    _result.write(to: &_reply)
-                case .requestChannel:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    let _result = try self.impl.requestChannel(target: target)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .claimChannel:
-                    let name = try _data.readNonNullString()
-                    var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
-                    let _result = try self.impl.claimChannel(name: name, end: &end)
-                    _reply.writeNoException()
-                    _reply.write(fileDescriptor: _result)
-                    end.write(to: &_reply)
-                case .registerChannelListener:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
-                    try self.impl.registerChannelListener(listener: listener)
-                    _reply.writeNoException()
-                case .linkToDeath:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
-                    let cookie = try _data.read(Int64.self)
-                    try self.impl.linkToDeath(target: target, recipient: recipient, cookie: cookie)
-                    _reply.writeNoException()
-                case .unlinkToDeath:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
-                    let cookie = try _data.read(Int64.self)
-                    try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
-                    _reply.writeNoException()
-                case .createContainer:
-                    let id = try _data.read(Int32.self)
-                    let name = try _data.readNonNullString()
-                    let _result = try self.impl.createContainer(id: id, name: name)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply)
-                case .stopContainer:
-                    let id = try _data.read(Int32.self)
-                    try self.impl.stopContainer(id: id)
-                    _reply.writeNoException()
-                case .listContainers:
-                    let _result = try self.impl.listContainers()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p) }
-                case .setForegroundContainer:
-                    let id = try _data.read(Int32.self)
-                    try self.impl.setForegroundContainer(id: id)
-                    _reply.writeNoException()
-                case .getForegroundContainer:
-                    let _result = try self.impl.getForegroundContainer()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .getServiceInContainer:
-                    let name = try _data.readNonNullString()
-                    let container = try _data.read(Int32.self)
-                    let _result = try self.impl.getServiceInContainer(name: name, container: container)
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .listServicesInContainer:
-                    let container = try _data.read(Int32.self)
-                    let _result = try self.impl.listServicesInContainer(container: container)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .addExportedService:
-                    let name = try _data.readNonNullString()
-                    let service = try _data.readNonNullBinder(connection: _context.connection)
-                    try self.impl.addExportedService(name: name, service: service)
-                    _reply.writeNoException()
-                case .openChannel:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
-                    let _result = try self.impl.openChannel(target: target, end: &end)
-                    _reply.writeNoException()
-                    _reply.write(fileDescriptor: _result)
-                    end.write(to: &_reply)
-                case .registerChannelReceiver:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
-                    try self.impl.registerChannelReceiver(listener: listener)
-                    _reply.writeNoException()
-                }
+            switch _method {
+            case .getService:
+                let name = try _data.readNonNullString()
+                let _result = try self.impl.getService(name: name)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .checkService:
+                let name = try _data.readNonNullString()
+                let _result = try self.impl.checkService(name: name)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .addService:
+                let name = try _data.readNonNullString()
+                let service = try _data.readNonNullBinder(connection: _context.connection)
+                try self.impl.addService(name: name, service: service)
+                _reply.writeNoException()
+            case .listServices:
+                let _result = try self.impl.listServices()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .registerForNotifications:
+                let name = try _data.readNonNullString()
+                let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                try self.impl.registerForNotifications(name: name, callback: callback)
+                _reply.writeNoException()
+            case .unregisterForNotifications:
+                let name = try _data.readNonNullString()
+                let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                try self.impl.unregisterForNotifications(name: name, callback: callback)
+                _reply.writeNoException()
+            case .waitForService:
+                let name = try _data.readNonNullString()
+                let timeoutMillis = try _data.read(Int64.self)
+                let _result = try self.impl.waitForService(name: name, timeoutMillis: timeoutMillis)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .getStatus:
+                let _result = try self.impl.getStatus()
+                _reply.writeNoException()
+                _result.write(to: &_reply)
+            case .requestChannel:
+                let target = try _data.readNonNullBinder(connection: _context.connection)
+                let _result = try self.impl.requestChannel(target: target)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .claimChannel:
+                let name = try _data.readNonNullString()
+                var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
+                let _result = try self.impl.claimChannel(name: name, end: &end)
+                _reply.writeNoException()
+                _reply.write(fileDescriptor: _result)
+                end.write(to: &_reply)
+            case .registerChannelListener:
+                let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                try self.impl.registerChannelListener(listener: listener)
+                _reply.writeNoException()
+            case .linkToDeath:
+                let target = try _data.readNonNullBinder(connection: _context.connection)
+                let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                let cookie = try _data.read(Int64.self)
+                try self.impl.linkToDeath(target: target, recipient: recipient, cookie: cookie)
+                _reply.writeNoException()
+            case .unlinkToDeath:
+                let target = try _data.readNonNullBinder(connection: _context.connection)
+                let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                let cookie = try _data.read(Int64.self)
+                try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
+                _reply.writeNoException()
+            case .createContainer:
+                let id = try _data.read(Int32.self)
+                let name = try _data.readNonNullString()
+                let _result = try self.impl.createContainer(id: id, name: name)
+                _reply.writeNoException()
+                _result.write(to: &_reply)
+            case .stopContainer:
+                let id = try _data.read(Int32.self)
+                try self.impl.stopContainer(id: id)
+                _reply.writeNoException()
+            case .listContainers:
+                let _result = try self.impl.listContainers()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p) }
+            case .setForegroundContainer:
+                let id = try _data.read(Int32.self)
+                try self.impl.setForegroundContainer(id: id)
+                _reply.writeNoException()
+            case .getForegroundContainer:
+                let _result = try self.impl.getForegroundContainer()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .getServiceInContainer:
+                let name = try _data.readNonNullString()
+                let container = try _data.read(Int32.self)
+                let _result = try self.impl.getServiceInContainer(name: name, container: container)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .listServicesInContainer:
+                let container = try _data.read(Int32.self)
+                let _result = try self.impl.listServicesInContainer(container: container)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .addExportedService:
+                let name = try _data.readNonNullString()
+                let service = try _data.readNonNullBinder(connection: _context.connection)
+                try self.impl.addExportedService(name: name, service: service)
+                _reply.writeNoException()
+            case .openChannel:
+                let target = try _data.readNonNullBinder(connection: _context.connection)
+                var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
+                let _result = try self.impl.openChannel(target: target, end: &end)
+                _reply.writeNoException()
+                _reply.write(fileDescriptor: _result)
+                end.write(to: &_reply)
+            case .registerChannelReceiver:
+                let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                try self.impl.registerChannelReceiver(listener: listener)
+                _reply.writeNoException()
             }
         }
     }

@@ -79,18 +79,16 @@ public enum INetListener {
             }
             guard let _method = INetListener.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(INetListener.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .onDatagram:
-                    let source = try _data.readNonNullString()
-                    let sourcePort = try _data.read(Int32.self)
-                    let localPort = try _data.read(Int32.self)
-                    let payload = try _data.readNonNullBytes()
-                    try self.impl.onDatagram(source: source, sourcePort: sourcePort, localPort: localPort, payload: payload)
-                case .onUnloaded:
-                    let container = try _data.read(Int32.self)
-                    try self.impl.onUnloaded(container: container)
-                }
+            switch _method {
+            case .onDatagram:
+                let source = try _data.readNonNullString()
+                let sourcePort = try _data.read(Int32.self)
+                let localPort = try _data.read(Int32.self)
+                let payload = try _data.readNonNullBytes()
+                try self.impl.onDatagram(source: source, sourcePort: sourcePort, localPort: localPort, payload: payload)
+            case .onUnloaded:
+                let container = try _data.read(Int32.self)
+                try self.impl.onUnloaded(container: container)
             }
         }
     }

@@ -461,106 +461,104 @@ public enum INetd {
             }
             guard let _method = INetd.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(INetd.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .getInterfaces:
-                    let _result = try self.impl.getInterfaces()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .getRoutes:
-                    let _result = try self.impl.getRoutes()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .addAddress:
-                    let interfaceName = try _data.readNonNullString()
-                    let address = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    try self.impl.addAddress(interfaceName: interfaceName, address: address, prefixLength: prefixLength)
-                    _reply.writeNoException()
-                case .removeAddress:
-                    let interfaceName = try _data.readNonNullString()
-                    let address = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    try self.impl.removeAddress(interfaceName: interfaceName, address: address, prefixLength: prefixLength)
-                    _reply.writeNoException()
-                case .setMtu:
-                    let interfaceName = try _data.readNonNullString()
-                    let mtu = try _data.read(Int32.self)
-                    try self.impl.setMtu(interfaceName: interfaceName, mtu: mtu)
-                    _reply.writeNoException()
-                case .setInterfaceUp:
-                    let interfaceName = try _data.readNonNullString()
-                    let up = try _data.readBool()
-                    try self.impl.setInterfaceUp(interfaceName: interfaceName, up: up)
-                    _reply.writeNoException()
-                case .addRoute:
-                    let destination = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    let gateway = try _data.readString()
-                    let interfaceName = try _data.readString()
-                    try self.impl.addRoute(destination: destination, prefixLength: prefixLength, gateway: gateway, interfaceName: interfaceName)
-                    _reply.writeNoException()
-                case .removeRoute:
-                    let destination = try _data.readNonNullString()
-                    let prefixLength = try _data.read(Int32.self)
-                    let gateway = try _data.readString()
-                    let interfaceName = try _data.readString()
-                    try self.impl.removeRoute(destination: destination, prefixLength: prefixLength, gateway: gateway, interfaceName: interfaceName)
-                    _reply.writeNoException()
-                case .openSocket:
-                    let `protocol` = try _data.read(Int32.self)
-                    let family = try _data.read(Int32.self)
-                    let destination = try _data.readString()
-                    let port = try _data.read(Int32.self)
-                    let _result = try self.impl.openSocket(`protocol`: `protocol`, family: family, destination: destination, port: port)
-                    _reply.writeNoException()
-                    _reply.write(fileDescriptor: _result)
-                case .sendDatagram:
-                    let destination = try _data.readNonNullString()
-                    let port = try _data.read(Int32.self)
-                    let payload = try _data.readNonNullBytes()
-                    let _result = try self.impl.sendDatagram(destination: destination, port: port, payload: payload)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .registerListener:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, INetListener.Proxy.init)
-                    try self.impl.registerListener(listener: listener)
-                    _reply.writeNoException()
-                case .unregisterListener:
-                    try self.impl.unregisterListener()
-                    _reply.writeNoException()
-                case .addInboundRoute:
-                    let remoteAddress = try _data.readNonNullString()
-                    let container = try _data.read(Int32.self)
-                    let once = try _data.readBool()
-                    try self.impl.addInboundRoute(remoteAddress: remoteAddress, container: container, once: once)
-                    _reply.writeNoException()
-                case .removeInboundRoute:
-                    let remoteAddress = try _data.readNonNullString()
-                    try self.impl.removeInboundRoute(remoteAddress: remoteAddress)
-                    _reply.writeNoException()
-                case .listInboundRoutes:
-                    let _result = try self.impl.listInboundRoutes()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .getCounters:
-                    let _result = try self.impl.getCounters()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .getTraffic:
-                    let max = try _data.read(Int32.self)
-                    let _result = try self.impl.getTraffic(max: max)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .loadedContainers:
-                    let _result = try self.impl.loadedContainers()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .inboundPorts:
-                    let _result = try self.impl.inboundPorts()
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                }
+            switch _method {
+            case .getInterfaces:
+                let _result = try self.impl.getInterfaces()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .getRoutes:
+                let _result = try self.impl.getRoutes()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .addAddress:
+                let interfaceName = try _data.readNonNullString()
+                let address = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                try self.impl.addAddress(interfaceName: interfaceName, address: address, prefixLength: prefixLength)
+                _reply.writeNoException()
+            case .removeAddress:
+                let interfaceName = try _data.readNonNullString()
+                let address = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                try self.impl.removeAddress(interfaceName: interfaceName, address: address, prefixLength: prefixLength)
+                _reply.writeNoException()
+            case .setMtu:
+                let interfaceName = try _data.readNonNullString()
+                let mtu = try _data.read(Int32.self)
+                try self.impl.setMtu(interfaceName: interfaceName, mtu: mtu)
+                _reply.writeNoException()
+            case .setInterfaceUp:
+                let interfaceName = try _data.readNonNullString()
+                let up = try _data.readBool()
+                try self.impl.setInterfaceUp(interfaceName: interfaceName, up: up)
+                _reply.writeNoException()
+            case .addRoute:
+                let destination = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                let gateway = try _data.readString()
+                let interfaceName = try _data.readString()
+                try self.impl.addRoute(destination: destination, prefixLength: prefixLength, gateway: gateway, interfaceName: interfaceName)
+                _reply.writeNoException()
+            case .removeRoute:
+                let destination = try _data.readNonNullString()
+                let prefixLength = try _data.read(Int32.self)
+                let gateway = try _data.readString()
+                let interfaceName = try _data.readString()
+                try self.impl.removeRoute(destination: destination, prefixLength: prefixLength, gateway: gateway, interfaceName: interfaceName)
+                _reply.writeNoException()
+            case .openSocket:
+                let `protocol` = try _data.read(Int32.self)
+                let family = try _data.read(Int32.self)
+                let destination = try _data.readString()
+                let port = try _data.read(Int32.self)
+                let _result = try self.impl.openSocket(`protocol`: `protocol`, family: family, destination: destination, port: port)
+                _reply.writeNoException()
+                _reply.write(fileDescriptor: _result)
+            case .sendDatagram:
+                let destination = try _data.readNonNullString()
+                let port = try _data.read(Int32.self)
+                let payload = try _data.readNonNullBytes()
+                let _result = try self.impl.sendDatagram(destination: destination, port: port, payload: payload)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .registerListener:
+                let listener = try _data.readNonNullInterface(connection: _context.connection, INetListener.Proxy.init)
+                try self.impl.registerListener(listener: listener)
+                _reply.writeNoException()
+            case .unregisterListener:
+                try self.impl.unregisterListener()
+                _reply.writeNoException()
+            case .addInboundRoute:
+                let remoteAddress = try _data.readNonNullString()
+                let container = try _data.read(Int32.self)
+                let once = try _data.readBool()
+                try self.impl.addInboundRoute(remoteAddress: remoteAddress, container: container, once: once)
+                _reply.writeNoException()
+            case .removeInboundRoute:
+                let remoteAddress = try _data.readNonNullString()
+                try self.impl.removeInboundRoute(remoteAddress: remoteAddress)
+                _reply.writeNoException()
+            case .listInboundRoutes:
+                let _result = try self.impl.listInboundRoutes()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .getCounters:
+                let _result = try self.impl.getCounters()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .getTraffic:
+                let max = try _data.read(Int32.self)
+                let _result = try self.impl.getTraffic(max: max)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .loadedContainers:
+                let _result = try self.impl.loadedContainers()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .inboundPorts:
+                let _result = try self.impl.inboundPorts()
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
             }
         }
     }

@@ -75,16 +75,14 @@ public enum ITestCallback {
             }
             guard let _method = ITestCallback.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(ITestCallback.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .name:
-                    let _result = try self.impl.name()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .ping:
-                    let n = try _data.read(Int32.self)
-                    try self.impl.ping(n: n)
-                }
+            switch _method {
+            case .name:
+                let _result = try self.impl.name()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .ping:
+                let n = try _data.read(Int32.self)
+                try self.impl.ping(n: n)
             }
         }
     }

@@ -691,166 +691,164 @@ public enum ITestTypes {
             }
             guard let _method = ITestTypes.Code(rawValue: _code) else { throw StatusCode.unknownTransaction }
             try _data.enforceInterface(ITestTypes.descriptor)
-            try TransactionContext.$current.withValue(_context) {
-                switch _method {
-                case .repeatBoolean:
-                    let v = try _data.readBool()
-                    let _result = try self.impl.repeatBoolean(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatByte:
-                    let v = try _data.read(Int8.self)
-                    let _result = try self.impl.repeatByte(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatChar:
-                    let v = try _data.read(UInt16.self)
-                    let _result = try self.impl.repeatChar(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatInt:
-                    let v = try _data.read(Int32.self)
-                    let _result = try self.impl.repeatInt(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatLong:
-                    let v = try _data.read(Int64.self)
-                    let _result = try self.impl.repeatLong(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatFloat:
-                    let v = try _data.readFloat()
-                    let _result = try self.impl.repeatFloat(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatDouble:
-                    let v = try _data.readDouble()
-                    let _result = try self.impl.repeatDouble(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatString:
-                    let v = try _data.readNonNullString()
-                    let _result = try self.impl.repeatString(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatNullableString:
-                    let v = try _data.readString()
-                    let _result = try self.impl.repeatNullableString(v: v)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .reverseInts:
-                    let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    var copy: [Int32] = []
-                    let _result = try self.impl.reverseInts(v: v, copy: &copy)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                    _reply.write(array: copy) { p, e in p.write(e) }
-                case .repeatBytes:
-                    let v = try _data.readNonNullBytes()
-                    let _result = try self.impl.repeatBytes(v: v)
-                    _reply.writeNoException()
-                    _reply.write(bytes: _result)
-                case .repeatNullableStrings:
-                    let v = try _data.readArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    let _result = try self.impl.repeatNullableStrings(v: v)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .repeatFixed:
-                    let v = try _data.readNonNullFixedArray(count: 4) { (p: inout Parcel) throws(StatusCode) -> Int64 in try p.read(Int64.self) }
-                    let _result = try self.impl.repeatFixed(v: v)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .repeatList:
-                    let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-                    let _result = try self.impl.repeatList(v: v)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in p.write(e) }
-                case .repeatMap:
-                    let v = try _data.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) })
-                    let _result = try self.impl.repeatMap(v: v)
-                    _reply.writeNoException()
-                    _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
-                case .repeatAllTypes:
-                    let v = try ITestTypes.AllTypes.read(from: &_data, connection: _context.connection)
-                    let _result = try self.impl.repeatAllTypes(v: v)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .repeatNullableSimple:
-                    let v = try _data.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) }
-                    let _result = try self.impl.repeatNullableSimple(v: v)
-                    _reply.writeNoException()
-                    _reply.write(nullable: _result) { p, v in v.write(to: &p, connection: _context.connection) }
-                case .repeatByteEnum:
-                    let v = try ITestTypes.ByteEnum.read(from: &_data, connection: _context.connection)
-                    let _result = try self.impl.repeatByteEnum(v: v)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .repeatIntEnums:
-                    let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: _context.connection) }
-                    let _result = try self.impl.repeatIntEnums(v: v)
-                    _reply.writeNoException()
-                    _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
-                case .repeatValue:
-                    let v = try ITestTypes.Value.read(from: &_data, connection: _context.connection)
-                    let _result = try self.impl.repeatValue(v: v)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .repeatPair:
-                    let v = try Pair<String, ITestTypes.Simple>.read(from: &_data, connection: _context.connection)
-                    let _result = try self.impl.repeatPair(v: v)
-                    _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
-                case .fillOut:
-                    let seed = try _data.read(Int32.self)
-                    var result: ITestTypes.AllTypes = ITestTypes.AllTypes()
-                    try self.impl.fillOut(seed: seed, result: &result)
-                    _reply.writeNoException()
-                    result.write(to: &_reply, connection: _context.connection)
-                case .doubleInOut:
-                    var values = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                    var simple = try ITestTypes.Simple.read(from: &_data, connection: _context.connection)
-                    try self.impl.doubleInOut(values: &values, simple: &simple)
-                    _reply.writeNoException()
-                    _reply.write(array: values) { p, e in p.write(e) }
-                    simple.write(to: &_reply, connection: _context.connection)
-                case .callBack:
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
-                    let suffix = try _data.readNonNullString()
-                    let _result = try self.impl.callBack(callback: callback, suffix: suffix)
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .repeatCallback:
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
-                    let _result = try self.impl.repeatCallback(callback: callback)
-                    _reply.writeNoException()
-                    _reply.write(interface: _result, connection: _context.connection, makeStub: { ITestCallback.Stub($0) })
-                case .repeatBinder:
-                    let binder = try _data.readNonNullBinder(connection: _context.connection)
-                    let _result = try self.impl.repeatBinder(binder: binder)
-                    _reply.writeNoException()
-                    _reply.write(binder: _result)
-                case .sendOneway:
-                    let n = try _data.read(Int32.self)
-                    try self.impl.sendOneway(n: n)
-                case .lastOneway:
-                    let _result = try self.impl.lastOneway()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                case .throwServiceSpecific:
-                    let code = try _data.read(Int32.self)
-                    let message = try _data.readNonNullString()
-                    try self.impl.throwServiceSpecific(code: code, message: message)
-                    _reply.writeNoException()
-                case .repeatFd:
-                    let fd = try _data.readFileDescriptor()
-                    let _result = try self.impl.repeatFd(fd: fd)
-                    _reply.writeNoException()
-                    _reply.write(fileDescriptor: _result)
-                case .callingUid:
-                    let _result = try self.impl.callingUid()
-                    _reply.writeNoException()
-                    _reply.write(_result)
-                }
+            switch _method {
+            case .repeatBoolean:
+                let v = try _data.readBool()
+                let _result = try self.impl.repeatBoolean(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatByte:
+                let v = try _data.read(Int8.self)
+                let _result = try self.impl.repeatByte(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatChar:
+                let v = try _data.read(UInt16.self)
+                let _result = try self.impl.repeatChar(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatInt:
+                let v = try _data.read(Int32.self)
+                let _result = try self.impl.repeatInt(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatLong:
+                let v = try _data.read(Int64.self)
+                let _result = try self.impl.repeatLong(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatFloat:
+                let v = try _data.readFloat()
+                let _result = try self.impl.repeatFloat(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatDouble:
+                let v = try _data.readDouble()
+                let _result = try self.impl.repeatDouble(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatString:
+                let v = try _data.readNonNullString()
+                let _result = try self.impl.repeatString(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatNullableString:
+                let v = try _data.readString()
+                let _result = try self.impl.repeatNullableString(v: v)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .reverseInts:
+                let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                var copy: [Int32] = []
+                let _result = try self.impl.reverseInts(v: v, copy: &copy)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+                _reply.write(array: copy) { p, e in p.write(e) }
+            case .repeatBytes:
+                let v = try _data.readNonNullBytes()
+                let _result = try self.impl.repeatBytes(v: v)
+                _reply.writeNoException()
+                _reply.write(bytes: _result)
+            case .repeatNullableStrings:
+                let v = try _data.readArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                let _result = try self.impl.repeatNullableStrings(v: v)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .repeatFixed:
+                let v = try _data.readNonNullFixedArray(count: 4) { (p: inout Parcel) throws(StatusCode) -> Int64 in try p.read(Int64.self) }
+                let _result = try self.impl.repeatFixed(v: v)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .repeatList:
+                let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
+                let _result = try self.impl.repeatList(v: v)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in p.write(e) }
+            case .repeatMap:
+                let v = try _data.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) })
+                let _result = try self.impl.repeatMap(v: v)
+                _reply.writeNoException()
+                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
+            case .repeatAllTypes:
+                let v = try ITestTypes.AllTypes.read(from: &_data, connection: _context.connection)
+                let _result = try self.impl.repeatAllTypes(v: v)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .repeatNullableSimple:
+                let v = try _data.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) }
+                let _result = try self.impl.repeatNullableSimple(v: v)
+                _reply.writeNoException()
+                _reply.write(nullable: _result) { p, v in v.write(to: &p, connection: _context.connection) }
+            case .repeatByteEnum:
+                let v = try ITestTypes.ByteEnum.read(from: &_data, connection: _context.connection)
+                let _result = try self.impl.repeatByteEnum(v: v)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .repeatIntEnums:
+                let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: _context.connection) }
+                let _result = try self.impl.repeatIntEnums(v: v)
+                _reply.writeNoException()
+                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+            case .repeatValue:
+                let v = try ITestTypes.Value.read(from: &_data, connection: _context.connection)
+                let _result = try self.impl.repeatValue(v: v)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .repeatPair:
+                let v = try Pair<String, ITestTypes.Simple>.read(from: &_data, connection: _context.connection)
+                let _result = try self.impl.repeatPair(v: v)
+                _reply.writeNoException()
+                _result.write(to: &_reply, connection: _context.connection)
+            case .fillOut:
+                let seed = try _data.read(Int32.self)
+                var result: ITestTypes.AllTypes = ITestTypes.AllTypes()
+                try self.impl.fillOut(seed: seed, result: &result)
+                _reply.writeNoException()
+                result.write(to: &_reply, connection: _context.connection)
+            case .doubleInOut:
+                var values = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
+                var simple = try ITestTypes.Simple.read(from: &_data, connection: _context.connection)
+                try self.impl.doubleInOut(values: &values, simple: &simple)
+                _reply.writeNoException()
+                _reply.write(array: values) { p, e in p.write(e) }
+                simple.write(to: &_reply, connection: _context.connection)
+            case .callBack:
+                let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
+                let suffix = try _data.readNonNullString()
+                let _result = try self.impl.callBack(callback: callback, suffix: suffix)
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .repeatCallback:
+                let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
+                let _result = try self.impl.repeatCallback(callback: callback)
+                _reply.writeNoException()
+                _reply.write(interface: _result, connection: _context.connection, makeStub: { ITestCallback.Stub($0) })
+            case .repeatBinder:
+                let binder = try _data.readNonNullBinder(connection: _context.connection)
+                let _result = try self.impl.repeatBinder(binder: binder)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
+            case .sendOneway:
+                let n = try _data.read(Int32.self)
+                try self.impl.sendOneway(n: n)
+            case .lastOneway:
+                let _result = try self.impl.lastOneway()
+                _reply.writeNoException()
+                _reply.write(_result)
+            case .throwServiceSpecific:
+                let code = try _data.read(Int32.self)
+                let message = try _data.readNonNullString()
+                try self.impl.throwServiceSpecific(code: code, message: message)
+                _reply.writeNoException()
+            case .repeatFd:
+                let fd = try _data.readFileDescriptor()
+                let _result = try self.impl.repeatFd(fd: fd)
+                _reply.writeNoException()
+                _reply.write(fileDescriptor: _result)
+            case .callingUid:
+                let _result = try self.impl.callingUid()
+                _reply.writeNoException()
+                _reply.write(_result)
             }
         }
     }
