@@ -189,7 +189,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
             return (.deadObject, Parcel())  // one-way: no reply is sent
         }
         // A two-way routed call (its transaction ID is not 0): calls the handler makes are nested in it.
-        return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: CallerIdentity(header.sender), routedCall: header.transactionID)
+        return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: header.sender, routedCall: header.transactionID)
     }
 
     func servePool() { _ = try? drive(until: nil) }

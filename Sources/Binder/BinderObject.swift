@@ -1,24 +1,10 @@
 import BinderWire
 
-/// Who made a call, as the broker stamped it (never as the caller claimed).
-public struct CallerIdentity: Equatable, Sendable, CustomStringConvertible {
-    public var pid: Int32
-    public var uid: UInt32
-    /// The caller's container: 0 is the root namespace.
-    public var container: UInt32
-    public init(pid: Int32, uid: UInt32, container: UInt32) {
-        self.pid = pid
-        self.uid = uid
-        self.container = container
-    }
-    init(_ stamp: SenderStamp) {
-        self.init(pid: Int32(bitPattern: stamp.pid), uid: stamp.uid, container: stamp.container)
-    }
+extension CallerIdentity {
     /// Who is at the other end of a claimed channel end.
     init(peerOf end: ChannelEnd) {
         self.init(pid: end.peerPID, uid: end.peerUID, container: end.peerContainer)
     }
-    public var description: String { "pid=\(pid) uid=\(uid) container=\(container)" }
 }
 
 /// What a handler knows about the call it is serving.

@@ -35,8 +35,8 @@ public struct PeerIdentity: Equatable, Sendable {
 
     /// The sender stamp for a frame to a process in container `viewer`.
     @inline(__always)
-    func stamp(seenFrom viewer: UInt32) -> SenderStamp {
-        SenderStamp(pid: UInt32(bitPattern: pid(seenFrom: viewer)), uid: uid, container: container)
+    func stamp(seenFrom viewer: UInt32) -> CallerIdentity {
+        CallerIdentity(pid: pid(seenFrom: viewer), uid: uid, container: container)
     }
 }
 

@@ -31,7 +31,7 @@ public struct FrameHeader: Equatable, Sendable {
     public var status: StatusCode
     public var fdCount: UInt16
     public var objectCount: UInt16
-    public var sender: SenderStamp
+    public var sender: CallerIdentity
     /// Nested calls (WIRE.md §3.1). On a two-way TRANSACTION to the broker: the broker's ID of the
     /// call the sending thread is serving on this connection, 0 if none. On a TRANSACTION from the
     /// broker: the receiver's own ID of the outgoing call one of its threads is waiting on, which
@@ -41,7 +41,7 @@ public struct FrameHeader: Equatable, Sendable {
     public init(
         command: Command, flags: TransactionFlags = [], dataLength: UInt32 = 0, transactionID: UInt64 = 0,
         target: UInt64 = 0, code: UInt32 = 0, status: StatusCode = .ok, fdCount: UInt16 = 0,
-        objectCount: UInt16 = 0, sender: SenderStamp = .none, nestedIn: UInt64 = 0
+        objectCount: UInt16 = 0, sender: CallerIdentity = .none, nestedIn: UInt64 = 0
     ) {
         self.command = command
         self.flags = flags
@@ -104,7 +104,7 @@ public struct FrameHeader: Equatable, Sendable {
             command: command, flags: TransactionFlags(rawValue: rawFlags), dataLength: u32(4),
             transactionID: u64(8), target: u64(16), code: u32(24), status: StatusCode(rawValue: Int32(bitPattern: u32(28))),
             fdCount: u16(32), objectCount: u16(34),
-            sender: SenderStamp(pid: u32(36), uid: u32(40), container: u32(44)), nestedIn: u64(48))
+            sender: CallerIdentity(pid: Int32(bitPattern: u32(36)), uid: u32(40), container: u32(44)), nestedIn: u64(48))
         guard header.dataLength % 4 == 0 else { throw .misalignedData(header.dataLength) }
         guard header.frameLength == messageLength else {
             throw .lengthMismatch(announced: header.frameLength, received: messageLength)
@@ -113,23 +113,29 @@ public struct FrameHeader: Equatable, Sendable {
     }
 }
 
-/// Caller identity the broker writes into every frame it forwards (bytes 36..<48).
-/// Clients must send zeros: a non-zero stamp from a client is a forgery and is refused.
-public struct SenderStamp: Equatable, Sendable {
-    public var pid: UInt32
+/// Who made a call, as the broker stamped it (never as the caller claimed): the stamp the broker
+/// writes into every frame it forwards (header bytes 36..<48), and what a service reads as
+/// `TransactionContext.caller`. Clients must send zeros: a non-zero stamp from a client is a
+/// forgery and is refused. The pid is the caller's as the receiver's container sees it (0 when
+/// the caller is not visible there); on the wire it is its u32 bit pattern.
+public struct CallerIdentity: Equatable, Sendable, CustomStringConvertible {
+    public var pid: Int32
     public var uid: UInt32
+    /// The caller's container: 0 is the root namespace.
     public var container: UInt32
-    public static let none = SenderStamp(pid: 0, uid: 0, container: 0)
-    public init(pid: UInt32, uid: UInt32, container: UInt32) {
+    /// The stamp a client sends: all zeros.
+    public static let none = CallerIdentity(pid: 0, uid: 0, container: 0)
+    public init(pid: Int32, uid: UInt32, container: UInt32) {
         self.pid = pid
         self.uid = uid
         self.container = container
     }
     public func encode(into base: UnsafeMutableRawPointer) {
-        base.storeBytes(of: pid.littleEndian, toByteOffset: 36, as: UInt32.self)
+        base.storeBytes(of: UInt32(bitPattern: pid).littleEndian, toByteOffset: 36, as: UInt32.self)
         base.storeBytes(of: uid.littleEndian, toByteOffset: 40, as: UInt32.self)
         base.storeBytes(of: container.littleEndian, toByteOffset: 44, as: UInt32.self)
     }
+    public var description: String { "pid=\(pid) uid=\(uid) container=\(container)" }
 }
 
 /// Frame commands (header byte 1).

@@ -58,7 +58,7 @@ struct BrokerCoreTests {
         let forwarded = h.out.sent.last!
         #expect(forwarded.to == service)
         #expect(forwarded.header.target == 0xC0FFEE)
-        #expect(forwarded.header.sender == SenderStamp(pid: 555, uid: 2000, container: 0))
+        #expect(forwarded.header.sender == CallerIdentity(pid: 555, uid: 2000, container: 0))
         #expect(forwarded.header.transactionID != 77)
         #expect(forwarded.parcel == data)
         h.deliver(from: service, FrameHeader(command: .reply, transactionID: forwarded.header.transactionID), data)
@@ -157,7 +157,7 @@ struct BrokerCoreTests {
     func stampedReply() {
         let h = CoreHarness()
         let forger = h.connect(1)
-        h.deliver(from: forger, FrameHeader(command: .reply, transactionID: 12345, sender: SenderStamp(pid: 1, uid: 0, container: 0)))
+        h.deliver(from: forger, FrameHeader(command: .reply, transactionID: 12345, sender: CallerIdentity(pid: 1, uid: 0, container: 0)))
         #expect(h.out.disconnects.map(\.0) == [forger])
     }
 
@@ -166,7 +166,7 @@ struct BrokerCoreTests {
         let h = CoreHarness()
         let (_, client, ref) = try h.serviceAndClient("svc", cookie: 1)
         let count = h.out.sent.count
-        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 8, target: ref.id, code: 1, sender: SenderStamp(pid: 1, uid: 0, container: 3)))
+        h.deliver(from: client, FrameHeader(command: .transaction, transactionID: 8, target: ref.id, code: 1, sender: CallerIdentity(pid: 1, uid: 0, container: 3)))
         #expect(h.out.sent.count == count + 1)
         #expect(h.out.sent.last!.to == client && h.out.sent.last!.header.status == .permissionDenied)
     }

@@ -225,7 +225,7 @@ struct ContainerCoreTests {
         let app2 = h.connect(21, pid: 2100, container: 2)
         let rootApp = h.connect(2, pid: 200)
         _ = h.addService("svc1", from: service1, cookie: 1)
-        func stampSeen(from caller: ConnectionID, handle: ObjectRef, by receiver: ConnectionID) throws -> SenderStamp {
+        func stampSeen(from caller: ConnectionID, handle: ObjectRef, by receiver: ConnectionID) throws -> CallerIdentity {
             let before = h.out.sent.count
             h.deliver(from: caller, FrameHeader(command: .transaction, flags: .oneWay, target: handle.id, code: 1))
             return try #require(h.out.sent[before...].first { $0.to == receiver }).header.sender

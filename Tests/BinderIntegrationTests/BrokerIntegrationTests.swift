@@ -230,7 +230,7 @@ struct BrokerIntegrationTests {
             big.write(bytes: [UInt8](repeating: 7, count: 100_000))
             try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: 4), big)
         default:
-            try raw.send(FrameHeader(command: .reply, transactionID: 1, sender: SenderStamp(pid: 1, uid: 0, container: 0)))
+            try raw.send(FrameHeader(command: .reply, transactionID: 1, sender: CallerIdentity(pid: 1, uid: 0, container: 0)))
         }
         #expect(try raw.receive() == nil, "the broker must close the offender's connection")
         var p = Parcel()
@@ -243,7 +243,7 @@ struct BrokerIntegrationTests {
     func forgedIdentity() throws {
         let broker = try TestBroker()
         let raw = try RawClient(path: broker.socketPath)
-        let forged = SenderStamp(pid: 1, uid: 0, container: 3)
+        let forged = CallerIdentity(pid: 1, uid: 0, container: 3)
         try raw.send(FrameHeader(command: .transaction, transactionID: 9, target: 0, code: ServiceManagerCode.listServices.rawValue, sender: forged))
         let (header, _) = try #require(try raw.receive())
         #expect(header.transactionID == 9 && header.status == .permissionDenied)

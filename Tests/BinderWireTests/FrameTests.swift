@@ -22,7 +22,7 @@ struct FrameTests {
     func goldenStampedHeader() throws {
         let header = FrameHeader(
             command: .reply, flags: [], dataLength: 20, transactionID: 0x0102, target: 0, code: 0, status: .deadObject,
-            fdCount: 0, objectCount: 1, sender: SenderStamp(pid: 100, uid: 1000, container: 2))
+            fdCount: 0, objectCount: 1, sender: CallerIdentity(pid: 100, uid: 1000, container: 2))
         let expected = hex(
             """
             01 04 0000 14000000 0201000000000000 0000000000000000
