@@ -4,8 +4,8 @@ struct SwiftEmitter {
     /// The module the generated file is compiled into; `Binder` itself needs no `import Binder`.
     let moduleName: String?
     private var lines: [String] = []
-    private var indent = 0
-    private var equatableMemo: [ObjectIdentifier: Bool] = [:]
+    var indent = 0
+    var equatableMemo: [ObjectIdentifier: Bool] = [:]
 
     init(document: Document, moduleName: String?) {
         self.document = document
@@ -14,16 +14,16 @@ struct SwiftEmitter {
 
     // MARK: Printing
 
-    private mutating func line(_ s: String = "") {
+    mutating func line(_ s: String = "") {
         lines.append(s.isEmpty ? "" : String(repeating: "    ", count: indent) + s)
     }
 
-    private mutating func block(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
+    mutating func block(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
         scope(opener + " {", body)
     }
 
     /// `opener` (which ends with its own `{`), the body indented, then `}`.
-    private mutating func scope(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
+    mutating func scope(_ opener: String, _ body: (inout SwiftEmitter) -> Void) {
         line(opener)
         indent += 1
         body(&self)
@@ -31,7 +31,7 @@ struct SwiftEmitter {
         line("}")
     }
 
-    private mutating func doc(_ text: String?) {
+    mutating func doc(_ text: String?) {
         guard let text else { return }
         var body = text
         if body.hasPrefix("/**") { body.removeFirst(3) }
@@ -67,7 +67,7 @@ struct SwiftEmitter {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private mutating func declaration(_ d: Declaration) {
+    mutating func declaration(_ d: Declaration) {
         switch d.kind {
         case .interface: interface(d)
         case .parcelable: parcelable(d)
@@ -92,7 +92,7 @@ struct SwiftEmitter {
 
     static func identifier(_ name: String) -> String { swiftKeywords.contains(name) ? "`\(name)`" : name }
 
-    private func typeName(_ d: Declaration) -> String {
+    func typeName(_ d: Declaration) -> String {
         if d.kind == .unstructuredParcelable, let t = d.headers["swift_type"] { return t }
         return d.localName
     }
@@ -100,7 +100,7 @@ struct SwiftEmitter {
     /// Interface, IBinder and fd fields of parcelables and unions are optional: Swift needs a
     /// default for every field and these types have none. So are fixed-size arrays of them (a
     /// dynamic array's default is empty).
-    private func fieldType(_ t: TypeRef) -> TypeRef {
+    func fieldType(_ t: TypeRef) -> TypeRef {
         guard !t.isNullable, !t.isArray || !t.fixedSizes.isEmpty else { return t }
         switch (t.isArray ? t.elementType() : t).resolved {
         case .binder, .fileDescriptor, .parcelFileDescriptor: break
@@ -112,7 +112,7 @@ struct SwiftEmitter {
         return n
     }
 
-    private func isByteArray(_ t: TypeRef) -> Bool {
+    func isByteArray(_ t: TypeRef) -> Bool {
         guard t.dimensions.count == 1, case .primitive(.byte)? = t.resolved else { return false }
         return true
     }
@@ -155,13 +155,13 @@ struct SwiftEmitter {
 
     // MARK: Reading and writing values
 
-    private func closureType(_ t: TypeRef) -> String { "(p: inout Parcel) throws(StatusCode) -> \(swiftType(t))" }
+    func closureType(_ t: TypeRef) -> String { "(p: inout Parcel) throws(StatusCode) -> \(swiftType(t))" }
 
     /// A closure reading one `t` from its parcel argument `p` (array elements, map keys and values).
-    private func readClosure(_ t: TypeRef, _ c: String) -> String { "{ \(closureType(t)) in \(read(t, "p", c)) }" }
+    func readClosure(_ t: TypeRef, _ c: String) -> String { "{ \(closureType(t)) in \(read(t, "p", c)) }" }
 
     /// Reads `t`, a `T[]`, `T[N]` or `List<T>` whose elements are `e`.
-    private func readElements(_ e: TypeRef, of t: TypeRef, _ p: String, _ c: String) -> String {
+    func readElements(_ e: TypeRef, of t: TypeRef, _ p: String, _ c: String) -> String {
         let closure = readClosure(e, c)
         if let n = t.fixedSizes.first {
             return t.isNullable ? "try \(p).readFixedArray(count: \(n)) \(closure)" : "try \(p).readNonNullFixedArray(count: \(n)) \(closure)"
@@ -170,12 +170,12 @@ struct SwiftEmitter {
     }
 
     /// Writes `v`, a `T[]`, `T[N]` or `List<T>` whose elements are `e`.
-    private func writeElements(_ e: TypeRef, _ v: String, _ p: String, _ c: String) -> String {
+    func writeElements(_ e: TypeRef, _ v: String, _ p: String, _ c: String) -> String {
         "\(p).write(array: \(v)) { p, e in \(write(e, "e", "p", c)) }"
     }
 
     /// The hand-written type of an unstructured parcelable has no connection parameter.
-    private func connectionArgument(_ t: TypeRef, _ c: String) -> String {
+    func connectionArgument(_ t: TypeRef, _ c: String) -> String {
         if case .declaration(let d)? = t.resolved, d.kind == .unstructuredParcelable { return "" }
         return ", connection: \(c)"
     }
@@ -290,376 +290,6 @@ struct SwiftEmitter {
         case .binder?, .fileDescriptor?, .parcelFileDescriptor?: return "nil"
         case .declaration(let d)? where d.kind == .interface: return "nil"
         default: return "\(swiftType(t))()"
-        }
-    }
-
-    // MARK: Equatable
-
-    private mutating func isEquatable(_ t: TypeRef) -> Bool {
-        if t.isArray { return isEquatable(t.elementType()) }
-        switch t.resolved {
-        case .primitive?, .string?, .binder?: return true
-        case .list?: return isEquatable(t.arguments[0])
-        case .map?: return isEquatable(t.arguments[1])
-        case .declaration(let d)?: return isEquatable(d)
-        default: return false
-        }
-    }
-
-    private mutating func isEquatable(_ d: Declaration) -> Bool {
-        switch d.kind {
-        case .enum: return true
-        case .interface, .unstructuredParcelable: return false
-        case .parcelable, .union:
-            if !d.typeParameters.isEmpty { return false }
-            let key = ObjectIdentifier(d)
-            if let known = equatableMemo[key] { return known }
-            equatableMemo[key] = true  // assume so inside a cycle
-            let result = d.fields.allSatisfy { isEquatable(fieldType($0.type)) }
-            equatableMemo[key] = result
-            return result
-        }
-    }
-
-    // MARK: File descriptors
-
-    /// Whether values of this type can carry fds (the Stub must then opt in to receiving them).
-    private func carriesFileDescriptors(_ t: TypeRef, _ seen: inout Set<ObjectIdentifier>) -> Bool {
-        if t.arguments.contains(where: { carriesFileDescriptors($0, &seen) }) { return true }
-        switch t.resolved {
-        case .fileDescriptor?, .parcelFileDescriptor?: return true
-        case .declaration(let d)? where d.kind == .parcelable || d.kind == .union:
-            guard seen.insert(ObjectIdentifier(d)).inserted else { return false }
-            return d.fields.contains { carriesFileDescriptors($0.type, &seen) }
-        default: return false
-        }
-    }
-
-    private func acceptsFileDescriptors(_ d: Declaration) -> Bool {
-        var seen: Set<ObjectIdentifier> = []
-        return d.methods.contains { m in m.parameters.contains { carriesFileDescriptors($0.type, &seen) } }
-    }
-
-    // MARK: Constants
-
-    private mutating func constants(_ d: Declaration) {
-        for c in d.constants {
-            doc(c.doc)
-            line("public static let \(Self.identifier(c.name)): \(swiftType(c.type)) = \(c.evaluated.map { literal($0, c.type) } ?? "0")")
-        }
-    }
-
-    private mutating func nested(_ d: Declaration) {
-        for n in d.nested {
-            line()
-            declaration(n)
-        }
-    }
-
-    /// `public struct Name<T: AIDLValue>: AIDLValue, Equatable` for a parcelable or union (`keyword`).
-    private mutating func valueTypeOpener(_ keyword: String, _ d: Declaration) -> String {
-        let generics = d.typeParameters.isEmpty ? "" : "<" + d.typeParameters.map { "\($0): AIDLValue" }.joined(separator: ", ") + ">"
-        return "public \(keyword) \(Self.identifier(d.name))\(generics): AIDLValue\(isEquatable(d) ? ", Equatable" : "")"
-    }
-
-    /// The `AIDLValue` requirements every parcelable, union and enum implements.
-    private static func readSignature(_ name: String) -> String {
-        "public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)"
-    }
-    private static let writeSignature = "public func write(to parcel: inout Parcel, connection: BinderConnection?)"
-
-    // MARK: Parcelables
-
-    private mutating func parcelable(_ d: Declaration) {
-        doc(d.doc)
-        let name = Self.identifier(d.name)
-        block(valueTypeOpener("struct", d)) { e in
-            e.constants(d)
-            if !d.constants.isEmpty { e.line() }
-            for f in d.fields {
-                let t = e.fieldType(f.type)
-                e.doc(f.doc)
-                e.line("\(f.type.isHeap ? "@AIDLIndirect " : "")public var \(Self.identifier(f.name)): \(e.swiftType(t)) = \(e.defaultValue(t, f.evaluatedDefault))")
-            }
-            if !d.fields.isEmpty { e.line() }
-            e.line("public init() {}")
-            let params = d.fields.map { f in
-                let t = e.fieldType(f.type)
-                return "\(Self.identifier(f.name)): \(e.swiftType(t)) = \(e.defaultValue(t, f.evaluatedDefault))"
-            }
-            if !params.isEmpty {
-                let list = params.count > 3 ? "\n" + params.map { String(repeating: "    ", count: e.indent + 1) + $0 }.joined(separator: ",\n") + "\n" + String(repeating: "    ", count: e.indent) : params.joined(separator: ", ")
-                e.block("public init(\(list))") { e in
-                    for f in d.fields { e.line("self.\(Self.identifier(f.name)) = \(Self.identifier(f.name))") }
-                }
-            }
-            e.line()
-            e.block(Self.readSignature(name)) { e in
-                e.line("let end = try parcel.beginParcelable()")
-                e.line("\(d.fields.isEmpty ? "let" : "var") value = \(name)()")
-                for f in d.fields {
-                    e.line("value.\(Self.identifier(f.name)) = \(e.read(e.fieldType(f.type), "parcel", "connection"))")
-                }
-                e.line("try parcel.endParcelable(end)")
-                e.line("return value")
-            }
-            e.line()
-            e.block(Self.writeSignature) { e in
-                if d.fields.isEmpty {
-                    e.line("parcel.writeParcelable { _ in }")
-                } else {
-                    e.scope("parcel.writeParcelable { parcel in") { e in
-                        for f in d.fields {
-                            e.line(e.write(e.fieldType(f.type), "self.\(Self.identifier(f.name))", "parcel", "connection"))
-                        }
-                    }
-                }
-            }
-            e.nested(d)
-        }
-    }
-
-    // MARK: Unions
-
-    private mutating func union(_ d: Declaration) {
-        doc(d.doc)
-        let name = Self.identifier(d.name)
-        block(valueTypeOpener("enum", d)) { e in
-            for f in d.fields {
-                e.doc(f.doc)
-                e.line("case \(Self.identifier(f.name))(\(e.swiftType(e.fieldType(f.type))))")
-            }
-            e.line()
-            e.constants(d)
-            if !d.constants.isEmpty { e.line() }
-            e.line("/// The tag written before the value: the member's index in declaration order.")
-            e.block("public enum Tag: Int32, Sendable") { e in
-                for (i, f) in d.fields.enumerated() { e.line("case \(Self.identifier(f.name)) = \(i)") }
-            }
-            e.line()
-            e.block("public var tag: Tag") { e in
-                e.line("switch self {")
-                for f in d.fields { e.line("case .\(Self.identifier(f.name)): .\(Self.identifier(f.name))") }
-                e.line("}")
-            }
-            e.line()
-            if let first = d.fields.first {
-                e.line("/// AIDL's default: the first member with its default value.")
-                let t = e.fieldType(first.type)
-                e.line("public init() { self = .\(Self.identifier(first.name))(\(e.defaultValue(t, first.evaluatedDefault))) }")
-                e.line()
-            }
-            e.block(Self.readSignature(name)) { e in
-                e.line("switch try parcel.read(Int32.self) {")
-                for (i, f) in d.fields.enumerated() {
-                    e.line("case \(i): return .\(Self.identifier(f.name))(\(e.read(e.fieldType(f.type), "parcel", "connection")))")
-                }
-                e.line("default: throw .badValue")
-                e.line("}")
-            }
-            e.line()
-            e.block(Self.writeSignature) { e in
-                e.line("switch self {")
-                for (i, f) in d.fields.enumerated() {
-                    e.line("case .\(Self.identifier(f.name))(let value):")
-                    e.indent += 1
-                    e.line("parcel.write(Int32(\(i)))")
-                    e.line(e.write(e.fieldType(f.type), "value", "parcel", "connection"))
-                    e.indent -= 1
-                }
-                e.line("}")
-            }
-            e.nested(d)
-        }
-    }
-
-    // MARK: Enums
-
-    private mutating func enumeration(_ d: Declaration) {
-        doc(d.doc)
-        let name = Self.identifier(d.name)
-        let raw: String
-        switch d.backing {
-        case .long: raw = "Int64"
-        case .int: raw = "Int32"
-        default: raw = "Int8"
-        }
-        line("/// An open set: values this side does not know are kept, not rejected (AIDL enums may grow).")
-        block("public struct \(name): RawRepresentable, Hashable, CaseIterable, CustomStringConvertible, AIDLValue") { e in
-            e.line("public var rawValue: \(raw)")
-            e.line("public init(rawValue: \(raw)) { self.rawValue = rawValue }")
-            e.line("public init() { self.init(rawValue: 0) }")
-            e.line()
-            for en in d.enumerators {
-                e.doc(en.doc)
-                e.line("public static let \(Self.identifier(en.name)) = \(name)(rawValue: \(en.evaluated ?? 0))")
-            }
-            e.line()
-            e.line("public static let allCases: [\(name)] = [\(d.enumerators.map { "." + Self.identifier($0.name) }.joined(separator: ", "))]")
-            e.line()
-            e.block("public var description: String") { e in
-                e.line("switch rawValue {")
-                var seen: Set<Int64> = []
-                for en in d.enumerators where seen.insert(en.evaluated ?? 0).inserted {
-                    e.line("case \(en.evaluated ?? 0): \(Self.stringLiteral(en.name))")
-                }
-                e.line("default: \"\(d.name)(\\(rawValue))\"")
-                e.line("}")
-            }
-            e.line()
-            e.block(Self.readSignature(name)) { e in
-                e.line("\(name)(rawValue: try parcel.read(\(raw).self))")
-            }
-            e.line()
-            e.line(Self.writeSignature + " { parcel.write(rawValue) }")
-            e.nested(d)
-        }
-    }
-
-    // MARK: Interfaces
-
-    private func usesToken(_ d: Declaration) -> Bool { d.annotation("SwiftNoInterfaceToken") == nil }
-
-    private func signature(_ m: Method) -> String {
-        let params = m.parameters.map { p in
-            "\(Self.identifier(p.name)): \(p.effectiveDirection == .in ? "" : "inout ")\(swiftType(p.type))"
-        }
-        return "func \(Self.identifier(m.name))(\(params.joined(separator: ", ")))"
-    }
-
-    private func returnsValue(_ m: Method) -> Bool {
-        if case .void? = m.returnType.resolved { return false }
-        return true
-    }
-
-    private func returns(_ m: Method) -> String { returnsValue(m) ? " -> \(swiftType(m.returnType))" : "" }
-
-    private mutating func interface(_ d: Declaration) {
-        doc(d.doc)
-        let ns = d.localName
-        block("public enum \(Self.identifier(d.name))") { e in
-            e.line("/// The interface descriptor\(e.usesToken(d) ? ", written as the interface token at the start of every request" : "").")
-            e.line("public static let descriptor = \(Self.stringLiteral(d.qualifiedName))")
-            e.constants(d)
-            e.line()
-            if d.methods.isEmpty {
-                e.line("/// Transaction codes (this interface has no methods).")
-                e.line("public enum Code: Sendable {}")
-            } else {
-                e.line("/// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).")
-                e.block("public enum Code: UInt32, Sendable") { e in
-                    for m in d.methods { e.line("case \(Self.identifier(m.name)) = \(m.code)") }
-                }
-            }
-            e.line()
-            e.line("/// What an `\(d.name)` implementation provides; `Stub` serves one, `Proxy` calls a remote one.")
-            e.block("public protocol Interface: AnyObject, Sendable") { e in
-                for m in d.methods {
-                    e.doc(m.doc)
-                    e.line("\(e.signature(m)) throws\(e.returns(m))")
-                }
-            }
-            e.line()
-            e.proxy(d, ns: ns)
-            e.line()
-            e.stub(d, ns: ns)
-            e.nested(d)
-        }
-    }
-
-    private mutating func proxy(_ d: Declaration, ns: String) {
-        line("/// Calls a remote `\(d.name)` through its binder. Every method has a blocking and an async form.")
-        block("public final class Proxy: Interface, AIDLProxy") { e in
-            e.line("public let binder: BinderProxy")
-            e.line("public init(_ binder: BinderProxy) { self.binder = binder }")
-            for m in d.methods {
-                for isAsync in [false, true] {
-                    e.line()
-                    e.doc(m.doc)
-                    e.block("public \(e.signature(m)) \(isAsync ? "async " : "")throws\(e.returns(m))") { e in
-                        e.proxyBody(d, m, ns: ns, isAsync: isAsync)
-                    }
-                }
-            }
-        }
-    }
-
-    private mutating func proxyBody(_ d: Declaration, _ m: Method, ns: String, isAsync: Bool) {
-        let c = "self.binder.connection"
-        let oneway = m.isOneway || d.isOneway
-        let inputs = m.parameters.filter { $0.effectiveDirection != .out }
-        line("\(usesToken(d) || !inputs.isEmpty ? "var" : "let") _data = Parcel()")
-        if usesToken(d) { line("_data.writeInterfaceToken(\(ns).descriptor)") }
-        for p in inputs { line(write(p.type, Self.identifier(p.name), "_data", c)) }
-        let call = "try \(isAsync ? "await " : "")self.binder.transact(code: \(ns).Code.\(Self.identifier(m.name)).rawValue, data: _data"
-        if oneway {
-            line(call + ", flags: .oneWay)")
-            return
-        }
-        line("var _reply = " + call + ")")
-        line("try _reply.readException()")
-        let outs = m.parameters.filter { $0.effectiveDirection != .in }
-        if returnsValue(m) { line("\(outs.isEmpty ? "return" : "let _result =") \(read(m.returnType, "_reply", c))") }
-        for p in outs {
-            line("\(Self.identifier(p.name)) = \(read(p.type, "_reply", c))")
-        }
-        if returnsValue(m) && !outs.isEmpty { line("return _result") }
-    }
-
-    private mutating func stub(_ d: Declaration, ns: String) {
-        line("/// Serves an `Interface` implementation: checks, decodes and dispatches each call.")
-        block("public final class Stub: BinderObject") { e in
-            e.line("public let impl: any Interface")
-            e.line("public init(_ impl: any Interface) { self.impl = impl }")
-            if e.acceptsFileDescriptors(d) {
-                e.line("/// Requests of this interface carry file descriptors.")
-                e.line("public var acceptsFileDescriptors: Bool { true }")
-            }
-            e.line()
-            e.block("public func onTransact(code _code: UInt32, data _data: inout Parcel, reply _reply: inout Parcel, context _context: TransactionContext) throws") { e in
-                e.block("if _code == AIDLTransaction.interface") { e in
-                    e.line("_reply.write(\(ns).descriptor)")
-                    e.line("return")
-                }
-                if d.methods.isEmpty {
-                    e.line("throw StatusCode.unknownTransaction")
-                    return
-                }
-                e.line("guard let _method = \(ns).Code(rawValue: _code) else { throw StatusCode.unknownTransaction }")
-                if e.usesToken(d) { e.line("try _data.enforceInterface(\(ns).descriptor)") }
-                e.block("try TransactionContext.$current.withValue(_context)") { e in
-                    e.line("switch _method {")
-                    for m in d.methods {
-                        e.line("case .\(Self.identifier(m.name)):")
-                        e.indent += 1
-                        e.stubCase(d, m)
-                        e.indent -= 1
-                    }
-                    e.line("}")
-                }
-            }
-        }
-    }
-
-    private mutating func stubCase(_ d: Declaration, _ m: Method) {
-        let c = "_context.connection"
-        for p in m.parameters {
-            let name = Self.identifier(p.name)
-            switch p.effectiveDirection {
-            case .in: line("let \(name) = \(read(p.type, "_data", c))")
-            case .inout: line("var \(name) = \(read(p.type, "_data", c))")
-            case .out: line("var \(name): \(swiftType(p.type)) = \(defaultValue(p.type, nil))")
-            }
-        }
-        let args = m.parameters.map { p in
-            "\(Self.identifier(p.name)): \(p.effectiveDirection == .in ? "" : "&")\(Self.identifier(p.name))"
-        }.joined(separator: ", ")
-        line("\(returnsValue(m) ? "let _result = " : "")try self.impl.\(Self.identifier(m.name))(\(args))")
-        if m.isOneway || d.isOneway { return }
-        line("_reply.writeNoException()")
-        if returnsValue(m) { line(write(m.returnType, "_result", "_reply", c)) }
-        for p in m.parameters where p.effectiveDirection != .in {
-            line(write(p.type, Self.identifier(p.name), "_reply", c))
         }
     }
 }
