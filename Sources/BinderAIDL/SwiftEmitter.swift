@@ -174,13 +174,13 @@ struct SwiftEmitter {
         "\(p).write(array: \(v)) { p, e in \(write(e, "e", "p", c)) }"
     }
 
-    /// The hand-written type of an unstructured parcelable has no connection parameter.
-    func connectionArgument(_ t: TypeRef, _ c: String) -> String {
+    /// The hand-written type of an unstructured parcelable has no resolver parameter.
+    func resolverArgument(_ t: TypeRef, _ c: String) -> String {
         if case .declaration(let d)? = t.resolved, d.kind == .unstructuredParcelable { return "" }
-        return ", connection: \(c)"
+        return ", resolver: \(c)"
     }
 
-    /// An expression reading `t` from parcel `p`; `c` is the connection expression.
+    /// An expression reading `t` from parcel `p`; `c` is the resolver expression.
     func read(_ t: TypeRef, _ p: String, _ c: String) -> String {
         let nullable = t.isNullable
         if isByteArray(t) {
@@ -194,7 +194,7 @@ struct SwiftEmitter {
         case .primitive(.double)?: return "try \(p).readDouble()"
         case .primitive?: return "try \(p).read(\(swiftType(t)).self)"
         case .string?: return nullable ? "try \(p).readString()" : "try \(p).readNonNullString()"
-        case .binder?: return nullable ? "try \(p).readBinder(connection: \(c))" : "try \(p).readNonNullBinder(connection: \(c))"
+        case .binder?: return nullable ? "try \(p).readBinder(resolver: \(c))" : "try \(p).readNonNullBinder(resolver: \(c))"
         case .fileDescriptor?, .parcelFileDescriptor?: return nullable ? "try \(p).readFileDescriptor()" : "try \(p).readNonNullFileDescriptor()"
         case .list?: return readElements(t.arguments[0], of: t, p, c)
         case .map?:
@@ -202,10 +202,10 @@ struct SwiftEmitter {
             return nullable ? "try \(p).readMap\(args)" : "try \(p).readNonNullMap\(args)"
         case .declaration(let d)? where d.kind == .interface:
             let make = "\(d.localName).Proxy.init"
-            return nullable ? "try \(p).readInterface(connection: \(c), \(make))" : "try \(p).readNonNullInterface(connection: \(c), \(make))"
+            return nullable ? "try \(p).readInterface(resolver: \(c), \(make))" : "try \(p).readNonNullInterface(resolver: \(c), \(make))"
         case .declaration?, .typeParameter?:
             let value = t.nonNullable()
-            let one = "try \(swiftType(value)).read(from: &\(nullable ? "p" : p)\(connectionArgument(t, c)))"
+            let one = "try \(swiftType(value)).read(from: &\(nullable ? "p" : p)\(resolverArgument(t, c)))"
             return nullable ? "try \(p).readNullable { \(closureType(value)) in \(one) }" : one
         case .void?, nil:
             return "()"
@@ -225,10 +225,10 @@ struct SwiftEmitter {
         case .map?:
             return "\(p).write(map: \(v), { p, k in \(write(t.arguments[0], "k", "p", c)) }, { p, v in \(write(t.arguments[1], "v", "p", c)) })"
         case .declaration(let d)? where d.kind == .interface:
-            return "\(p).write(interface: \(v), connection: \(c), makeStub: { \(d.localName).Stub($0) })"
+            return "\(p).write(interface: \(v), resolver: \(c), makeStub: { \(d.localName).Stub($0) })"
         case .declaration?, .typeParameter?:
-            let connection = connectionArgument(t, c)
-            return nullable ? "\(p).write(nullable: \(v)) { p, v in v.write(to: &p\(connection)) }" : "\(v).write(to: &\(p)\(connection))"
+            let resolver = resolverArgument(t, c)
+            return nullable ? "\(p).write(nullable: \(v)) { p, v in v.write(to: &p\(resolver)) }" : "\(v).write(to: &\(p)\(resolver))"
         case .void?, nil:
             return ""
         }

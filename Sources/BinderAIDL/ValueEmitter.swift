@@ -52,9 +52,9 @@ extension SwiftEmitter {
 
     /// The `AIDLValue` requirements every parcelable, union and enum implements.
     static func readSignature(_ name: String) -> String {
-        "public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> \(name)"
+        "public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> \(name)"
     }
-    static let writeSignature = "public func write(to parcel: inout Parcel, connection: BinderConnection?)"
+    static let writeSignature = "public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?)"
 
     // MARK: Parcelables
 
@@ -86,7 +86,7 @@ extension SwiftEmitter {
                 e.line("let end = try parcel.beginParcelable()")
                 e.line("\(d.fields.isEmpty ? "let" : "var") value = \(name)()")
                 for f in d.fields {
-                    e.line("value.\(Self.identifier(f.name)) = \(e.read(e.fieldType(f.type), "parcel", "connection"))")
+                    e.line("value.\(Self.identifier(f.name)) = \(e.read(e.fieldType(f.type), "parcel", "resolver"))")
                 }
                 e.line("try parcel.endParcelable(end)")
                 e.line("return value")
@@ -98,7 +98,7 @@ extension SwiftEmitter {
                 } else {
                     e.scope("parcel.writeParcelable { parcel in") { e in
                         for f in d.fields {
-                            e.line(e.write(e.fieldType(f.type), "self.\(Self.identifier(f.name))", "parcel", "connection"))
+                            e.line(e.write(e.fieldType(f.type), "self.\(Self.identifier(f.name))", "parcel", "resolver"))
                         }
                     }
                 }
@@ -140,7 +140,7 @@ extension SwiftEmitter {
             e.block(Self.readSignature(name)) { e in
                 e.line("switch try parcel.read(Int32.self) {")
                 for (i, f) in d.fields.enumerated() {
-                    e.line("case \(i): return .\(Self.identifier(f.name))(\(e.read(e.fieldType(f.type), "parcel", "connection")))")
+                    e.line("case \(i): return .\(Self.identifier(f.name))(\(e.read(e.fieldType(f.type), "parcel", "resolver")))")
                 }
                 e.line("default: throw .badValue")
                 e.line("}")
@@ -152,7 +152,7 @@ extension SwiftEmitter {
                     e.line("case .\(Self.identifier(f.name))(let value):")
                     e.indent += 1
                     e.line("parcel.write(Int32(\(i)))")
-                    e.line(e.write(e.fieldType(f.type), "value", "parcel", "connection"))
+                    e.line(e.write(e.fieldType(f.type), "value", "parcel", "resolver"))
                     e.indent -= 1
                 }
                 e.line("}")

@@ -122,15 +122,15 @@ struct CompilerTests {
         #expect(config.networkType == .PHYSICAL && config.vpnType == .PLATFORM)
         config.vpnType = .OEM
         var p = Parcel()
-        config.write(to: &p, connection: nil)
-        #expect(try NativeNetworkConfig.read(from: &p, connection: nil) == config)
+        config.write(to: &p, resolver: nil)
+        #expect(try NativeNetworkConfig.read(from: &p, resolver: nil) == config)
         #expect(NativeVpnType.MAX == NativeVpnType.OEM && NativeVpnType.OEM.rawValue == 4 && NativeVpnType.MAX.description == "OEM")
 
         let rule = FirewallRule.uidRange(UidRangeParcel(start: 10000, stop: 19999))
         var q = Parcel()
-        rule.write(to: &q, connection: nil)
+        rule.write(to: &q, resolver: nil)
         #expect(q.bytes.prefix(4) == [1, 0, 0, 0], "a union starts with its member's index")
-        #expect(try FirewallRule.read(from: &q, connection: nil) == rule)
+        #expect(try FirewallRule.read(from: &q, resolver: nil) == rule)
 
         #expect(INetd.FWMARK_CLAT == Int32(bitPattern: 0xdeadc1a7) && INetd.QUOTA_ONE_TERABYTE == 1 << 40)
         #expect(INetd.Code.getUidRanges.rawValue == 99 && INetd.descriptor == "android.net.INetd")
@@ -146,10 +146,10 @@ struct CompilerTests {
             p.write("appended by a newer writer")
         }
         p.write(Int32(77))
-        #expect(try MarkMaskParcel.read(from: &p, connection: nil) == MarkMaskParcel(mark: 1, mask: 2))
+        #expect(try MarkMaskParcel.read(from: &p, resolver: nil) == MarkMaskParcel(mark: 1, mask: 2))
         #expect(try p.read(Int32.self) == 77)
         var short = Parcel()
         short.writeParcelable { p in p.write(Int32(1)) }
-        #expect(throws: StatusCode.notEnoughData) { try MarkMaskParcel.read(from: &short, connection: nil) }
+        #expect(throws: StatusCode.notEnoughData) { try MarkMaskParcel.read(from: &short, resolver: nil) }
     }
 }

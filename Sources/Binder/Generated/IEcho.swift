@@ -64,7 +64,7 @@ public enum IEcho {
             let _data = Parcel()
             var _reply = try self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
             try _reply.readException()
-            return try IEcho.Identity.read(from: &_reply, connection: self.binder.connection)
+            return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// code 2: the caller's identity as the broker stamped it.
@@ -72,7 +72,7 @@ public enum IEcho {
             let _data = Parcel()
             var _reply = try await self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
             try _reply.readException()
-            return try IEcho.Identity.read(from: &_reply, connection: self.binder.connection)
+            return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// code 3: fails with the transport status given (the reply carries no parcel).
@@ -149,7 +149,7 @@ public enum IEcho {
                 case .whoAmI:
                     let _result = try self.impl.whoAmI()
                     _reply.writeNoException()
-                    _result.write(to: &_reply, connection: _context.connection)
+                    _result.write(to: &_reply, resolver: _context.connection)
                 case .fail:
                     let status = try _data.read(Int32.self)
                     try self.impl.fail(status: status)
@@ -182,7 +182,7 @@ public enum IEcho {
             self.container = container
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> Identity {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> Identity {
             let end = try parcel.beginParcelable()
             var value = Identity()
             value.pid = try parcel.read(Int32.self)
@@ -192,7 +192,7 @@ public enum IEcho {
             return value
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
             parcel.writeParcelable { parcel in
                 parcel.write(self.pid)
                 parcel.write(self.uid)

@@ -57,7 +57,7 @@ public enum IServiceCallback {
                 switch _method {
                 case .onRegistration:
                     let name = try _data.readNonNullString()
-                    let binder = try _data.readNonNullBinder(connection: _context.connection)
+                    let binder = try _data.readNonNullBinder(resolver: _context.connection)
                     try self.impl.onRegistration(name: name, binder: binder)
                 }
             }

@@ -118,7 +118,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// The service registered as `name`, or null. Never waits.
@@ -127,7 +127,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Same as getService (kept for Binder's API shape).
@@ -136,7 +136,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Same as getService (kept for Binder's API shape).
@@ -145,7 +145,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Registers `service` as `name` (1–127 of [A-Za-z0-9_./-]). A name held by one uid cannot be
@@ -188,7 +188,7 @@ public enum IServiceManager {
         public func registerForNotifications(name: String, callback: any IServiceCallback.Interface) throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -197,7 +197,7 @@ public enum IServiceManager {
         public func registerForNotifications(name: String, callback: any IServiceCallback.Interface) async throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -205,7 +205,7 @@ public enum IServiceManager {
         public func unregisterForNotifications(name: String, callback: any IServiceCallback.Interface) throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -213,7 +213,7 @@ public enum IServiceManager {
         public func unregisterForNotifications(name: String, callback: any IServiceCallback.Interface) async throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -226,7 +226,7 @@ public enum IServiceManager {
             _data.write(timeoutMillis)
             var _reply = try self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Waits in the broker until `name` registers, or `timeoutMillis` passes (null then).
@@ -237,7 +237,7 @@ public enum IServiceManager {
             _data.write(timeoutMillis)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// What `binder status` shows.
@@ -305,7 +305,7 @@ public enum IServiceManager {
         /// Where this process hears of channels requested to its objects (one per connection).
         public func registerChannelListener(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -313,7 +313,7 @@ public enum IServiceManager {
         /// Where this process hears of channels requested to its objects (one per connection).
         public func registerChannelListener(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -323,7 +323,7 @@ public enum IServiceManager {
         public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -334,7 +334,7 @@ public enum IServiceManager {
         public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -345,7 +345,7 @@ public enum IServiceManager {
         public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -356,7 +356,7 @@ public enum IServiceManager {
         public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -459,7 +459,7 @@ public enum IServiceManager {
             _data.write(container)
             var _reply = try self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// `name` as registered in container `container`. The root reaches every container; a child
@@ -471,7 +471,7 @@ public enum IServiceManager {
             _data.write(container)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// The names getServiceInContainer would find in `container`, sorted.
@@ -544,7 +544,7 @@ public enum IServiceManager {
         /// listener must accept fds and the connection must allow at least one per frame.
         public func registerChannelReceiver(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
             try _reply.readException()
         }
@@ -555,7 +555,7 @@ public enum IServiceManager {
         /// listener must accept fds and the connection must allow at least one per frame.
         public func registerChannelReceiver(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
             try _reply.readException()
         }
@@ -586,7 +586,7 @@ public enum IServiceManager {
                     _reply.write(binder: _result)
                 case .addService:
                     let name = try _data.readNonNullString()
-                    let service = try _data.readNonNullBinder(connection: _context.connection)
+                    let service = try _data.readNonNullBinder(resolver: _context.connection)
                     try self.impl.addService(name: name, service: service)
                     _reply.writeNoException()
                 case .listServices:
@@ -595,12 +595,12 @@ public enum IServiceManager {
                     _reply.write(array: _result) { p, e in p.write(e) }
                 case .registerForNotifications:
                     let name = try _data.readNonNullString()
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                    let callback = try _data.readNonNullInterface(resolver: _context.connection, IServiceCallback.Proxy.init)
                     try self.impl.registerForNotifications(name: name, callback: callback)
                     _reply.writeNoException()
                 case .unregisterForNotifications:
                     let name = try _data.readNonNullString()
-                    let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                    let callback = try _data.readNonNullInterface(resolver: _context.connection, IServiceCallback.Proxy.init)
                     try self.impl.unregisterForNotifications(name: name, callback: callback)
                     _reply.writeNoException()
                 case .waitForService:
@@ -614,7 +614,7 @@ public enum IServiceManager {
                     _reply.writeNoException()
                     _result.write(to: &_reply)
                 case .requestChannel:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
+                    let target = try _data.readNonNullBinder(resolver: _context.connection)
                     let _result = try self.impl.requestChannel(target: target)
                     _reply.writeNoException()
                     _reply.write(_result)
@@ -626,18 +626,18 @@ public enum IServiceManager {
                     _reply.write(fileDescriptor: _result)
                     end.write(to: &_reply)
                 case .registerChannelListener:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                    let listener = try _data.readNonNullInterface(resolver: _context.connection, IChannelListener.Proxy.init)
                     try self.impl.registerChannelListener(listener: listener)
                     _reply.writeNoException()
                 case .linkToDeath:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                    let target = try _data.readNonNullBinder(resolver: _context.connection)
+                    let recipient = try _data.readNonNullInterface(resolver: _context.connection, IDeathRecipient.Proxy.init)
                     let cookie = try _data.read(Int64.self)
                     try self.impl.linkToDeath(target: target, recipient: recipient, cookie: cookie)
                     _reply.writeNoException()
                 case .unlinkToDeath:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
-                    let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                    let target = try _data.readNonNullBinder(resolver: _context.connection)
+                    let recipient = try _data.readNonNullInterface(resolver: _context.connection, IDeathRecipient.Proxy.init)
                     let cookie = try _data.read(Int64.self)
                     try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
                     _reply.writeNoException()
@@ -676,18 +676,18 @@ public enum IServiceManager {
                     _reply.write(array: _result) { p, e in p.write(e) }
                 case .addExportedService:
                     let name = try _data.readNonNullString()
-                    let service = try _data.readNonNullBinder(connection: _context.connection)
+                    let service = try _data.readNonNullBinder(resolver: _context.connection)
                     try self.impl.addExportedService(name: name, service: service)
                     _reply.writeNoException()
                 case .openChannel:
-                    let target = try _data.readNonNullBinder(connection: _context.connection)
+                    let target = try _data.readNonNullBinder(resolver: _context.connection)
                     var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
                     let _result = try self.impl.openChannel(target: target, end: &end)
                     _reply.writeNoException()
                     _reply.write(fileDescriptor: _result)
                     end.write(to: &_reply)
                 case .registerChannelReceiver:
-                    let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                    let listener = try _data.readNonNullInterface(resolver: _context.connection, IChannelListener.Proxy.init)
                     try self.impl.registerChannelReceiver(listener: listener)
                     _reply.writeNoException()
                 }
