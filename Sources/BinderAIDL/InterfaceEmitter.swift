@@ -38,9 +38,10 @@ extension SwiftEmitter {
 
     func returns(_ m: Method) -> String { returnsValue(m) ? " -> \(swiftType(m.returnType))" : "" }
 
+    /// The interface's namespace. With every part (no `--values-module`) it holds the service
+    /// side too; in the values part only the descriptor, constants, codes and nested values.
     mutating func interface(_ d: Declaration) {
         doc(d.doc)
-        let ns = d.localName
         block("public enum \(Self.identifier(d.name))") { e in
             e.line("/// The interface descriptor\(e.usesToken(d) ? ", written as the interface token at the start of every request" : "").")
             e.line("public static let descriptor = \(Self.stringLiteral(d.qualifiedName))")
@@ -55,20 +56,35 @@ extension SwiftEmitter {
                     for m in d.methods { e.line("case \(Self.identifier(m.name)) = \(m.code)") }
                 }
             }
-            e.line()
-            e.line("/// What an `\(d.name)` implementation provides; `Stub` serves one, `Proxy` calls a remote one.")
-            e.block("public protocol Interface: AnyObject, Sendable") { e in
-                for m in d.methods {
-                    e.doc(m.doc)
-                    e.line("\(e.signature(m)) throws\(e.returns(m))")
-                }
+            if e.part == .all {
+                e.line()
+                e.service(d)
             }
-            e.line()
-            e.proxy(d, ns: ns)
-            e.line()
-            e.stub(d, ns: ns)
             e.nested(d)
         }
+    }
+
+    /// The services part of an interface: its service side, extending the namespace that the
+    /// values part generated into `valuesModule`.
+    mutating func serviceExtension(_ d: Declaration, valuesModule: String) {
+        line("/// `\(d.localName)` over the Binder runtime: its descriptor, codes and values are generated into \(valuesModule).")
+        block("extension \(d.localName)") { e in e.service(d) }
+    }
+
+    /// `Interface`, `Proxy` and `Stub`.
+    mutating func service(_ d: Declaration) {
+        let ns = d.localName
+        line("/// What an `\(d.name)` implementation provides; `Stub` serves one, `Proxy` calls a remote one.")
+        block("public protocol Interface: AnyObject, Sendable") { e in
+            for m in d.methods {
+                e.doc(m.doc)
+                e.line("\(e.signature(m)) throws\(e.returns(m))")
+            }
+        }
+        line()
+        proxy(d, ns: ns)
+        line()
+        stub(d, ns: ns)
     }
 
     mutating func proxy(_ d: Declaration, ns: String) {

@@ -1,4 +1,4 @@
-/// Parcelables, unions and enums: the values (`AIDLValue`).
+/// Parcelables, unions and enums: the values (`AIDLValue`), which need no Binder runtime.
 extension SwiftEmitter {
     // MARK: Equatable
 

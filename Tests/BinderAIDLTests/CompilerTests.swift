@@ -58,6 +58,35 @@ struct CompilerTests {
         #expect(explicit.contains("case a = 11") && explicit.contains("case b = 1"))
     }
 
+    @Test("--values-module: values, constants and codes below the runtime; Interface, Proxy and Stub extend them in the runtime's module")
+    func valuesSplit() throws {
+        let files = [
+            ("p/IFoo.aidl", "package p;\nimport p.P;\ninterface IFoo {\n    parcelable Inner { int x; }\n    const int K = 1;\n    P f(in Inner i);\n}\n"),
+            ("p/P.aidl", "package p;\nparcelable P { @SwiftUnsigned long n; @SwiftUnsigned int m = 7; }\n"),
+        ]
+        let values = try #require(try compile(files, module: "W", valuesModule: "W").first).contents
+        for part in ["import BinderWire\n", "public enum IFoo {", "public static let K: Int32 = 1", "public enum Code: UInt32, Sendable {", "case f = 1", "public struct Inner: AIDLValue, Equatable {"] {
+            #expect(values.contains(part), "\(part)")
+        }
+        for part in ["import Binder\n", "import W\n", "protocol Interface", "class Proxy", "class Stub"] { #expect(!values.contains(part), "\(part)") }
+        // In BinderWire itself: nothing to import.
+        #expect(!(try compile(files, module: "BinderWire", valuesModule: "BinderWire")[0].contents.contains("import ")))
+
+        let services = try #require(try compile(files, module: "Binder", valuesModule: "W").first).contents
+        for part in ["import BinderWire\nimport W\n", "extension IFoo {", "public protocol Interface: AnyObject, Sendable {", "func f(i: IFoo.Inner) throws -> P", "public final class Proxy: Interface, AIDLProxy {", "public final class Stub: BinderObject {"] {
+            #expect(services.contains(part), "\(part)")
+        }
+        for part in ["import Binder\n", "public enum IFoo", "enum Code", "struct Inner"] { #expect(!services.contains(part), "\(part)") }
+
+        // A file with no interface belongs to the values part only; unsigned fields keep int/long bytes.
+        let parcelable = [files[1], files[0]]
+        #expect(try compile(parcelable, module: "Binder", valuesModule: "W").isEmpty)
+        let p = try #require(try compile(parcelable, module: "W", valuesModule: "W").first).contents
+        for part in ["public var n: UInt64 = 0", "public var m: UInt32 = 7", "value.n = try parcel.read(UInt64.self)", "parcel.write(self.m)"] {
+            #expect(p.contains(part), "\(part)")
+        }
+    }
+
     @Test("generated codes and descriptors agree with the hand-written broker side (wire compatibility)")
     func wireCompatibility() {
         let sm: [(IServiceManager.Code, ServiceManagerCode)] = [
