@@ -87,31 +87,6 @@ struct CompilerTests {
         }
     }
 
-    @Test("generated codes and descriptors agree with the hand-written broker side (wire compatibility)")
-    func wireCompatibility() {
-        let sm: [(IServiceManager.Code, ServiceManagerCode)] = [
-            (.getService, .getService), (.checkService, .checkService), (.addService, .addService),
-            (.listServices, .listServices), (.registerForNotifications, .registerForNotifications),
-            (.unregisterForNotifications, .unregisterForNotifications), (.waitForService, .waitForService),
-            (.getStatus, .getStatus), (.requestChannel, .requestChannel), (.claimChannel, .claimChannel),
-            (.registerChannelListener, .registerChannelListener), (.linkToDeath, .linkToDeath),
-            (.unlinkToDeath, .unlinkToDeath), (.createContainer, .createContainer), (.stopContainer, .stopContainer),
-            (.listContainers, .listContainers), (.setForegroundContainer, .setForegroundContainer),
-            (.getForegroundContainer, .getForegroundContainer), (.getServiceInContainer, .getServiceInContainer),
-            (.listServicesInContainer, .listServicesInContainer), (.addExportedService, .addExportedService),
-            (.openChannel, .openChannel), (.registerChannelReceiver, .registerChannelReceiver),
-        ]
-        for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
-        #expect(sm.count == ServiceManagerCode.allCases.count)
-        #expect(IServiceManager.descriptor == ServiceManagerInterface.descriptor)
-        #expect(IServiceCallback.Code.onRegistration.rawValue == ServiceCallbackCode.onRegistration.rawValue)
-        #expect(IChannelListener.Code.onChannelRequested.rawValue == ChannelListenerCode.onChannelRequested.rawValue)
-        #expect(IChannelListener.Code.onChannelOpened.rawValue == ChannelListenerCode.onChannelOpened.rawValue)
-        #expect(IDeathRecipient.Code.binderDied.rawValue == DeathRecipientCode.binderDied.rawValue)
-        #expect(IEcho.Code.echoDroppingFDs.rawValue == EchoService.Code.echoDroppingFDs.rawValue)
-        #expect(IEcho.Code.echo.rawValue == EchoService.Code.echo.rawValue && IEcho.Code.writeFD.rawValue == EchoService.Code.writeFD.rawValue)
-    }
-
     @Test("doc comments carry over; the header names the source; nested types and descriptors")
     func shape() throws {
         let out = try swift("""

@@ -3,25 +3,8 @@
 
 import BinderWire
 
-/// The built-in echo service (`binder echo serve`), used by tests, the demo and the benchmarks.
-/// Sources/Binder/EchoService.swift serves it: code 1 by hand (the benchmarks' hot path), the
-/// other codes through the generated IEcho.Stub.
-///
-/// No interface token (@SwiftNoInterfaceToken): `binder service call` and the benchmarks speak to
-/// it with raw parcels.
-public enum IEcho {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IEcho"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case echo = 1
-        case whoAmI = 2
-        case fail = 3
-        case writeFD = 4
-        case echoDroppingFDs = 5
-    }
-
+/// `IEcho` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IEcho {
     /// What an `IEcho` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// code 1: the reply is the request parcel, byte for byte (no exception header). No AIDL
@@ -164,39 +147,6 @@ public enum IEcho {
                     try self.impl.echoDroppingFDs()
                     _reply.writeNoException()
                 }
-            }
-        }
-    }
-
-    /// The caller, as the broker stamped it.
-    public struct Identity: AIDLValue, Equatable {
-        public var pid: Int32 = 0
-        public var uid: Int32 = 0
-        /// 0 is the root namespace.
-        public var container: Int32 = 0
-
-        public init() {}
-        public init(pid: Int32 = 0, uid: Int32 = 0, container: Int32 = 0) {
-            self.pid = pid
-            self.uid = uid
-            self.container = container
-        }
-
-        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> Identity {
-            let end = try parcel.beginParcelable()
-            var value = Identity()
-            value.pid = try parcel.read(Int32.self)
-            value.uid = try parcel.read(Int32.self)
-            value.container = try parcel.read(Int32.self)
-            try parcel.endParcelable(end)
-            return value
-        }
-
-        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
-            parcel.writeParcelable { parcel in
-                parcel.write(self.pid)
-                parcel.write(self.uid)
-                parcel.write(self.container)
             }
         }
     }
