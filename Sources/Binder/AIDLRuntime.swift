@@ -54,8 +54,8 @@ extension Parcel {
 
     public mutating func write(binder: BinderProxy?) { write(object: binder?.objectRef ?? .null) }
 
-    /// - Throws: `BAD_VALUE` for a reference with no connection to resolve it (a parcelable read
-    ///   without one) or a local cookie this process never published.
+    /// - Throws: `BAD_VALUE` for a reference with no connection to resolve it (a value read
+    ///   without a resolver) or a local cookie this process never published.
     public mutating func readBinder(resolver: (any BinderResolver)?) throws(StatusCode) -> BinderProxy? {
         let ref = try readObject()
         if ref.kind == .null { return nil }
