@@ -38,13 +38,16 @@ test: build
 	$(SWIFT) test --skip-build
 
 # Regenerates the committed Swift for every .aidl file (BinderAIDLTests fails when one is stale):
-# the project's interfaces (module Binder), the round-trip test interface (BinderTestTypes) and
-# the netd fixture (NetdFixtureGenerated, which exists to prove the generated Swift builds).
+# the project's interfaces, split in two (their parcelables, enums and codes into BinderWire, which
+# the broker links; their Interface, Proxy and Stub into Binder), the round-trip test interface
+# (BinderTestTypes) and the netd fixture (NetdFixtureGenerated, which exists to prove the
+# generated Swift builds).
 AIDL := .build/debug/binder-aidl
 NETD_FIXTURE := Tests/BinderAIDLTests/Fixtures/netd
 aidl:
 	$(SWIFT) build --product binder-aidl
-	$(AIDL) -I Protocols --module Binder --out Sources/Binder/Generated Protocols/binder/*.aidl
+	$(AIDL) -I Protocols --module BinderWire --values-module BinderWire --out Sources/BinderWire/Generated Protocols/binder/*.aidl
+	$(AIDL) -I Protocols --module Binder --values-module BinderWire --out Sources/Binder/Generated Protocols/binder/*.aidl
 	$(AIDL) -I Protocols --module BinderTestTypes --out Sources/BinderTestTypes/Generated Protocols/binder/test/*.aidl
 	$(AIDL) -I Protocols --module BinderNet --out Sources/BinderNet/Generated Protocols/binder/net/*.aidl
 	$(AIDL) -I $(NETD_FIXTURE) --module NetdFixtureGenerated --out Tests/NetdFixtureGenerated $$(find $(NETD_FIXTURE) -name '*.aidl' | LC_ALL=C sort)

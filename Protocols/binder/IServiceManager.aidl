@@ -7,9 +7,10 @@ import binder.IServiceCallback;
 
 /**
  * The service manager: the broker's own object, at handle 0 in every process.
- * Served by hand in the broker (Sources/BinderBroker/ServiceManager.swift, codes in
- * Sources/BinderWire/ServiceManagerInterface.swift); clients call it through the generated
- * IServiceManager.Proxy (Sources/Binder/Generated). Wire details: Protocols/WIRE.md §7.
+ * Its codes and parcelables are generated into BinderWire (Sources/BinderWire/Generated), which
+ * the broker links; the broker serves it by hand over those (Sources/BinderBroker/ServiceManager.swift),
+ * and clients call it through the generated IServiceManager.Proxy (Sources/Binder/Generated).
+ * Wire details: Protocols/WIRE.md §7.
  *
  * No interface token (@SwiftNoInterfaceToken): the broker's wire (WIRE.md §7, golden vectors in
  * §9) predates it, and look-ups are on every client's start-up path.

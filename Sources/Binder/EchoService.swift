@@ -14,13 +14,9 @@ import BinderWire
 ///
 /// It accepts fds, so echo (code 1) also returns the fds of the request.
 public final class EchoService: BinderObject {
-    public enum Code: UInt32 {
-        case echo = 1
-        case whoAmI = 2
-        case fail = 3
-        case writeFD = 4
-        case echoDroppingFDs = 5
-    }
+    /// The codes are IEcho's, generated (BinderWire's `IEcho.Code`): this name is what callers
+    /// that speak raw parcels to the service use.
+    public typealias Code = IEcho.Code
 
     private let stub = IEcho.Stub(Implementation())
 

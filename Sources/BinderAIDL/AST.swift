@@ -73,6 +73,8 @@ final class TypeRef {
     var dottedName: String { name.joined(separator: ".") }
     var isArray: Bool { !dimensions.isEmpty }
     var isNullable: Bool { annotations.contains { $0.name == "nullable" } }
+    /// `@SwiftUnsigned int` / `long`: `UInt32` / `UInt64` in Swift, the same bytes on the wire.
+    var isUnsigned: Bool { annotations.contains { $0.name == "SwiftUnsigned" } }
     var isHeap: Bool {
         guard let a = annotations.first(where: { $0.name == "nullable" }), let heap = a.parameter("heap") else { return false }
         if case .boolean(true) = heap.kind { return true }

@@ -19,30 +19,45 @@ public struct AIDLCompiler {
     }
 
     public var moduleName: String?
+    /// Where the values go when they are split from the interfaces' service side (Protocols/AIDL.md,
+    /// "Values below the runtime"): the compilation for this module gets the parcelables, unions,
+    /// enums and interface codes, which need only BinderWire; one for any other module gets the
+    /// interfaces' `Interface`, `Proxy` and `Stub`, as extensions. nil: everything in one file.
+    public var valuesModule: String?
     public var loader: (String) -> SourceFile?
 
     /// - Parameters:
     ///   - moduleName: the Swift module the output is compiled into (`Binder` omits `import Binder`).
+    ///   - valuesModule: the module the values are generated into, when split (see `valuesModule`).
     ///   - loader: returns the file for a path relative to an import root (`a/b/IFoo.aidl`), or nil.
-    public init(moduleName: String? = nil, loader: @escaping (String) -> SourceFile? = { _ in nil }) {
+    public init(moduleName: String? = nil, valuesModule: String? = nil, loader: @escaping (String) -> SourceFile? = { _ in nil }) {
         self.moduleName = moduleName
+        self.valuesModule = valuesModule
         self.loader = loader
     }
 
-    /// Compiles `inputs` (and checks every file they import).
+    private var part: SwiftEmitter.Part {
+        guard let valuesModule else { return .all }
+        return valuesModule == moduleName ? .values : .services(valuesModule: valuesModule)
+    }
+
+    /// Compiles `inputs` (and checks every file they import). An input whose declarations all
+    /// belong to the other part of a split (a parcelable, for the services part) has no output.
     /// - Throws: `CompileErrors` with every diagnostic found.
     public func compile(_ inputs: [SourceFile]) throws(CompileErrors) -> [Output] {
         let resolver = Resolver(loader: loader)
         let documents = inputs.map { resolver.add($0) }
         resolver.check()
+        if part == .values, let moduleName { resolver.checkValuesNeedNoRuntime(documents.compactMap { $0 }, module: moduleName) }
         guard resolver.diagnostics.isEmpty else { throw CompileErrors(resolver.diagnostics) }
         var outputs: [Output] = []
         for (input, document) in zip(inputs, documents) {
             guard let document else { continue }
-            var emitter = SwiftEmitter(document: document, moduleName: moduleName)
+            var emitter = SwiftEmitter(document: document, moduleName: moduleName, part: part)
+            guard let contents = emitter.emit() else { continue }
             let base = input.path.split(separator: "/").last.map(String.init) ?? input.path
             let stem = base.hasSuffix(".aidl") ? String(base.dropLast(5)) : base
-            outputs.append(Output(sourcePath: input.path, fileName: stem + ".swift", contents: emitter.emit()))
+            outputs.append(Output(sourcePath: input.path, fileName: stem + ".swift", contents: contents))
         }
         return outputs
     }

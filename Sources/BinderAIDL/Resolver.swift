@@ -183,6 +183,8 @@ final class Resolver {
             report(error(t.location, "'void' can only be the return type of a method"))
         case .primitive(let p) where t.isNullable && !t.isArray:
             report(error(t.location, "primitive type '\(p)' cannot be @nullable"))
+        case _ where t.isUnsigned && !Self.canBeUnsigned(t):
+            report(error(t.location, "@SwiftUnsigned only applies to int and long, not '\(t.displayName)'"))
         case .map:
             if let key = t.arguments.first, !key.isArray {
                 switch key.resolved {
@@ -227,15 +229,32 @@ final class Resolver {
 
     // MARK: Annotations
 
-    /// Annotations AOSP's compiler knows. The Swift backend uses `nullable`, `Backing` and
-    /// `SwiftNoInterfaceToken`; the rest steer other backends and are accepted and ignored.
+    /// Annotations AOSP's compiler knows, and this backend's own. The Swift backend uses `nullable`,
+    /// `Backing`, `SwiftNoInterfaceToken` and `SwiftUnsigned`; the rest steer other backends and
+    /// are accepted and ignored.
     static let knownAnnotations: Set<String> = [
         "nullable", "utf8InCpp", "Backing", "VintfStability", "UnsupportedAppUsage", "Hide", "JavaOnlyStableParcelable",
         "NdkOnlyStableParcelable", "RustOnlyStableParcelable", "JavaOnlyImmutable", "FixedSize", "Descriptor",
         "RustDerive", "SuppressWarnings", "JavaPassthrough", "JavaDerive", "JavaDefault", "JavaDelegator",
         "JavaSuppressLint", "EnforcePermission", "RequiresNoPermission", "PermissionManuallyEnforced", "SensitiveData",
-        "PropagateAllowBlocking", "Deprecated", "SwiftNoInterfaceToken",
+        "PropagateAllowBlocking", "Deprecated", "SwiftNoInterfaceToken", "SwiftUnsigned",
     ]
+
+    /// `@SwiftUnsigned` fits `int` and `long`, whose unsigned Swift types have the same bytes. Not
+    /// `byte`, which is sign-extended on the wire, nor arrays (their elements carry no annotation).
+    private static func canBeUnsigned(_ t: TypeRef) -> Bool {
+        guard !t.isArray else { return false }
+        switch t.resolved {
+        case .primitive(.int)?, .primitive(.long)?: return true
+        default: return false
+        }
+    }
+
+    /// An unsigned constant or default cannot be negative: Swift would not compile its literal.
+    private func checkUnsigned(_ t: TypeRef, _ value: ConstValue?, at location: SourceLocation) {
+        guard t.isUnsigned, let v = value?.integerValue, v < 0 else { return }
+        report(error(location, "\(v) is negative, but '\(t.displayName)' is @SwiftUnsigned"))
+    }
 
     func checkAnnotations(_ list: [Annotation]) {
         for a in list where !Self.knownAnnotations.contains(a.name) {
@@ -285,7 +304,7 @@ final class Resolver {
                 report(error(c.type.location, "a constant cannot be an array"))
                 continue
             }
-            do { _ = try constantValue(c, at: nil) } catch { report(error) }
+            do { checkUnsigned(c.type, try constantValue(c, at: nil), at: c.type.location) } catch { report(error) }
         }
         switch d.kind {
         case .interface: checkInterface(d, document: document)
@@ -328,6 +347,7 @@ final class Resolver {
                 do {
                     let v = try evaluate(e, scope: d, document: document)
                     f.evaluatedDefault = try convert(v, to: f.type, at: e.location)
+                    checkUnsigned(f.type, f.evaluatedDefault, at: e.location)
                 } catch {
                     report(error)
                 }

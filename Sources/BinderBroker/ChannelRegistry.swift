@@ -125,14 +125,14 @@ extension BrokerCore {
             // IChannelListener.onChannelOpened(endName, end, info), one-way.
             scratch.write(fileDescriptorOwner: RawFD(targetFD))
             endInfo(targetEnd, for: owner).write(to: &scratch)
-            callBack(listener, owner: owner, code: ChannelListenerCode.onChannelOpened.rawValue, out: &out)
+            callBack(listener, owner: owner, code: IChannelListener.Code.onChannelOpened.rawValue, out: &out)
         } else {
             // IChannelListener.onChannelRequested(endName, pid, uid, container, cookie), one-way.
             scratch.write(conn.identity.pid(seenFrom: owner.identity.container))
             scratch.write(conn.identity.uid)
             scratch.write(conn.identity.container)
             scratch.write(node.cookie)
-            callBack(listener, owner: owner, code: ChannelListenerCode.onChannelRequested.rawValue, out: &out)
+            callBack(listener, owner: owner, code: IChannelListener.Code.onChannelRequested.rawValue, out: &out)
         }
     }
 

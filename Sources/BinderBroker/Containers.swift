@@ -300,7 +300,7 @@ extension BrokerCore {
 
     /// Container management: createContainer, stopContainer, listContainers, set/getForegroundContainer.
     func containerCall<O: BrokerOutbox>(
-        _ code: ServiceManagerCode, from conn: Connection, request: inout Parcel, txid: UInt64, oneWay: Bool, out: inout O
+        _ code: IServiceManager.Code, from conn: Connection, request: inout Parcel, txid: UInt64, oneWay: Bool, out: inout O
     ) throws(StatusCode) {
         let inRoot = conn.identity.container == 0
         let privileged = inRoot && (conn.identity.uid == 0 || conn.identity.uid == config.brokerUID)

@@ -79,7 +79,7 @@ extension BrokerCore {
                 scratch.removeAll()
                 scratch.write(link.cookie)
                 deathLinks.delivered += 1
-                callBack(recipient, owner: watcher, code: DeathRecipientCode.binderDied.rawValue, out: &out)
+                callBack(recipient, owner: watcher, code: IDeathRecipient.Code.binderDied.rawValue, out: &out)
                 release(link.recipient, out: &out)
             }
         }

@@ -28,7 +28,7 @@ extension BrokerCore {
         request.replace(
             with: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size..<dataEnd]),
             objectOffsets: UnsafeRawBufferPointer(rebasing: frame[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
-        guard let code = ServiceManagerCode(rawValue: header.code) else {
+        guard let code = IServiceManager.Code(rawValue: header.code) else {
             if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: .unknownTransaction, out: &out) }
             return
         }
@@ -189,7 +189,7 @@ extension BrokerCore {
         scratch.removeAll()
         scratch.write(name)
         scratch.write(object: reference(to: service, for: owner))
-        callBack(callback, owner: owner, code: ServiceCallbackCode.onRegistration.rawValue, out: &out)
+        callBack(callback, owner: owner, code: IServiceCallback.Code.onRegistration.rawValue, out: &out)
     }
 
     /// Sends `scratch` as a one-way call to a callback object (`node`, owned by `owner`), stamped

@@ -20,6 +20,13 @@ struct BinderAIDLCommand: ParsableCommand {
     @Option(name: .long, help: "The Swift module the output is compiled into (Binder: no `import Binder`).")
     var module: String?
 
+    @Option(
+        name: .customLong("values-module"),
+        help: ArgumentHelp(
+            "Split values from services: with --module MODULE, write only the parcelables, unions, enums and interface codes (Swift that needs only BinderWire); with any other --module, only the interfaces' Interface, Proxy and Stub, extending MODULE's namespaces (inputs with no interface write no file).",
+            valueName: "MODULE"))
+    var valuesModule: String?
+
     @Argument(help: "The .aidl files to compile.")
     var files: [String]
 
@@ -33,7 +40,7 @@ struct BinderAIDLCommand: ParsableCommand {
             inputs.append(SourceFile(path: path, text: text))
         }
         let roots = importRoots
-        let compiler = AIDLCompiler(moduleName: module) { relative in
+        let compiler = AIDLCompiler(moduleName: module, valuesModule: valuesModule) { relative in
             for root in roots {
                 let path = root.hasSuffix("/") ? root + relative : root + "/" + relative
                 if let text = FileSystem.readText(path) { return SourceFile(path: path, text: text) }

@@ -58,29 +58,33 @@ struct CompilerTests {
         #expect(explicit.contains("case a = 11") && explicit.contains("case b = 1"))
     }
 
-    @Test("generated codes and descriptors agree with the hand-written broker side (wire compatibility)")
-    func wireCompatibility() {
-        let sm: [(IServiceManager.Code, ServiceManagerCode)] = [
-            (.getService, .getService), (.checkService, .checkService), (.addService, .addService),
-            (.listServices, .listServices), (.registerForNotifications, .registerForNotifications),
-            (.unregisterForNotifications, .unregisterForNotifications), (.waitForService, .waitForService),
-            (.getStatus, .getStatus), (.requestChannel, .requestChannel), (.claimChannel, .claimChannel),
-            (.registerChannelListener, .registerChannelListener), (.linkToDeath, .linkToDeath),
-            (.unlinkToDeath, .unlinkToDeath), (.createContainer, .createContainer), (.stopContainer, .stopContainer),
-            (.listContainers, .listContainers), (.setForegroundContainer, .setForegroundContainer),
-            (.getForegroundContainer, .getForegroundContainer), (.getServiceInContainer, .getServiceInContainer),
-            (.listServicesInContainer, .listServicesInContainer), (.addExportedService, .addExportedService),
-            (.openChannel, .openChannel), (.registerChannelReceiver, .registerChannelReceiver),
+    @Test("--values-module: values, constants and codes below the runtime; Interface, Proxy and Stub extend them in the runtime's module")
+    func valuesSplit() throws {
+        let files = [
+            ("p/IFoo.aidl", "package p;\nimport p.P;\ninterface IFoo {\n    parcelable Inner { int x; }\n    const int K = 1;\n    P f(in Inner i);\n}\n"),
+            ("p/P.aidl", "package p;\nparcelable P { @SwiftUnsigned long n; @SwiftUnsigned int m = 7; }\n"),
         ]
-        for (generated, handWritten) in sm { #expect(generated.rawValue == handWritten.rawValue) }
-        #expect(sm.count == ServiceManagerCode.allCases.count)
-        #expect(IServiceManager.descriptor == ServiceManagerInterface.descriptor)
-        #expect(IServiceCallback.Code.onRegistration.rawValue == ServiceCallbackCode.onRegistration.rawValue)
-        #expect(IChannelListener.Code.onChannelRequested.rawValue == ChannelListenerCode.onChannelRequested.rawValue)
-        #expect(IChannelListener.Code.onChannelOpened.rawValue == ChannelListenerCode.onChannelOpened.rawValue)
-        #expect(IDeathRecipient.Code.binderDied.rawValue == DeathRecipientCode.binderDied.rawValue)
-        #expect(IEcho.Code.echoDroppingFDs.rawValue == EchoService.Code.echoDroppingFDs.rawValue)
-        #expect(IEcho.Code.echo.rawValue == EchoService.Code.echo.rawValue && IEcho.Code.writeFD.rawValue == EchoService.Code.writeFD.rawValue)
+        let values = try #require(try compile(files, module: "W", valuesModule: "W").first).contents
+        for part in ["import BinderWire\n", "public enum IFoo {", "public static let K: Int32 = 1", "public enum Code: UInt32, Sendable {", "case f = 1", "public struct Inner: AIDLValue, Equatable {"] {
+            #expect(values.contains(part), "\(part)")
+        }
+        for part in ["import Binder\n", "import W\n", "protocol Interface", "class Proxy", "class Stub"] { #expect(!values.contains(part), "\(part)") }
+        // In BinderWire itself: nothing to import.
+        #expect(!(try compile(files, module: "BinderWire", valuesModule: "BinderWire")[0].contents.contains("import ")))
+
+        let services = try #require(try compile(files, module: "Binder", valuesModule: "W").first).contents
+        for part in ["import BinderWire\nimport W\n", "extension IFoo {", "public protocol Interface: AnyObject, Sendable {", "func f(i: IFoo.Inner) throws -> P", "public final class Proxy: Interface, AIDLProxy {", "public final class Stub: BinderObject {"] {
+            #expect(services.contains(part), "\(part)")
+        }
+        for part in ["import Binder\n", "public enum IFoo", "enum Code", "struct Inner"] { #expect(!services.contains(part), "\(part)") }
+
+        // A file with no interface belongs to the values part only; unsigned fields keep int/long bytes.
+        let parcelable = [files[1], files[0]]
+        #expect(try compile(parcelable, module: "Binder", valuesModule: "W").isEmpty)
+        let p = try #require(try compile(parcelable, module: "W", valuesModule: "W").first).contents
+        for part in ["public var n: UInt64 = 0", "public var m: UInt32 = 7", "value.n = try parcel.read(UInt64.self)", "parcel.write(self.m)"] {
+            #expect(p.contains(part), "\(part)")
+        }
     }
 
     @Test("doc comments carry over; the header names the source; nested types and descriptors")
@@ -122,15 +126,15 @@ struct CompilerTests {
         #expect(config.networkType == .PHYSICAL && config.vpnType == .PLATFORM)
         config.vpnType = .OEM
         var p = Parcel()
-        config.write(to: &p, connection: nil)
-        #expect(try NativeNetworkConfig.read(from: &p, connection: nil) == config)
+        config.write(to: &p, resolver: nil)
+        #expect(try NativeNetworkConfig.read(from: &p, resolver: nil) == config)
         #expect(NativeVpnType.MAX == NativeVpnType.OEM && NativeVpnType.OEM.rawValue == 4 && NativeVpnType.MAX.description == "OEM")
 
         let rule = FirewallRule.uidRange(UidRangeParcel(start: 10000, stop: 19999))
         var q = Parcel()
-        rule.write(to: &q, connection: nil)
+        rule.write(to: &q, resolver: nil)
         #expect(q.bytes.prefix(4) == [1, 0, 0, 0], "a union starts with its member's index")
-        #expect(try FirewallRule.read(from: &q, connection: nil) == rule)
+        #expect(try FirewallRule.read(from: &q, resolver: nil) == rule)
 
         #expect(INetd.FWMARK_CLAT == Int32(bitPattern: 0xdeadc1a7) && INetd.QUOTA_ONE_TERABYTE == 1 << 40)
         #expect(INetd.Code.getUidRanges.rawValue == 99 && INetd.descriptor == "android.net.INetd")
@@ -146,10 +150,10 @@ struct CompilerTests {
             p.write("appended by a newer writer")
         }
         p.write(Int32(77))
-        #expect(try MarkMaskParcel.read(from: &p, connection: nil) == MarkMaskParcel(mark: 1, mask: 2))
+        #expect(try MarkMaskParcel.read(from: &p, resolver: nil) == MarkMaskParcel(mark: 1, mask: 2))
         #expect(try p.read(Int32.self) == 77)
         var short = Parcel()
         short.writeParcelable { p in p.write(Int32(1)) }
-        #expect(throws: StatusCode.notEnoughData) { try MarkMaskParcel.read(from: &short, connection: nil) }
+        #expect(throws: StatusCode.notEnoughData) { try MarkMaskParcel.read(from: &short, resolver: nil) }
     }
 }

@@ -12,6 +12,9 @@ struct DiagnosticsTests {
         var header: String
         var line: String
         var column: Int
+        /// The compilation's `--module` and `--values-module`.
+        var module: String? = nil
+        var valuesModule: String? = nil
         var testDescription: String { name }
     }
 
@@ -146,12 +149,32 @@ struct DiagnosticsTests {
             files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(@nullable int x);\n}\n")],
             header: "p/IFoo.aidl:3:22: error: primitive type 'int' cannot be @nullable",
             line: "    void f(@nullable int x);", column: 22),
+        Case(
+            name: "unsigned-byte",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    @SwiftUnsigned byte b;\n}\n")],
+            header: "p/P.aidl:3:20: error: @SwiftUnsigned only applies to int and long, not 'byte'",
+            line: "    @SwiftUnsigned byte b;", column: 20),
+        Case(
+            name: "unsigned-array",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    @SwiftUnsigned int[] a;\n}\n")],
+            header: "p/P.aidl:3:20: error: @SwiftUnsigned only applies to int and long, not 'int[]'",
+            line: "    @SwiftUnsigned int[] a;", column: 20),
+        Case(
+            name: "unsigned-negative-default",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    @SwiftUnsigned int x = -1;\n}\n")],
+            header: "p/P.aidl:3:28: error: -1 is negative, but 'int' is @SwiftUnsigned",
+            line: "    @SwiftUnsigned int x = -1;", column: 28),
+        Case(
+            name: "values-module-binder",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    IBinder b;\n}\n")],
+            header: "p/P.aidl:3:5: error: field 'b' of 'P' is an IBinder, which needs the Binder runtime: values generated into W cannot hold one",
+            line: "    IBinder b;", column: 5, module: "W", valuesModule: "W"),
     ]
 
     @Test("each error kind is reported at its source position", arguments: cases)
     func diagnostic(_ c: Case) throws {
         do {
-            _ = try compile(c.files)
+            _ = try compile(c.files, module: c.module, valuesModule: c.valuesModule)
             Issue.record("compiled without an error")
         } catch {
             let first = try #require(error.diagnostics.first)

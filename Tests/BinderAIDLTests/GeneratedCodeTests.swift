@@ -10,12 +10,15 @@ struct GeneratedCodeTests {
         var recursive: Bool
         var roots: [String]
         var module: String
+        /// Where the values go when split from the interfaces' service side (`--values-module`).
+        var valuesModule: String? = nil
         var output: String
         var testDescription: String { "\(inputs) → \(output)" }
     }
 
     static let sets: [Set] = [
-        Set(inputs: "Protocols/binder", recursive: false, roots: ["Protocols"], module: "Binder", output: "Sources/Binder/Generated"),
+        Set(inputs: "Protocols/binder", recursive: false, roots: ["Protocols"], module: "BinderWire", valuesModule: "BinderWire", output: "Sources/BinderWire/Generated"),
+        Set(inputs: "Protocols/binder", recursive: false, roots: ["Protocols"], module: "Binder", valuesModule: "BinderWire", output: "Sources/Binder/Generated"),
         Set(inputs: "Protocols/binder/test", recursive: false, roots: ["Protocols"], module: "BinderTestTypes", output: "Sources/BinderTestTypes/Generated"),
         Set(inputs: "Protocols/binder/net", recursive: false, roots: ["Protocols"], module: "BinderNet", output: "Sources/BinderNet/Generated"),
         Set(
@@ -28,7 +31,7 @@ struct GeneratedCodeTests {
         let paths = aidlFiles(under: set.inputs, recursive: set.recursive)
         #expect(!paths.isEmpty)
         let inputs = paths.map { SourceFile(path: $0, text: FileSystem.readText(repositoryRoot + "/" + $0)!) }
-        let outputs = try compiler(module: set.module, roots: set.roots).compile(inputs)
+        let outputs = try compiler(module: set.module, valuesModule: set.valuesModule, roots: set.roots).compile(inputs)
         let committed = (FileSystem.listDirectory(repositoryRoot + "/" + set.output) ?? []).filter { $0.hasSuffix(".swift") }
         #expect(committed == outputs.map(\.fileName).sorted(), "generated files added or removed: run `make aidl`")
         for o in outputs {

@@ -27,8 +27,8 @@ func aidlFiles(under dir: String, recursive: Bool) -> [String] {
 }
 
 /// A compiler whose imports come from directories under the repository root.
-func compiler(module: String?, roots: [String]) -> AIDLCompiler {
-    AIDLCompiler(moduleName: module) { relative in
+func compiler(module: String?, valuesModule: String? = nil, roots: [String]) -> AIDLCompiler {
+    AIDLCompiler(moduleName: module, valuesModule: valuesModule) { relative in
         for root in roots {
             let path = root + "/" + relative
             if let text = FileSystem.readText(repositoryRoot + "/" + path) { return SourceFile(path: path, text: text) }
@@ -38,8 +38,8 @@ func compiler(module: String?, roots: [String]) -> AIDLCompiler {
 }
 
 /// Compiles in-memory files (path → text); the first is the input, all can be imported.
-func compile(_ files: [(String, String)], module: String? = nil) throws(CompileErrors) -> [AIDLCompiler.Output] {
+func compile(_ files: [(String, String)], module: String? = nil, valuesModule: String? = nil) throws(CompileErrors) -> [AIDLCompiler.Output] {
     let table = Dictionary(uniqueKeysWithValues: files)
-    let c = AIDLCompiler(moduleName: module) { relative in table[relative].map { SourceFile(path: relative, text: $0) } }
+    let c = AIDLCompiler(moduleName: module, valuesModule: valuesModule) { relative in table[relative].map { SourceFile(path: relative, text: $0) } }
     return try c.compile([SourceFile(path: files[0].0, text: files[0].1)])
 }

@@ -27,7 +27,7 @@ struct ChannelRegistryTests {
         #expect(name == "channel-1-requester")
         let call = try #require(h.out.sent.last)
         #expect(call.to == service && call.header.target == 50 && call.header.flags.contains(.oneWay))
-        #expect(call.header.code == ChannelListenerCode.onChannelRequested.rawValue)
+        #expect(call.header.code == IChannelListener.Code.onChannelRequested.rawValue)
         var p = call.parcel
         #expect(try p.readNonNullString() == "channel-1-target")
         #expect(try p.read(Int32.self) == 200)  // the client's pid (connection 2 → pid 200)
@@ -68,7 +68,7 @@ struct ChannelRegistryTests {
         let end = try ChannelEnd.read(from: &p)
         #expect(end.peerPID == 100 && end.cookie == 7)
         // The listener hears of the target's end; only it is left to claim, and only by the target.
-        let call = try #require(h.out.sent.first { $0.to == service && $0.header.code == ChannelListenerCode.onChannelRequested.rawValue })
+        let call = try #require(h.out.sent.first { $0.to == service && $0.header.code == IChannelListener.Code.onChannelRequested.rawValue })
         var notice = call.parcel
         #expect(try notice.readNonNullString() == "channel-1-target")
         let status = h.core.status(now: h.now)
@@ -96,7 +96,7 @@ struct ChannelRegistryTests {
         #expect(open.header.status == .ok && open.header.fdCount == 1)
         let call = try #require(h.out.sent.last)
         #expect(call.to == service && call.header.target == 51 && call.header.flags.contains(.oneWay))
-        #expect(call.header.code == ChannelListenerCode.onChannelOpened.rawValue && call.header.fdCount == 1)
+        #expect(call.header.code == IChannelListener.Code.onChannelOpened.rawValue && call.header.fdCount == 1)
         #expect(h.out.passed.map(\.0) == [client, service] && h.out.passed.map(\.1) == [1000, 1001], "each party got its own end")
         var notice = call.parcel
         #expect(try notice.readNonNullString() == "channel-1-target")

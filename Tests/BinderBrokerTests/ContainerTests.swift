@@ -161,7 +161,7 @@ struct ContainerCoreTests {
         }!.parcel
         try link.readException()
         h.core.connectionClosed(owner, out: &h.out)
-        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == IDeathRecipient.Code.binderDied.rawValue })
         #expect(h.core.exportedProxies.isEmpty, "the proxies died with the object")
     }
 
@@ -191,7 +191,7 @@ struct ContainerCoreTests {
         let again = try h.getService("netd", from: app1)
         #expect(again.id != r1.id)
         // Leaving the foreground unloads: its handle then names a dead object, and links on it fire.
-        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 50, target: 0, code: ServiceManagerCode.setForegroundContainer.rawValue), {
+        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 50, target: 0, code: IServiceManager.Code.setForegroundContainer.rawValue), {
             var p = Parcel(); p.write(Int32(1)); return p }())
         _ = try h.getService("netd", from: app2)
         var link = h.callServiceManager(from: app1, .linkToDeath) { p in
@@ -200,10 +200,10 @@ struct ContainerCoreTests {
             p.write(Int64(9))
         }!.parcel
         try link.readException()
-        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 51, target: 0, code: ServiceManagerCode.setForegroundContainer.rawValue), {
+        h.deliver(from: owner, FrameHeader(command: .transaction, transactionID: 51, target: 0, code: IServiceManager.Code.setForegroundContainer.rawValue), {
             var p = Parcel(); p.write(Int32(2)); return p }())
         #expect(notices().map(\.1) == [1, 1, 1, 2, 1], "container 1 unloaded when 2 came to the foreground")
-        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == IDeathRecipient.Code.binderDied.rawValue })
         let before = h.out.sent.count
         h.deliver(from: app1, FrameHeader(command: .transaction, transactionID: 3, target: again.id, code: 1))
         #expect(h.out.sent[before...].first { $0.to == app1 }?.header.status == .deadObject)
@@ -310,7 +310,7 @@ struct ContainerCoreTests {
         #expect(h.out.stopped == [1])
         h.core.containerExited(1, out: &h.out)
         #expect(h.out.disconnects.map(\.0) == [svc1])
-        #expect(h.out.sent.contains { $0.to == watcher && $0.header.code == DeathRecipientCode.binderDied.rawValue })
+        #expect(h.out.sent.contains { $0.to == watcher && $0.header.code == IDeathRecipient.Code.binderDied.rawValue })
         #expect(h.out.sent.last?.to == admin && h.out.sent.last?.header.command == .reply)
         #expect(try h.getService("demo.echo", from: admin) == .null)
         #expect(throws: ServiceError.self) { try Self.lookUp(h, "demo.echo", in: 1, from: admin) }

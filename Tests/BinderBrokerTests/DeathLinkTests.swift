@@ -6,7 +6,7 @@ import Testing
 @Suite("Death links: linkToDeath, unlinkToDeath and binderDied")
 struct DeathLinkTests {
     /// Links `recipient` (the client's own cookie) with `cookie` on the service `ref`; returns the reply.
-    func link(_ h: CoreHarness, _ code: ServiceManagerCode = .linkToDeath, from client: ConnectionID, target: ObjectRef, recipient: ObjectRef = .local(90), cookie: UInt64) -> RecordingOutbox.Sent? {
+    func link(_ h: CoreHarness, _ code: IServiceManager.Code = .linkToDeath, from client: ConnectionID, target: ObjectRef, recipient: ObjectRef = .local(90), cookie: UInt64) -> RecordingOutbox.Sent? {
         h.callServiceManager(from: client, code) { p in
             p.write(object: target)
             p.write(object: recipient)
@@ -15,7 +15,7 @@ struct DeathLinkTests {
     }
 
     func deaths(_ h: CoreHarness) -> [RecordingOutbox.Sent] {
-        h.out.sent.filter { $0.header.command == .transaction && $0.header.code == DeathRecipientCode.binderDied.rawValue }
+        h.out.sent.filter { $0.header.command == .transaction && $0.header.code == IDeathRecipient.Code.binderDied.rawValue }
     }
 
     @Test("the owner's close calls binderDied(cookie) once, one-way, on each linked recipient, stamped by the broker")

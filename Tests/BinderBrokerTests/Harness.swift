@@ -109,7 +109,7 @@ final class CoreHarness {
     }
 
     /// Calls the service manager and returns the reply frame sent back.
-    func callServiceManager(from id: ConnectionID, _ code: ServiceManagerCode, flags: TransactionFlags = [], _ body: (inout Parcel) -> Void) -> RecordingOutbox.Sent? {
+    func callServiceManager(from id: ConnectionID, _ code: IServiceManager.Code, flags: TransactionFlags = [], _ body: (inout Parcel) -> Void) -> RecordingOutbox.Sent? {
         nextTx += 1
         var p = Parcel()
         body(&p)

@@ -93,7 +93,7 @@ struct ReferenceCountingCoreTests {
         #expect(h.core.deathLinks.count == 0, "the client's death link went with its handle")
         #expect(releasedNotices(h, to: client).map(\.cookie) == [90], "and so did the link's hold on the recipient")
         h.core.connectionClosed(service, out: &h.out)
-        #expect(!h.out.sent.contains { $0.header.code == DeathRecipientCode.binderDied.rawValue }, "no notice on a released link")
+        #expect(!h.out.sent.contains { $0.header.code == IDeathRecipient.Code.binderDied.rawValue }, "no notice on a released link")
     }
 
     @Test("a holder that disconnects gives back everything it held")

@@ -115,7 +115,7 @@ struct ServiceManagerTests {
         }
         var immediate = try #require(h.out.sent.last { $0.to == listener && $0.header.command == .transaction })
         #expect(immediate.header.target == 77 && immediate.header.flags.contains(.oneWay))
-        #expect(immediate.header.code == ServiceCallbackCode.onRegistration.rawValue)
+        #expect(immediate.header.code == IServiceCallback.Code.onRegistration.rawValue)
         #expect(try immediate.parcel.readNonNullString() == "first")
         #expect(try immediate.parcel.readObject() == .handle(1))
         let count = h.out.sent.count

@@ -39,7 +39,7 @@ struct WireDocumentTests {
     func checkServiceRoundTrip() throws {
         var request = Parcel()
         request.write("echo")
-        let frame = CoreHarness.frame(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.checkService.rawValue), request)
+        let frame = CoreHarness.frame(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: IServiceManager.Code.checkService.rawValue), request)
         #expect(frame == (try Self.example("§9(b)")))
 
         let h = CoreHarness()

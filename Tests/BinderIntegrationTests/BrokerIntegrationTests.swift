@@ -65,9 +65,9 @@ struct BrokerIntegrationTests {
         var wait = Parcel()
         wait.write("late.service")
         wait.write(Int64(60_000))
-        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.waitForService.rawValue), wait)
+        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: IServiceManager.Code.waitForService.rawValue), wait)
         // Frames on one connection are handled in order: once listServices is answered, the wait is filed.
-        try raw.send(FrameHeader(command: .transaction, transactionID: 2, target: 0, code: ServiceManagerCode.listServices.rawValue))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 2, target: 0, code: IServiceManager.Code.listServices.rawValue))
         let first = try #require(try raw.receive())
         #expect(first.0.transactionID == 2, "the wait must not be answered before the service exists")
         let server = try broker.connect()
@@ -244,10 +244,10 @@ struct BrokerIntegrationTests {
         let broker = try TestBroker()
         let raw = try RawClient(path: broker.socketPath)
         let forged = CallerIdentity(pid: 1, uid: 0, container: 3)
-        try raw.send(FrameHeader(command: .transaction, transactionID: 9, target: 0, code: ServiceManagerCode.listServices.rawValue, sender: forged))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 9, target: 0, code: IServiceManager.Code.listServices.rawValue, sender: forged))
         let (header, _) = try #require(try raw.receive())
         #expect(header.transactionID == 9 && header.status == .permissionDenied)
-        try raw.send(FrameHeader(command: .transaction, transactionID: 10, target: 0, code: ServiceManagerCode.listServices.rawValue))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 10, target: 0, code: IServiceManager.Code.listServices.rawValue))
         #expect(try raw.receive()?.0.status == .ok)
     }
 

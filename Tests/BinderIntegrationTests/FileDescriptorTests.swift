@@ -53,7 +53,7 @@ struct FileDescriptorTests {
         data.write(fileDescriptor: pipe.write)
         #expect(throws: StatusCode.fdsNotAllowed) { try plain.transact(code: 1, data: data) }
         #expect(throws: StatusCode.fdsNotAllowed) {
-            try client.transact(handle: 0, code: ServiceManagerCode.listServices.rawValue, data: data)
+            try client.transact(handle: 0, code: IServiceManager.Code.listServices.rawValue, data: data)
         }
         // The connection stays usable, and no copy of the fd survives anywhere.
         #expect(try client.serviceManager.listServices() == ["plain"])
@@ -148,7 +148,7 @@ struct BackPressureTests {
         var add = Parcel()
         add.write("slow")
         add.write(object: .local(1))
-        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: ServiceManagerCode.addService.rawValue), add)
+        try raw.send(FrameHeader(command: .transaction, transactionID: 1, target: 0, code: IServiceManager.Code.addService.rawValue), add)
         #expect(try raw.receive()?.0.status == .ok)
 
         let (_, client, echo) = try broker.echoPair()
@@ -195,7 +195,7 @@ struct BackPressureTests {
             bytes += UInt64(header.frameLength)
         }
         try raw.send(FrameHeader(command: .free, target: bytes, code: UInt32(accepted)))
-        try raw.send(FrameHeader(command: .transaction, transactionID: 2, target: 0, code: ServiceManagerCode.listServices.rawValue))
+        try raw.send(FrameHeader(command: .transaction, transactionID: 2, target: 0, code: IServiceManager.Code.listServices.rawValue))
         #expect(try raw.receive()?.0.transactionID == 2)
         try oneWay(accepted, to: slow)
         var (header, parcel) = try #require(try raw.receive())

@@ -32,24 +32,24 @@ public enum FirewallRule: AIDLValue, Equatable {
     /// AIDL's default: the first member with its default value.
     public init() { self = .uid(0) }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> FirewallRule {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> FirewallRule {
         switch try parcel.read(Int32.self) {
         case 0: return .uid(try parcel.read(Int32.self))
-        case 1: return .uidRange(try UidRangeParcel.read(from: &parcel, connection: connection))
+        case 1: return .uidRange(try UidRangeParcel.read(from: &parcel, resolver: resolver))
         case 2: return .interfaceName(try parcel.readNonNullString())
         case 3: return .cgroupPath(try parcel.readBytes())
         default: throw .badValue
         }
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         switch self {
         case .uid(let value):
             parcel.write(Int32(0))
             parcel.write(value)
         case .uidRange(let value):
             parcel.write(Int32(1))
-            value.write(to: &parcel, connection: connection)
+            value.write(to: &parcel, resolver: resolver)
         case .interfaceName(let value):
             parcel.write(Int32(2))
             parcel.write(value)

@@ -375,7 +375,7 @@ public enum INetd {
         public func networkCreate(config: NativeNetworkConfig) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            config.write(to: &_data, connection: self.binder.connection)
+            config.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data)
             try _reply.readException()
         }
@@ -384,7 +384,7 @@ public enum INetd {
         public func networkCreate(config: NativeNetworkConfig) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            config.write(to: &_data, connection: self.binder.connection)
+            config.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data)
             try _reply.readException()
         }
@@ -445,7 +445,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data)
             try _reply.readException()
         }
@@ -454,7 +454,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data)
             try _reply.readException()
         }
@@ -463,7 +463,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data)
             try _reply.readException()
         }
@@ -472,7 +472,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data)
             try _reply.readException()
         }
@@ -481,7 +481,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(add)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data)
             try _reply.readException()
         }
@@ -490,7 +490,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(add)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data)
             try _reply.readException()
         }
@@ -499,7 +499,7 @@ public enum INetd {
         public func socketDestroy(uidRanges: [UidRangeParcel], exemptUids: [Int32]) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: exemptUids) { p, e in p.write(e) }
             var _reply = try self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data)
             try _reply.readException()
@@ -509,7 +509,7 @@ public enum INetd {
         public func socketDestroy(uidRanges: [UidRangeParcel], exemptUids: [Int32]) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: uidRanges) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: exemptUids) { p, e in p.write(e) }
             var _reply = try await self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data)
             try _reply.readException()
@@ -537,7 +537,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// Per-upstream counters.
@@ -546,7 +546,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func interfaceAddAddress(ifName: String, addrString: String, prefixLength: Int32) throws {
@@ -1200,7 +1200,7 @@ public enum INetd {
         public func tetherStartWithConfiguration(config: TetherConfigParcel) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            config.write(to: &_data, connection: self.binder.connection)
+            config.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1208,7 +1208,7 @@ public enum INetd {
         public func tetherStartWithConfiguration(config: TetherConfigParcel) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            config.write(to: &_data, connection: self.binder.connection)
+            config.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1373,7 +1373,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1382,7 +1382,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1391,7 +1391,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1400,7 +1400,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1409,7 +1409,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1418,7 +1418,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            routeInfo.write(to: &_data, connection: self.binder.connection)
+            routeInfo.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1431,7 +1431,7 @@ public enum INetd {
             var _reply = try self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.read(Int32.self)
-            routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, connection: self.binder.connection) }
+            routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, resolver: self.binder.connection) }
             return _result
         }
 
@@ -1443,7 +1443,7 @@ public enum INetd {
             var _reply = try await self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.read(Int32.self)
-            routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, connection: self.binder.connection) }
+            routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, resolver: self.binder.connection) }
             return _result
         }
 
@@ -1637,7 +1637,7 @@ public enum INetd {
         public func firewallAddRules(rules: [FirewallRule], rejected: inout [Int32]) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: rules) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: rules) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: rejected) { p, e in p.write(e) }
             var _reply = try self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data)
             try _reply.readException()
@@ -1648,7 +1648,7 @@ public enum INetd {
         public func firewallAddRules(rules: [FirewallRule], rejected: inout [Int32]) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: rules) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: rules) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: rejected) { p, e in p.write(e) }
             var _reply = try await self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data)
             try _reply.readException()
@@ -1677,7 +1677,7 @@ public enum INetd {
             _data.write(ifName)
             var _reply = try self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data)
             try _reply.readException()
-            return try InterfaceConfigurationParcel.read(from: &_reply, connection: self.binder.connection)
+            return try InterfaceConfigurationParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func interfaceGetCfg(ifName: String) async throws -> InterfaceConfigurationParcel {
@@ -1686,13 +1686,13 @@ public enum INetd {
             _data.write(ifName)
             var _reply = try await self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data)
             try _reply.readException()
-            return try InterfaceConfigurationParcel.read(from: &_reply, connection: self.binder.connection)
+            return try InterfaceConfigurationParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func interfaceSetCfg(cfg: InterfaceConfigurationParcel) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            cfg.write(to: &_data, connection: self.binder.connection)
+            cfg.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1700,7 +1700,7 @@ public enum INetd {
         public func interfaceSetCfg(cfg: InterfaceConfigurationParcel) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            cfg.write(to: &_data, connection: self.binder.connection)
+            cfg.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1833,7 +1833,7 @@ public enum INetd {
         public func registerUnsolicitedEventListener(listener: any INetdUnsolicitedEventListener.Interface) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
             var _reply = try self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1842,7 +1842,7 @@ public enum INetd {
         public func registerUnsolicitedEventListener(listener: any INetdUnsolicitedEventListener.Interface) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
             var _reply = try await self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1901,7 +1901,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// The OEM extension's binder, if there is one.
@@ -1910,7 +1910,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         public func tetherStartWithDhcp(dhcpRanges: [String], dhcpServer: String?) throws {
@@ -1937,7 +1937,7 @@ public enum INetd {
             _data.write(netId)
             var _reply = try self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data)
             try _reply.readException()
-            return try MarkMaskParcel.read(from: &_reply, connection: self.binder.connection)
+            return try MarkMaskParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func getFwmarkForNetwork(netId: Int32) async throws -> MarkMaskParcel {
@@ -1946,13 +1946,13 @@ public enum INetd {
             _data.write(netId)
             var _reply = try await self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data)
             try _reply.readException()
-            return try MarkMaskParcel.read(from: &_reply, connection: self.binder.connection)
+            return try MarkMaskParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func tetherOffloadRuleAdd(rule: TetherOffloadRuleParcel) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            rule.write(to: &_data, connection: self.binder.connection)
+            rule.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1960,7 +1960,7 @@ public enum INetd {
         public func tetherOffloadRuleAdd(rule: TetherOffloadRuleParcel) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            rule.write(to: &_data, connection: self.binder.connection)
+            rule.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1968,7 +1968,7 @@ public enum INetd {
         public func tetherOffloadRuleRemove(rule: TetherOffloadRuleParcel) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            rule.write(to: &_data, connection: self.binder.connection)
+            rule.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1976,7 +1976,7 @@ public enum INetd {
         public func tetherOffloadRuleRemove(rule: TetherOffloadRuleParcel) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            rule.write(to: &_data, connection: self.binder.connection)
+            rule.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data)
             try _reply.readException()
         }
@@ -1986,7 +1986,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func tetherOffloadGetStats() async throws -> [TetherStatsParcel] {
@@ -1994,7 +1994,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func tetherOffloadSetInterfaceQuota(ifIndex: Int32, quotaBytes: Int64) throws {
@@ -2021,7 +2021,7 @@ public enum INetd {
             _data.write(ifIndex)
             var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data)
             try _reply.readException()
-            return try TetherStatsParcel.read(from: &_reply, connection: self.binder.connection)
+            return try TetherStatsParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func tetherOffloadGetAndClearStats(ifIndex: Int32) async throws -> TetherStatsParcel {
@@ -2030,13 +2030,13 @@ public enum INetd {
             _data.write(ifIndex)
             var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data)
             try _reply.readException()
-            return try TetherStatsParcel.read(from: &_reply, connection: self.binder.connection)
+            return try TetherStatsParcel.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func networkAddUidRangesParcel(uidRangesConfig: NativeUidRangeConfig) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            uidRangesConfig.write(to: &_data, connection: self.binder.connection)
+            uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2044,7 +2044,7 @@ public enum INetd {
         public func networkAddUidRangesParcel(uidRangesConfig: NativeUidRangeConfig) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            uidRangesConfig.write(to: &_data, connection: self.binder.connection)
+            uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2052,7 +2052,7 @@ public enum INetd {
         public func networkRemoveUidRangesParcel(uidRangesConfig: NativeUidRangeConfig) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            uidRangesConfig.write(to: &_data, connection: self.binder.connection)
+            uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2060,7 +2060,7 @@ public enum INetd {
         public func networkRemoveUidRangesParcel(uidRangesConfig: NativeUidRangeConfig) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            uidRangesConfig.write(to: &_data, connection: self.binder.connection)
+            uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2068,7 +2068,7 @@ public enum INetd {
         public func setNetworkAllowlist(allowedNetworks: [NativeUidRangeConfig]) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: allowedNetworks) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: allowedNetworks) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2076,7 +2076,7 @@ public enum INetd {
         public func setNetworkAllowlist(allowedNetworks: [NativeUidRangeConfig]) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(array: allowedNetworks) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: allowedNetworks) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data)
             try _reply.readException()
         }
@@ -2087,7 +2087,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) })
+            return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) })
         }
 
         /// Counters by interface name; null when accounting is off.
@@ -2096,7 +2096,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, connection: self.binder.connection) })
+            return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) })
         }
 
         public func getUidRanges(netId: Int32) throws -> [UidRangeParcel] {
@@ -2105,7 +2105,7 @@ public enum INetd {
             _data.write(netId)
             var _reply = try self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func getUidRanges(netId: Int32) async throws -> [UidRangeParcel] {
@@ -2114,7 +2114,7 @@ public enum INetd {
             _data.write(netId)
             var _reply = try await self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: self.binder.connection) }
         }
     }
 
@@ -2155,7 +2155,7 @@ public enum INetd {
                 try self.impl.networkCreatePhysical(netId: netId, permission: permission)
                 _reply.writeNoException()
             case .networkCreate:
-                let config = try NativeNetworkConfig.read(from: &_data, connection: _context.connection)
+                let config = try NativeNetworkConfig.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkCreate(config: config)
                 _reply.writeNoException()
             case .networkDestroy:
@@ -2174,21 +2174,21 @@ public enum INetd {
                 _reply.writeNoException()
             case .networkAddUidRanges:
                 let netId = try _data.read(Int32.self)
-                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: _context.connection) }
                 try self.impl.networkAddUidRanges(netId: netId, uidRanges: uidRanges)
                 _reply.writeNoException()
             case .networkRemoveUidRanges:
                 let netId = try _data.read(Int32.self)
-                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: _context.connection) }
                 try self.impl.networkRemoveUidRanges(netId: netId, uidRanges: uidRanges)
                 _reply.writeNoException()
             case .networkRejectNonSecureVpn:
                 let add = try _data.readBool()
-                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: _context.connection) }
                 try self.impl.networkRejectNonSecureVpn(add: add, uidRanges: uidRanges)
                 _reply.writeNoException()
             case .socketDestroy:
-                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: _context.connection) }
+                let uidRanges = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: _context.connection) }
                 let exemptUids = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
                 try self.impl.socketDestroy(uidRanges: uidRanges, exemptUids: exemptUids)
                 _reply.writeNoException()
@@ -2199,7 +2199,7 @@ public enum INetd {
             case .tetherGetStats:
                 let _result = try self.impl.tetherGetStats()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .interfaceAddAddress:
                 let ifName = try _data.readNonNullString()
                 let addrString = try _data.readNonNullString()
@@ -2394,7 +2394,7 @@ public enum INetd {
                 try self.impl.tetherStart(dhcpRanges: dhcpRanges)
                 _reply.writeNoException()
             case .tetherStartWithConfiguration:
-                let config = try TetherConfigParcel.read(from: &_data, connection: _context.connection)
+                let config = try TetherConfigParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.tetherStartWithConfiguration(config: config)
                 _reply.writeNoException()
             case .tetherStop:
@@ -2441,17 +2441,17 @@ public enum INetd {
                 _reply.writeNoException()
             case .networkAddRouteParcel:
                 let netId = try _data.read(Int32.self)
-                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkAddRouteParcel(netId: netId, routeInfo: routeInfo)
                 _reply.writeNoException()
             case .networkUpdateRouteParcel:
                 let netId = try _data.read(Int32.self)
-                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkUpdateRouteParcel(netId: netId, routeInfo: routeInfo)
                 _reply.writeNoException()
             case .networkRemoveRouteParcel:
                 let netId = try _data.read(Int32.self)
-                let routeInfo = try RouteInfoParcel.read(from: &_data, connection: _context.connection)
+                let routeInfo = try RouteInfoParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkRemoveRouteParcel(netId: netId, routeInfo: routeInfo)
                 _reply.writeNoException()
             case .networkGetRoutes:
@@ -2460,7 +2460,7 @@ public enum INetd {
                 let _result = try self.impl.networkGetRoutes(netId: netId, routes: &routes)
                 _reply.writeNoException()
                 _reply.write(_result)
-                _reply.write(array: routes) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: routes) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .networkGetDefault:
                 let _result = try self.impl.networkGetDefault()
                 _reply.writeNoException()
@@ -2511,7 +2511,7 @@ public enum INetd {
                 try self.impl.firewallEnableChildChain(childChain: childChain, enable: enable)
                 _reply.writeNoException()
             case .firewallAddRules:
-                let rules = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> FirewallRule in try FirewallRule.read(from: &p, connection: _context.connection) }
+                let rules = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> FirewallRule in try FirewallRule.read(from: &p, resolver: _context.connection) }
                 var rejected = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
                 try self.impl.firewallAddRules(rules: rules, rejected: &rejected)
                 _reply.writeNoException()
@@ -2524,9 +2524,9 @@ public enum INetd {
                 let ifName = try _data.readNonNullString()
                 let _result = try self.impl.interfaceGetCfg(ifName: ifName)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .interfaceSetCfg:
-                let cfg = try InterfaceConfigurationParcel.read(from: &_data, connection: _context.connection)
+                let cfg = try InterfaceConfigurationParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.interfaceSetCfg(cfg: cfg)
                 _reply.writeNoException()
             case .interfaceSetIPv6PrivacyExtensions:
@@ -2564,7 +2564,7 @@ public enum INetd {
                 try self.impl.setTcpRWmemorySize(rmemValues: rmemValues, wmemValues: wmemValues)
                 _reply.writeNoException()
             case .registerUnsolicitedEventListener:
-                let listener = try _data.readNonNullInterface(connection: _context.connection, INetdUnsolicitedEventListener.Proxy.init)
+                let listener = try _data.readNonNullInterface(resolver: _context.connection, INetdUnsolicitedEventListener.Proxy.init)
                 try self.impl.registerUnsolicitedEventListener(listener: listener)
                 _reply.writeNoException()
             case .firewallAddUidInterfaceRules:
@@ -2592,19 +2592,19 @@ public enum INetd {
                 let netId = try _data.read(Int32.self)
                 let _result = try self.impl.getFwmarkForNetwork(netId: netId)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .tetherOffloadRuleAdd:
-                let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
+                let rule = try TetherOffloadRuleParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.tetherOffloadRuleAdd(rule: rule)
                 _reply.writeNoException()
             case .tetherOffloadRuleRemove:
-                let rule = try TetherOffloadRuleParcel.read(from: &_data, connection: _context.connection)
+                let rule = try TetherOffloadRuleParcel.read(from: &_data, resolver: _context.connection)
                 try self.impl.tetherOffloadRuleRemove(rule: rule)
                 _reply.writeNoException()
             case .tetherOffloadGetStats:
                 let _result = try self.impl.tetherOffloadGetStats()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .tetherOffloadSetInterfaceQuota:
                 let ifIndex = try _data.read(Int32.self)
                 let quotaBytes = try _data.read(Int64.self)
@@ -2614,28 +2614,28 @@ public enum INetd {
                 let ifIndex = try _data.read(Int32.self)
                 let _result = try self.impl.tetherOffloadGetAndClearStats(ifIndex: ifIndex)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .networkAddUidRangesParcel:
-                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
+                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkAddUidRangesParcel(uidRangesConfig: uidRangesConfig)
                 _reply.writeNoException()
             case .networkRemoveUidRangesParcel:
-                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, connection: _context.connection)
+                let uidRangesConfig = try NativeUidRangeConfig.read(from: &_data, resolver: _context.connection)
                 try self.impl.networkRemoveUidRangesParcel(uidRangesConfig: uidRangesConfig)
                 _reply.writeNoException()
             case .setNetworkAllowlist:
-                let allowedNetworks = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> NativeUidRangeConfig in try NativeUidRangeConfig.read(from: &p, connection: _context.connection) }
+                let allowedNetworks = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> NativeUidRangeConfig in try NativeUidRangeConfig.read(from: &p, resolver: _context.connection) }
                 try self.impl.setNetworkAllowlist(allowedNetworks: allowedNetworks)
                 _reply.writeNoException()
             case .getInterfaceStats:
                 let _result = try self.impl.getInterfaceStats()
                 _reply.writeNoException()
-                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
+                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: _context.connection) })
             case .getUidRanges:
                 let netId = try _data.read(Int32.self)
                 let _result = try self.impl.getUidRanges(netId: netId)
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             }
         }
     }

@@ -28,7 +28,7 @@ public struct InterfaceConfigurationParcel: AIDLValue, Equatable {
         self.flags = flags
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> InterfaceConfigurationParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> InterfaceConfigurationParcel {
         let end = try parcel.beginParcelable()
         var value = InterfaceConfigurationParcel()
         value.ifName = try parcel.readNonNullString()
@@ -40,7 +40,7 @@ public struct InterfaceConfigurationParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.ifName)
             parcel.write(self.hwAddr)

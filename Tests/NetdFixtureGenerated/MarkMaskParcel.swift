@@ -17,7 +17,7 @@ public struct MarkMaskParcel: AIDLValue, Equatable {
         self.mask = mask
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> MarkMaskParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> MarkMaskParcel {
         let end = try parcel.beginParcelable()
         var value = MarkMaskParcel()
         value.mark = try parcel.read(Int32.self)
@@ -26,7 +26,7 @@ public struct MarkMaskParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.mark)
             parcel.write(self.mask)

@@ -31,26 +31,26 @@ public struct NativeNetworkConfig: AIDLValue, Equatable {
         self.excludeLocalRoutes = excludeLocalRoutes
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> NativeNetworkConfig {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> NativeNetworkConfig {
         let end = try parcel.beginParcelable()
         var value = NativeNetworkConfig()
         value.netId = try parcel.read(Int32.self)
-        value.networkType = try NativeNetworkType.read(from: &parcel, connection: connection)
+        value.networkType = try NativeNetworkType.read(from: &parcel, resolver: resolver)
         value.permission = try parcel.read(Int32.self)
         value.secure = try parcel.readBool()
-        value.vpnType = try NativeVpnType.read(from: &parcel, connection: connection)
+        value.vpnType = try NativeVpnType.read(from: &parcel, resolver: resolver)
         value.excludeLocalRoutes = try parcel.readBool()
         try parcel.endParcelable(end)
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.netId)
-            self.networkType.write(to: &parcel, connection: connection)
+            self.networkType.write(to: &parcel, resolver: resolver)
             parcel.write(self.permission)
             parcel.write(self.secure)
-            self.vpnType.write(to: &parcel, connection: connection)
+            self.vpnType.write(to: &parcel, resolver: resolver)
             parcel.write(self.excludeLocalRoutes)
         }
     }

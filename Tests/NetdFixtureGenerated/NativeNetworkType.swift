@@ -25,9 +25,9 @@ public struct NativeNetworkType: RawRepresentable, Hashable, CaseIterable, Custo
         }
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> NativeNetworkType {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> NativeNetworkType {
         NativeNetworkType(rawValue: try parcel.read(Int32.self))
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) { parcel.write(rawValue) }
 }

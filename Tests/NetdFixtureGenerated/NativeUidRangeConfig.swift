@@ -17,20 +17,20 @@ public struct NativeUidRangeConfig: AIDLValue, Equatable {
         self.subPriority = subPriority
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> NativeUidRangeConfig {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> NativeUidRangeConfig {
         let end = try parcel.beginParcelable()
         var value = NativeUidRangeConfig()
         value.netId = try parcel.read(Int32.self)
-        value.uidRanges = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, connection: connection) }
+        value.uidRanges = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: resolver) }
         value.subPriority = try parcel.read(Int32.self)
         try parcel.endParcelable(end)
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.netId)
-            parcel.write(array: self.uidRanges) { p, e in e.write(to: &p, connection: connection) }
+            parcel.write(array: self.uidRanges) { p, e in e.write(to: &p, resolver: resolver) }
             parcel.write(self.subPriority)
         }
     }

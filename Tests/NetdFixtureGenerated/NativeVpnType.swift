@@ -30,9 +30,9 @@ public struct NativeVpnType: RawRepresentable, Hashable, CaseIterable, CustomStr
         }
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> NativeVpnType {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> NativeVpnType {
         NativeVpnType(rawValue: try parcel.read(Int32.self))
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) { parcel.write(rawValue) }
 }

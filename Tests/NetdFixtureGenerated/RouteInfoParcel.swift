@@ -25,7 +25,7 @@ public struct RouteInfoParcel: AIDLValue, Equatable {
         self.mtu = mtu
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> RouteInfoParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> RouteInfoParcel {
         let end = try parcel.beginParcelable()
         var value = RouteInfoParcel()
         value.destination = try parcel.readNonNullString()
@@ -36,7 +36,7 @@ public struct RouteInfoParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.destination)
             parcel.write(self.ifName)

@@ -16,7 +16,7 @@ public struct TetherConfigParcel: AIDLValue, Equatable {
         self.dhcpRanges = dhcpRanges
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> TetherConfigParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> TetherConfigParcel {
         let end = try parcel.beginParcelable()
         var value = TetherConfigParcel()
         value.usingLegacyDnsProxy = try parcel.readBool()
@@ -25,7 +25,7 @@ public struct TetherConfigParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.usingLegacyDnsProxy)
             parcel.write(array: self.dhcpRanges) { p, e in p.write(e) }

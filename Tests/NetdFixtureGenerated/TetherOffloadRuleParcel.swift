@@ -34,7 +34,7 @@ public struct TetherOffloadRuleParcel: AIDLValue, Equatable {
         self.pmtu = pmtu
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> TetherOffloadRuleParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> TetherOffloadRuleParcel {
         let end = try parcel.beginParcelable()
         var value = TetherOffloadRuleParcel()
         value.inputInterfaceIndex = try parcel.read(Int32.self)
@@ -48,7 +48,7 @@ public struct TetherOffloadRuleParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.inputInterfaceIndex)
             parcel.write(self.outputInterfaceIndex)

@@ -31,7 +31,7 @@ public struct TetherStatsParcel: AIDLValue, Equatable {
         self.ifIndex = ifIndex
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> TetherStatsParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> TetherStatsParcel {
         let end = try parcel.beginParcelable()
         var value = TetherStatsParcel()
         value.iface = try parcel.readNonNullString()
@@ -44,7 +44,7 @@ public struct TetherStatsParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.iface)
             parcel.write(self.rxBytes)

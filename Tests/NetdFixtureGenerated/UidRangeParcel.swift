@@ -15,7 +15,7 @@ public struct UidRangeParcel: AIDLValue, Equatable {
         self.stop = stop
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> UidRangeParcel {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> UidRangeParcel {
         let end = try parcel.beginParcelable()
         var value = UidRangeParcel()
         value.start = try parcel.read(Int32.self)
@@ -24,7 +24,7 @@ public struct UidRangeParcel: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.start)
             parcel.write(self.stop)

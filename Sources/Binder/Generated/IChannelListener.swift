@@ -3,20 +3,8 @@
 
 import BinderWire
 
-/// Hears of channels other processes request to this process's objects (WIRE.md §7.4).
-/// Registered with IServiceManager.registerChannelListener (names) or registerChannelReceiver
-/// (ends); the broker calls it, one-way.
-/// No interface token: the broker's hand-written sender writes none (see IServiceManager).
-public enum IChannelListener {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IChannelListener"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case onChannelRequested = 1
-        case onChannelOpened = 2
-    }
-
+/// `IChannelListener` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IChannelListener {
     /// What an `IChannelListener` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// A process (identity as the broker recorded it) asked for a channel to the object `cookie`;
@@ -26,7 +14,7 @@ public enum IChannelListener {
         /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
         /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
         /// recorded it) and the object's cookie in `info`.
-        func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) throws
+        func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: ChannelEnd) throws
     }
 
     /// Calls a remote `IChannelListener` through its binder. Every method has a blocking and an async form.
@@ -62,11 +50,11 @@ public enum IChannelListener {
         /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
         /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
         /// recorded it) and the object's cookie in `info`.
-        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) throws {
+        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: ChannelEnd) throws {
             var _data = Parcel()
             _data.write(endName)
             _data.write(fileDescriptor: end)
-            info.write(to: &_data)
+            info.write(to: &_data, resolver: self.binder.connection)
             try self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
         }
 
@@ -74,11 +62,11 @@ public enum IChannelListener {
         /// with IServiceManager.registerChannelReceiver: the broker claimed this process's end
         /// `endName` on its behalf and delivers it here, with who is at the other end (as the broker
         /// recorded it) and the object's cookie in `info`.
-        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: BinderWire.ChannelEnd) async throws {
+        public func onChannelOpened(endName: String, end: ParcelFileDescriptor, info: ChannelEnd) async throws {
             var _data = Parcel()
             _data.write(endName)
             _data.write(fileDescriptor: end)
-            info.write(to: &_data)
+            info.write(to: &_data, resolver: self.binder.connection)
             try await self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
         }
     }
@@ -107,7 +95,7 @@ public enum IChannelListener {
             case .onChannelOpened:
                 let endName = try _data.readNonNullString()
                 let end = try _data.readNonNullFileDescriptor()
-                let info = try BinderWire.ChannelEnd.read(from: &_data)
+                let info = try ChannelEnd.read(from: &_data, resolver: _context.connection)
                 try self.impl.onChannelOpened(endName: endName, end: end, info: info)
             }
         }

@@ -3,18 +3,8 @@
 
 import BinderWire
 
-/// Hears that an object's process has gone (WIRE.md §7.6). Registered per (target, recipient,
-/// cookie) with IServiceManager.linkToDeath; the broker calls it once, one-way.
-/// No interface token: the broker's hand-written sender writes none (see IServiceManager).
-public enum IDeathRecipient {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IDeathRecipient"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case binderDied = 1
-    }
-
+/// `IDeathRecipient` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IDeathRecipient {
     /// What an `IDeathRecipient` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// The object linked with `cookie` died: its owner's connection closed.

@@ -3,25 +3,8 @@
 
 import BinderWire
 
-/// The built-in echo service (`binder echo serve`), used by tests, the demo and the benchmarks.
-/// Sources/Binder/EchoService.swift serves it: code 1 by hand (the benchmarks' hot path), the
-/// other codes through the generated IEcho.Stub.
-///
-/// No interface token (@SwiftNoInterfaceToken): `binder service call` and the benchmarks speak to
-/// it with raw parcels.
-public enum IEcho {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IEcho"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case echo = 1
-        case whoAmI = 2
-        case fail = 3
-        case writeFD = 4
-        case echoDroppingFDs = 5
-    }
-
+/// `IEcho` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IEcho {
     /// What an `IEcho` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// code 1: the reply is the request parcel, byte for byte (no exception header). No AIDL
@@ -64,7 +47,7 @@ public enum IEcho {
             let _data = Parcel()
             var _reply = try self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
             try _reply.readException()
-            return try IEcho.Identity.read(from: &_reply, connection: self.binder.connection)
+            return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// code 2: the caller's identity as the broker stamped it.
@@ -72,7 +55,7 @@ public enum IEcho {
             let _data = Parcel()
             var _reply = try await self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
             try _reply.readException()
-            return try IEcho.Identity.read(from: &_reply, connection: self.binder.connection)
+            return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// code 3: fails with the transport status given (the reply carries no parcel).
@@ -148,7 +131,7 @@ public enum IEcho {
             case .whoAmI:
                 let _result = try self.impl.whoAmI()
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .fail:
                 let status = try _data.read(Int32.self)
                 try self.impl.fail(status: status)
@@ -162,39 +145,6 @@ public enum IEcho {
             case .echoDroppingFDs:
                 try self.impl.echoDroppingFDs()
                 _reply.writeNoException()
-            }
-        }
-    }
-
-    /// The caller, as the broker stamped it.
-    public struct Identity: AIDLValue, Equatable {
-        public var pid: Int32 = 0
-        public var uid: Int32 = 0
-        /// 0 is the root namespace.
-        public var container: Int32 = 0
-
-        public init() {}
-        public init(pid: Int32 = 0, uid: Int32 = 0, container: Int32 = 0) {
-            self.pid = pid
-            self.uid = uid
-            self.container = container
-        }
-
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> Identity {
-            let end = try parcel.beginParcelable()
-            var value = Identity()
-            value.pid = try parcel.read(Int32.self)
-            value.uid = try parcel.read(Int32.self)
-            value.container = try parcel.read(Int32.self)
-            try parcel.endParcelable(end)
-            return value
-        }
-
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) {
-            parcel.writeParcelable { parcel in
-                parcel.write(self.pid)
-                parcel.write(self.uid)
-                parcel.write(self.container)
             }
         }
     }

@@ -3,17 +3,8 @@
 
 import BinderWire
 
-/// Registration notifications from the service manager (sent by the broker, one-way; WIRE.md §7.2).
-/// No interface token: the broker's hand-written sender predates it (see IServiceManager).
-public enum IServiceCallback {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IServiceCallback"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case onRegistration = 1
-    }
-
+/// `IServiceCallback` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IServiceCallback {
     /// What an `IServiceCallback` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// `name` was registered as `binder` (also sent once at registration if it already was).
@@ -56,7 +47,7 @@ public enum IServiceCallback {
             switch _method {
             case .onRegistration:
                 let name = try _data.readNonNullString()
-                let binder = try _data.readNonNullBinder(connection: _context.connection)
+                let binder = try _data.readNonNullBinder(resolver: _context.connection)
                 try self.impl.onRegistration(name: name, binder: binder)
             }
         }

@@ -3,44 +3,8 @@
 
 import BinderWire
 
-/// The service manager: the broker's own object, at handle 0 in every process.
-/// Served by hand in the broker (Sources/BinderBroker/ServiceManager.swift, codes in
-/// Sources/BinderWire/ServiceManagerInterface.swift); clients call it through the generated
-/// IServiceManager.Proxy (Sources/Binder/Generated). Wire details: Protocols/WIRE.md §7.
-///
-/// No interface token (@SwiftNoInterfaceToken): the broker's wire (WIRE.md §7, golden vectors in
-/// §9) predates it, and look-ups are on every client's start-up path.
-public enum IServiceManager {
-    /// The interface descriptor.
-    public static let descriptor = "binder.IServiceManager"
-
-    /// Transaction codes: 1 + the method's index, or 1 + its explicit id (AIDL's FIRST_CALL_TRANSACTION + id).
-    public enum Code: UInt32, Sendable {
-        case getService = 1
-        case checkService = 2
-        case addService = 3
-        case listServices = 4
-        case registerForNotifications = 5
-        case unregisterForNotifications = 6
-        case waitForService = 7
-        case getStatus = 8
-        case requestChannel = 9
-        case claimChannel = 10
-        case registerChannelListener = 11
-        case linkToDeath = 12
-        case unlinkToDeath = 13
-        case createContainer = 14
-        case stopContainer = 15
-        case listContainers = 16
-        case setForegroundContainer = 17
-        case getForegroundContainer = 18
-        case getServiceInContainer = 19
-        case listServicesInContainer = 20
-        case addExportedService = 21
-        case openChannel = 22
-        case registerChannelReceiver = 23
-    }
-
+/// `IServiceManager` over the Binder runtime: its descriptor, codes and values are generated into BinderWire.
+extension IServiceManager {
     /// What an `IServiceManager` implementation provides; `Stub` serves one, `Proxy` calls a remote one.
     public protocol Interface: AnyObject, Sendable {
         /// The service registered as `name`, or null. Never waits.
@@ -59,14 +23,14 @@ public enum IServiceManager {
         /// A negative timeout waits as long as the caller stays connected.
         func waitForService(name: String, timeoutMillis: Int64) throws -> BinderProxy?
         /// What `binder status` shows.
-        func getStatus() throws -> BinderWire.BrokerStatus
+        func getStatus() throws -> BrokerStatus
         /// The named-fd registry (WIRE.md §7.4): makes a socket pair to the process that owns `target`,
         /// files both ends, and returns the name of the caller's end; the owner's channel listener is
         /// told the name of its end.
         func requestChannel(target: BinderProxy) throws -> String
         /// Claims a channel end made for the calling connection: returns its fd, and in `end` who is
         /// at the other end. Anyone else gets PERMISSION_DENIED; a claimed or expired end EX_ILLEGAL_STATE.
-        func claimChannel(name: String, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor
+        func claimChannel(name: String, end: inout ChannelEnd) throws -> ParcelFileDescriptor
         /// Where this process hears of channels requested to its objects (one per connection).
         func registerChannelListener(listener: any IChannelListener.Interface) throws
         /// Asks to be told, through `recipient` (the caller's own object), when `target` (a handle the
@@ -78,12 +42,12 @@ public enum IServiceManager {
         /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
         /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
         /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
-        func createContainer(id: Int32, name: String) throws -> BinderWire.ContainerInfo
+        func createContainer(id: Int32, name: String) throws -> ContainerInfo
         /// Kills every process of container `id`, closes its connections (its services go, death
         /// notifications are sent) and removes its endpoint. Replies once all of that is done.
         func stopContainer(id: Int32) throws
         /// Running containers, by ID.
-        func listContainers() throws -> [BinderWire.ContainerInfo]
+        func listContainers() throws -> [ContainerInfo]
         /// Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root.
         func setForegroundContainer(id: Int32) throws
         func getForegroundContainer() throws -> Int32
@@ -99,7 +63,7 @@ public enum IServiceManager {
         /// the pair, files both ends, tells the owner's channel listener the name of its end, and
         /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
         /// requestChannel's.
-        func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor
+        func openChannel(target: BinderProxy, end: inout ChannelEnd) throws -> ParcelFileDescriptor
         /// registerChannelListener, but the broker claims each end made for this process on its behalf
         /// and delivers it with IChannelListener.onChannelOpened (fd and ChannelEnd) instead of naming
         /// it with onChannelRequested (WIRE.md §7.4): one broker round trip less per channel. The
@@ -118,7 +82,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// The service registered as `name`, or null. Never waits.
@@ -127,7 +91,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Same as getService (kept for Binder's API shape).
@@ -136,7 +100,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Same as getService (kept for Binder's API shape).
@@ -145,7 +109,7 @@ public enum IServiceManager {
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Registers `service` as `name` (1–127 of [A-Za-z0-9_./-]). A name held by one uid cannot be
@@ -188,7 +152,7 @@ public enum IServiceManager {
         public func registerForNotifications(name: String, callback: any IServiceCallback.Interface) throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -197,7 +161,7 @@ public enum IServiceManager {
         public func registerForNotifications(name: String, callback: any IServiceCallback.Interface) async throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -205,7 +169,7 @@ public enum IServiceManager {
         public func unregisterForNotifications(name: String, callback: any IServiceCallback.Interface) throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -213,7 +177,7 @@ public enum IServiceManager {
         public func unregisterForNotifications(name: String, callback: any IServiceCallback.Interface) async throws {
             var _data = Parcel()
             _data.write(name)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
             try _reply.readException()
         }
@@ -226,7 +190,7 @@ public enum IServiceManager {
             _data.write(timeoutMillis)
             var _reply = try self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// Waits in the broker until `name` registers, or `timeoutMillis` passes (null then).
@@ -237,23 +201,23 @@ public enum IServiceManager {
             _data.write(timeoutMillis)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// What `binder status` shows.
-        public func getStatus() throws -> BinderWire.BrokerStatus {
+        public func getStatus() throws -> BrokerStatus {
             let _data = Parcel()
             var _reply = try self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data)
             try _reply.readException()
-            return try BinderWire.BrokerStatus.read(from: &_reply)
+            return try BrokerStatus.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// What `binder status` shows.
-        public func getStatus() async throws -> BinderWire.BrokerStatus {
+        public func getStatus() async throws -> BrokerStatus {
             let _data = Parcel()
             var _reply = try await self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data)
             try _reply.readException()
-            return try BinderWire.BrokerStatus.read(from: &_reply)
+            return try BrokerStatus.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// The named-fd registry (WIRE.md §7.4): makes a socket pair to the process that owns `target`,
@@ -280,32 +244,32 @@ public enum IServiceManager {
 
         /// Claims a channel end made for the calling connection: returns its fd, and in `end` who is
         /// at the other end. Anyone else gets PERMISSION_DENIED; a claimed or expired end EX_ILLEGAL_STATE.
-        public func claimChannel(name: String, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor {
+        public func claimChannel(name: String, end: inout ChannelEnd) throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
-            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
             return _result
         }
 
         /// Claims a channel end made for the calling connection: returns its fd, and in `end` who is
         /// at the other end. Anyone else gets PERMISSION_DENIED; a claimed or expired end EX_ILLEGAL_STATE.
-        public func claimChannel(name: String, end: inout BinderWire.ChannelEnd) async throws -> ParcelFileDescriptor {
+        public func claimChannel(name: String, end: inout ChannelEnd) async throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
-            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
             return _result
         }
 
         /// Where this process hears of channels requested to its objects (one per connection).
         public func registerChannelListener(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -313,7 +277,7 @@ public enum IServiceManager {
         /// Where this process hears of channels requested to its objects (one per connection).
         public func registerChannelListener(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -323,7 +287,7 @@ public enum IServiceManager {
         public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -334,7 +298,7 @@ public enum IServiceManager {
         public func linkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -345,7 +309,7 @@ public enum IServiceManager {
         public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -356,7 +320,7 @@ public enum IServiceManager {
         public func unlinkToDeath(target: BinderProxy, recipient: any IDeathRecipient.Interface, cookie: Int64) async throws {
             var _data = Parcel()
             _data.write(binder: target)
-            _data.write(interface: recipient, connection: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
+            _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
             try _reply.readException()
@@ -365,25 +329,25 @@ public enum IServiceManager {
         /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
         /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
         /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
-        public func createContainer(id: Int32, name: String) throws -> BinderWire.ContainerInfo {
+        public func createContainer(id: Int32, name: String) throws -> ContainerInfo {
             var _data = Parcel()
             _data.write(id)
             _data.write(name)
             var _reply = try self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
             try _reply.readException()
-            return try BinderWire.ContainerInfo.read(from: &_reply)
+            return try ContainerInfo.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Starts container `id` (1–4096): new mount, UTS (hostname `name`), IPC, network and PID
         /// namespaces, PID 1 binder-init, and an endpoint seen inside as /run/binder/binder.sock.
         /// EX_ILLEGAL_ARGUMENT for a bad ID or name, EX_ILLEGAL_STATE when the ID is taken.
-        public func createContainer(id: Int32, name: String) async throws -> BinderWire.ContainerInfo {
+        public func createContainer(id: Int32, name: String) async throws -> ContainerInfo {
             var _data = Parcel()
             _data.write(id)
             _data.write(name)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
             try _reply.readException()
-            return try BinderWire.ContainerInfo.read(from: &_reply)
+            return try ContainerInfo.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Kills every process of container `id`, closes its connections (its services go, death
@@ -405,19 +369,19 @@ public enum IServiceManager {
         }
 
         /// Running containers, by ID.
-        public func listContainers() throws -> [BinderWire.ContainerInfo] {
+        public func listContainers() throws -> [ContainerInfo] {
             let _data = Parcel()
             var _reply = try self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> BinderWire.ContainerInfo in try BinderWire.ContainerInfo.read(from: &p) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ContainerInfo in try ContainerInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// Running containers, by ID.
-        public func listContainers() async throws -> [BinderWire.ContainerInfo] {
+        public func listContainers() async throws -> [ContainerInfo] {
             let _data = Parcel()
             var _reply = try await self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> BinderWire.ContainerInfo in try BinderWire.ContainerInfo.read(from: &p) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ContainerInfo in try ContainerInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// Which container is in the foreground (netd routes unmatched inbound traffic there); 0 is the root.
@@ -459,7 +423,7 @@ public enum IServiceManager {
             _data.write(container)
             var _reply = try self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// `name` as registered in container `container`. The root reaches every container; a child
@@ -471,7 +435,7 @@ public enum IServiceManager {
             _data.write(container)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readBinder(connection: self.binder.connection)
+            return try _reply.readBinder(resolver: self.binder.connection)
         }
 
         /// The names getServiceInContainer would find in `container`, sorted.
@@ -514,13 +478,13 @@ public enum IServiceManager {
         /// the pair, files both ends, tells the owner's channel listener the name of its end, and
         /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
         /// requestChannel's.
-        public func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) throws -> ParcelFileDescriptor {
+        public func openChannel(target: BinderProxy, end: inout ChannelEnd) throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(binder: target)
             var _reply = try self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
-            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
             return _result
         }
 
@@ -528,13 +492,13 @@ public enum IServiceManager {
         /// the pair, files both ends, tells the owner's channel listener the name of its end, and
         /// returns the caller's end at once (it is filed and claimed in the same step). Errors as
         /// requestChannel's.
-        public func openChannel(target: BinderProxy, end: inout BinderWire.ChannelEnd) async throws -> ParcelFileDescriptor {
+        public func openChannel(target: BinderProxy, end: inout ChannelEnd) async throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(binder: target)
             var _reply = try await self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
-            end = try BinderWire.ChannelEnd.read(from: &_reply)
+            end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
             return _result
         }
 
@@ -544,7 +508,7 @@ public enum IServiceManager {
         /// listener must accept fds and the connection must allow at least one per frame.
         public func registerChannelReceiver(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
             try _reply.readException()
         }
@@ -555,7 +519,7 @@ public enum IServiceManager {
         /// listener must accept fds and the connection must allow at least one per frame.
         public func registerChannelReceiver(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
             try _reply.readException()
         }
@@ -585,7 +549,7 @@ public enum IServiceManager {
                 _reply.write(binder: _result)
             case .addService:
                 let name = try _data.readNonNullString()
-                let service = try _data.readNonNullBinder(connection: _context.connection)
+                let service = try _data.readNonNullBinder(resolver: _context.connection)
                 try self.impl.addService(name: name, service: service)
                 _reply.writeNoException()
             case .listServices:
@@ -594,12 +558,12 @@ public enum IServiceManager {
                 _reply.write(array: _result) { p, e in p.write(e) }
             case .registerForNotifications:
                 let name = try _data.readNonNullString()
-                let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                let callback = try _data.readNonNullInterface(resolver: _context.connection, IServiceCallback.Proxy.init)
                 try self.impl.registerForNotifications(name: name, callback: callback)
                 _reply.writeNoException()
             case .unregisterForNotifications:
                 let name = try _data.readNonNullString()
-                let callback = try _data.readNonNullInterface(connection: _context.connection, IServiceCallback.Proxy.init)
+                let callback = try _data.readNonNullInterface(resolver: _context.connection, IServiceCallback.Proxy.init)
                 try self.impl.unregisterForNotifications(name: name, callback: callback)
                 _reply.writeNoException()
             case .waitForService:
@@ -611,32 +575,32 @@ public enum IServiceManager {
             case .getStatus:
                 let _result = try self.impl.getStatus()
                 _reply.writeNoException()
-                _result.write(to: &_reply)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .requestChannel:
-                let target = try _data.readNonNullBinder(connection: _context.connection)
+                let target = try _data.readNonNullBinder(resolver: _context.connection)
                 let _result = try self.impl.requestChannel(target: target)
                 _reply.writeNoException()
                 _reply.write(_result)
             case .claimChannel:
                 let name = try _data.readNonNullString()
-                var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
+                var end: ChannelEnd = ChannelEnd()
                 let _result = try self.impl.claimChannel(name: name, end: &end)
                 _reply.writeNoException()
                 _reply.write(fileDescriptor: _result)
-                end.write(to: &_reply)
+                end.write(to: &_reply, resolver: _context.connection)
             case .registerChannelListener:
-                let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                let listener = try _data.readNonNullInterface(resolver: _context.connection, IChannelListener.Proxy.init)
                 try self.impl.registerChannelListener(listener: listener)
                 _reply.writeNoException()
             case .linkToDeath:
-                let target = try _data.readNonNullBinder(connection: _context.connection)
-                let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                let target = try _data.readNonNullBinder(resolver: _context.connection)
+                let recipient = try _data.readNonNullInterface(resolver: _context.connection, IDeathRecipient.Proxy.init)
                 let cookie = try _data.read(Int64.self)
                 try self.impl.linkToDeath(target: target, recipient: recipient, cookie: cookie)
                 _reply.writeNoException()
             case .unlinkToDeath:
-                let target = try _data.readNonNullBinder(connection: _context.connection)
-                let recipient = try _data.readNonNullInterface(connection: _context.connection, IDeathRecipient.Proxy.init)
+                let target = try _data.readNonNullBinder(resolver: _context.connection)
+                let recipient = try _data.readNonNullInterface(resolver: _context.connection, IDeathRecipient.Proxy.init)
                 let cookie = try _data.read(Int64.self)
                 try self.impl.unlinkToDeath(target: target, recipient: recipient, cookie: cookie)
                 _reply.writeNoException()
@@ -645,7 +609,7 @@ public enum IServiceManager {
                 let name = try _data.readNonNullString()
                 let _result = try self.impl.createContainer(id: id, name: name)
                 _reply.writeNoException()
-                _result.write(to: &_reply)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .stopContainer:
                 let id = try _data.read(Int32.self)
                 try self.impl.stopContainer(id: id)
@@ -653,7 +617,7 @@ public enum IServiceManager {
             case .listContainers:
                 let _result = try self.impl.listContainers()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .setForegroundContainer:
                 let id = try _data.read(Int32.self)
                 try self.impl.setForegroundContainer(id: id)
@@ -675,18 +639,18 @@ public enum IServiceManager {
                 _reply.write(array: _result) { p, e in p.write(e) }
             case .addExportedService:
                 let name = try _data.readNonNullString()
-                let service = try _data.readNonNullBinder(connection: _context.connection)
+                let service = try _data.readNonNullBinder(resolver: _context.connection)
                 try self.impl.addExportedService(name: name, service: service)
                 _reply.writeNoException()
             case .openChannel:
-                let target = try _data.readNonNullBinder(connection: _context.connection)
-                var end: BinderWire.ChannelEnd = BinderWire.ChannelEnd()
+                let target = try _data.readNonNullBinder(resolver: _context.connection)
+                var end: ChannelEnd = ChannelEnd()
                 let _result = try self.impl.openChannel(target: target, end: &end)
                 _reply.writeNoException()
                 _reply.write(fileDescriptor: _result)
-                end.write(to: &_reply)
+                end.write(to: &_reply, resolver: _context.connection)
             case .registerChannelReceiver:
-                let listener = try _data.readNonNullInterface(connection: _context.connection, IChannelListener.Proxy.init)
+                let listener = try _data.readNonNullInterface(resolver: _context.connection, IChannelListener.Proxy.init)
                 try self.impl.registerChannelReceiver(listener: listener)
                 _reply.writeNoException()
             }

@@ -26,7 +26,7 @@ public struct AddressInfo: AIDLValue, Equatable {
         self.scope = scope
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> AddressInfo {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> AddressInfo {
         let end = try parcel.beginParcelable()
         var value = AddressInfo()
         value.address = try parcel.readNonNullString()
@@ -37,7 +37,7 @@ public struct AddressInfo: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.address)
             parcel.write(self.prefixLength)

@@ -84,7 +84,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The host's interfaces, their addresses and counters.
@@ -93,7 +93,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The host's main routing table.
@@ -102,7 +102,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The host's main routing table.
@@ -111,7 +111,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func addAddress(interfaceName: String, address: String, prefixLength: Int32) throws {
@@ -292,7 +292,7 @@ public enum INetd {
         public func registerListener(listener: any INetListener.Interface) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { INetListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetListener.Stub($0) })
             var _reply = try self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -301,7 +301,7 @@ public enum INetd {
         public func registerListener(listener: any INetListener.Interface) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            _data.write(interface: listener, connection: self.binder.connection, makeStub: { INetListener.Stub($0) })
+            _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetListener.Stub($0) })
             var _reply = try await self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data)
             try _reply.readException()
         }
@@ -363,7 +363,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func listInboundRoutes() async throws -> [InboundRoute] {
@@ -371,7 +371,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// Per-container counters: every container's for the root, the caller's own for a child.
@@ -380,7 +380,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// Per-container counters: every container's for the root, the caller's own for a child.
@@ -389,7 +389,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             var _reply = try await self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The newest `max` traffic records (the caller's own for a child).
@@ -399,7 +399,7 @@ public enum INetd {
             _data.write(max)
             var _reply = try self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The newest `max` traffic records (the caller's own for a child).
@@ -409,7 +409,7 @@ public enum INetd {
             _data.write(max)
             var _reply = try await self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, resolver: self.binder.connection) }
         }
 
         /// The containers whose netd proxy is loaded now.
@@ -465,11 +465,11 @@ public enum INetd {
             case .getInterfaces:
                 let _result = try self.impl.getInterfaces()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .getRoutes:
                 let _result = try self.impl.getRoutes()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .addAddress:
                 let interfaceName = try _data.readNonNullString()
                 let address = try _data.readNonNullString()
@@ -522,7 +522,7 @@ public enum INetd {
                 _reply.writeNoException()
                 _reply.write(_result)
             case .registerListener:
-                let listener = try _data.readNonNullInterface(connection: _context.connection, INetListener.Proxy.init)
+                let listener = try _data.readNonNullInterface(resolver: _context.connection, INetListener.Proxy.init)
                 try self.impl.registerListener(listener: listener)
                 _reply.writeNoException()
             case .unregisterListener:
@@ -541,16 +541,16 @@ public enum INetd {
             case .listInboundRoutes:
                 let _result = try self.impl.listInboundRoutes()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .getCounters:
                 let _result = try self.impl.getCounters()
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .getTraffic:
                 let max = try _data.read(Int32.self)
                 let _result = try self.impl.getTraffic(max: max)
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .loadedContainers:
                 let _result = try self.impl.loadedContainers()
                 _reply.writeNoException()

@@ -25,7 +25,7 @@ public struct InboundRoute: AIDLValue, Equatable {
         self.delivered = delivered
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> InboundRoute {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> InboundRoute {
         let end = try parcel.beginParcelable()
         var value = InboundRoute()
         value.remoteAddress = try parcel.readNonNullString()
@@ -36,7 +36,7 @@ public struct InboundRoute: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.remoteAddress)
             parcel.write(self.container)

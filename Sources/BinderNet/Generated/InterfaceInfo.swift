@@ -65,7 +65,7 @@ public struct InterfaceInfo: AIDLValue, Equatable {
         self.txDropped = txDropped
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> InterfaceInfo {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> InterfaceInfo {
         let end = try parcel.beginParcelable()
         var value = InterfaceInfo()
         value.index = try parcel.read(Int32.self)
@@ -76,7 +76,7 @@ public struct InterfaceInfo: AIDLValue, Equatable {
         value.loopback = try parcel.readBool()
         value.mtu = try parcel.read(Int32.self)
         value.mac = try parcel.readNonNullString()
-        value.addresses = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> AddressInfo in try AddressInfo.read(from: &p, connection: connection) }
+        value.addresses = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> AddressInfo in try AddressInfo.read(from: &p, resolver: resolver) }
         value.rxPackets = try parcel.read(Int64.self)
         value.txPackets = try parcel.read(Int64.self)
         value.rxBytes = try parcel.read(Int64.self)
@@ -89,7 +89,7 @@ public struct InterfaceInfo: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.index)
             parcel.write(self.name)
@@ -99,7 +99,7 @@ public struct InterfaceInfo: AIDLValue, Equatable {
             parcel.write(self.loopback)
             parcel.write(self.mtu)
             parcel.write(self.mac)
-            parcel.write(array: self.addresses) { p, e in e.write(to: &p, connection: connection) }
+            parcel.write(array: self.addresses) { p, e in e.write(to: &p, resolver: resolver) }
             parcel.write(self.rxPackets)
             parcel.write(self.txPackets)
             parcel.write(self.rxBytes)

@@ -38,7 +38,7 @@ public struct RouteInfo: AIDLValue, Equatable {
         self.family = family
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> RouteInfo {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> RouteInfo {
         let end = try parcel.beginParcelable()
         var value = RouteInfo()
         value.destination = try parcel.readNonNullString()
@@ -53,7 +53,7 @@ public struct RouteInfo: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.destination)
             parcel.write(self.prefixLength)

@@ -33,7 +33,7 @@ public struct TrafficCounters: AIDLValue, Equatable {
         self.bytesReceived = bytesReceived
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> TrafficCounters {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> TrafficCounters {
         let end = try parcel.beginParcelable()
         var value = TrafficCounters()
         value.container = try parcel.read(Int32.self)
@@ -47,7 +47,7 @@ public struct TrafficCounters: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.container)
             parcel.write(self.datagramsSent)

@@ -36,7 +36,7 @@ public struct TrafficRecord: AIDLValue, Equatable {
         self.length = length
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> TrafficRecord {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> TrafficRecord {
         let end = try parcel.beginParcelable()
         var value = TrafficRecord()
         value.timeMillis = try parcel.read(Int64.self)
@@ -50,7 +50,7 @@ public struct TrafficRecord: AIDLValue, Equatable {
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
             parcel.write(self.timeMillis)
             parcel.write(self.container)

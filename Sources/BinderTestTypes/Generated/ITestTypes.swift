@@ -359,127 +359,127 @@ public enum ITestTypes {
         public func repeatMap(v: [String: ITestTypes.Simple]) throws -> [String: ITestTypes.Simple] {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: self.binder.connection) })
+            _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: self.binder.connection) })
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: self.binder.connection) })
+            return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) })
         }
 
         public func repeatMap(v: [String: ITestTypes.Simple]) async throws -> [String: ITestTypes.Simple] {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: self.binder.connection) })
+            _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: self.binder.connection) })
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: self.binder.connection) })
+            return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) })
         }
 
         public func repeatAllTypes(v: ITestTypes.AllTypes) throws -> ITestTypes.AllTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.AllTypes.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatAllTypes(v: ITestTypes.AllTypes) async throws -> ITestTypes.AllTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.AllTypes.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatNullableSimple(v: ITestTypes.Simple?) throws -> ITestTypes.Simple? {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(nullable: v) { p, v in v.write(to: &p, connection: self.binder.connection) }
+            _data.write(nullable: v) { p, v in v.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func repeatNullableSimple(v: ITestTypes.Simple?) async throws -> ITestTypes.Simple? {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(nullable: v) { p, v in v.write(to: &p, connection: self.binder.connection) }
+            _data.write(nullable: v) { p, v in v.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func repeatByteEnum(v: ITestTypes.ByteEnum) throws -> ITestTypes.ByteEnum {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.ByteEnum.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.ByteEnum.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatByteEnum(v: ITestTypes.ByteEnum) async throws -> ITestTypes.ByteEnum {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.ByteEnum.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.ByteEnum.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatIntEnums(v: [ITestTypes.IntEnum]) throws -> [ITestTypes.IntEnum] {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(array: v) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: v) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func repeatIntEnums(v: [ITestTypes.IntEnum]) async throws -> [ITestTypes.IntEnum] {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(array: v) { p, e in e.write(to: &p, connection: self.binder.connection) }
+            _data.write(array: v) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: self.binder.connection) }
+            return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: self.binder.connection) }
         }
 
         public func repeatValue(v: ITestTypes.Value) throws -> ITestTypes.Value {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.Value.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.Value.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatValue(v: ITestTypes.Value) async throws -> ITestTypes.Value {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data)
             try _reply.readException()
-            return try ITestTypes.Value.read(from: &_reply, connection: self.binder.connection)
+            return try ITestTypes.Value.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatPair(v: Pair<String, ITestTypes.Simple>) throws -> Pair<String, ITestTypes.Simple> {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data)
             try _reply.readException()
-            return try Pair<String, ITestTypes.Simple>.read(from: &_reply, connection: self.binder.connection)
+            return try Pair<String, ITestTypes.Simple>.read(from: &_reply, resolver: self.binder.connection)
         }
 
         public func repeatPair(v: Pair<String, ITestTypes.Simple>) async throws -> Pair<String, ITestTypes.Simple> {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            v.write(to: &_data, connection: self.binder.connection)
+            v.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data)
             try _reply.readException()
-            return try Pair<String, ITestTypes.Simple>.read(from: &_reply, connection: self.binder.connection)
+            return try Pair<String, ITestTypes.Simple>.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Fills `result` with AllTypes' defaults, changed by `seed`.
@@ -489,7 +489,7 @@ public enum ITestTypes {
             _data.write(seed)
             var _reply = try self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data)
             try _reply.readException()
-            result = try ITestTypes.AllTypes.read(from: &_reply, connection: self.binder.connection)
+            result = try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Fills `result` with AllTypes' defaults, changed by `seed`.
@@ -499,7 +499,7 @@ public enum ITestTypes {
             _data.write(seed)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data)
             try _reply.readException()
-            result = try ITestTypes.AllTypes.read(from: &_reply, connection: self.binder.connection)
+            result = try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Doubles every element of `values` and `simple.number`.
@@ -507,11 +507,11 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: values) { p, e in p.write(e) }
-            simple.write(to: &_data, connection: self.binder.connection)
+            simple.write(to: &_data, resolver: self.binder.connection)
             var _reply = try self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data)
             try _reply.readException()
             values = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-            simple = try ITestTypes.Simple.read(from: &_reply, connection: self.binder.connection)
+            simple = try ITestTypes.Simple.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Doubles every element of `values` and `simple.number`.
@@ -519,18 +519,18 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: values) { p, e in p.write(e) }
-            simple.write(to: &_data, connection: self.binder.connection)
+            simple.write(to: &_data, resolver: self.binder.connection)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data)
             try _reply.readException()
             values = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-            simple = try ITestTypes.Simple.read(from: &_reply, connection: self.binder.connection)
+            simple = try ITestTypes.Simple.read(from: &_reply, resolver: self.binder.connection)
         }
 
         /// Calls `callback.name()` back (two-way, during this call) and returns it with `suffix`.
         public func callBack(callback: any ITestCallback.Interface, suffix: String) throws -> String {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             _data.write(suffix)
             var _reply = try self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data)
             try _reply.readException()
@@ -541,7 +541,7 @@ public enum ITestTypes {
         public func callBack(callback: any ITestCallback.Interface, suffix: String) async throws -> String {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             _data.write(suffix)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data)
             try _reply.readException()
@@ -552,20 +552,20 @@ public enum ITestTypes {
         public func repeatCallback(callback: any ITestCallback.Interface) throws -> any ITestCallback.Interface {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullInterface(connection: self.binder.connection, ITestCallback.Proxy.init)
+            return try _reply.readNonNullInterface(resolver: self.binder.connection, ITestCallback.Proxy.init)
         }
 
         /// Returns the callback it was given (the client gets its own object back).
         public func repeatCallback(callback: any ITestCallback.Interface) async throws -> any ITestCallback.Interface {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            _data.write(interface: callback, connection: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
+            _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullInterface(connection: self.binder.connection, ITestCallback.Proxy.init)
+            return try _reply.readNonNullInterface(resolver: self.binder.connection, ITestCallback.Proxy.init)
         }
 
         public func repeatBinder(binder: BinderProxy) throws -> BinderProxy {
@@ -574,7 +574,7 @@ public enum ITestTypes {
             _data.write(binder: binder)
             var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullBinder(connection: self.binder.connection)
+            return try _reply.readNonNullBinder(resolver: self.binder.connection)
         }
 
         public func repeatBinder(binder: BinderProxy) async throws -> BinderProxy {
@@ -583,7 +583,7 @@ public enum ITestTypes {
             _data.write(binder: binder)
             var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data)
             try _reply.readException()
-            return try _reply.readNonNullBinder(connection: self.binder.connection)
+            return try _reply.readNonNullBinder(resolver: self.binder.connection)
         }
 
         /// One-way: records `n`; `lastOneway` reads it back. Calls to one object arrive in order.
@@ -765,66 +765,66 @@ public enum ITestTypes {
                 _reply.writeNoException()
                 _reply.write(array: _result) { p, e in p.write(e) }
             case .repeatMap:
-                let v = try _data.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) })
+                let v = try _data.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: _context.connection) })
                 let _result = try self.impl.repeatMap(v: v)
                 _reply.writeNoException()
-                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: _context.connection) })
+                _reply.write(map: _result, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: _context.connection) })
             case .repeatAllTypes:
-                let v = try ITestTypes.AllTypes.read(from: &_data, connection: _context.connection)
+                let v = try ITestTypes.AllTypes.read(from: &_data, resolver: _context.connection)
                 let _result = try self.impl.repeatAllTypes(v: v)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .repeatNullableSimple:
-                let v = try _data.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: _context.connection) }
+                let v = try _data.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: _context.connection) }
                 let _result = try self.impl.repeatNullableSimple(v: v)
                 _reply.writeNoException()
-                _reply.write(nullable: _result) { p, v in v.write(to: &p, connection: _context.connection) }
+                _reply.write(nullable: _result) { p, v in v.write(to: &p, resolver: _context.connection) }
             case .repeatByteEnum:
-                let v = try ITestTypes.ByteEnum.read(from: &_data, connection: _context.connection)
+                let v = try ITestTypes.ByteEnum.read(from: &_data, resolver: _context.connection)
                 let _result = try self.impl.repeatByteEnum(v: v)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .repeatIntEnums:
-                let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: _context.connection) }
+                let v = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: _context.connection) }
                 let _result = try self.impl.repeatIntEnums(v: v)
                 _reply.writeNoException()
-                _reply.write(array: _result) { p, e in e.write(to: &p, connection: _context.connection) }
+                _reply.write(array: _result) { p, e in e.write(to: &p, resolver: _context.connection) }
             case .repeatValue:
-                let v = try ITestTypes.Value.read(from: &_data, connection: _context.connection)
+                let v = try ITestTypes.Value.read(from: &_data, resolver: _context.connection)
                 let _result = try self.impl.repeatValue(v: v)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .repeatPair:
-                let v = try Pair<String, ITestTypes.Simple>.read(from: &_data, connection: _context.connection)
+                let v = try Pair<String, ITestTypes.Simple>.read(from: &_data, resolver: _context.connection)
                 let _result = try self.impl.repeatPair(v: v)
                 _reply.writeNoException()
-                _result.write(to: &_reply, connection: _context.connection)
+                _result.write(to: &_reply, resolver: _context.connection)
             case .fillOut:
                 let seed = try _data.read(Int32.self)
                 var result: ITestTypes.AllTypes = ITestTypes.AllTypes()
                 try self.impl.fillOut(seed: seed, result: &result)
                 _reply.writeNoException()
-                result.write(to: &_reply, connection: _context.connection)
+                result.write(to: &_reply, resolver: _context.connection)
             case .doubleInOut:
                 var values = try _data.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
-                var simple = try ITestTypes.Simple.read(from: &_data, connection: _context.connection)
+                var simple = try ITestTypes.Simple.read(from: &_data, resolver: _context.connection)
                 try self.impl.doubleInOut(values: &values, simple: &simple)
                 _reply.writeNoException()
                 _reply.write(array: values) { p, e in p.write(e) }
-                simple.write(to: &_reply, connection: _context.connection)
+                simple.write(to: &_reply, resolver: _context.connection)
             case .callBack:
-                let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
+                let callback = try _data.readNonNullInterface(resolver: _context.connection, ITestCallback.Proxy.init)
                 let suffix = try _data.readNonNullString()
                 let _result = try self.impl.callBack(callback: callback, suffix: suffix)
                 _reply.writeNoException()
                 _reply.write(_result)
             case .repeatCallback:
-                let callback = try _data.readNonNullInterface(connection: _context.connection, ITestCallback.Proxy.init)
+                let callback = try _data.readNonNullInterface(resolver: _context.connection, ITestCallback.Proxy.init)
                 let _result = try self.impl.repeatCallback(callback: callback)
                 _reply.writeNoException()
-                _reply.write(interface: _result, connection: _context.connection, makeStub: { ITestCallback.Stub($0) })
+                _reply.write(interface: _result, resolver: _context.connection, makeStub: { ITestCallback.Stub($0) })
             case .repeatBinder:
-                let binder = try _data.readNonNullBinder(connection: _context.connection)
+                let binder = try _data.readNonNullBinder(resolver: _context.connection)
                 let _result = try self.impl.repeatBinder(binder: binder)
                 _reply.writeNoException()
                 _reply.write(binder: _result)
@@ -874,11 +874,11 @@ public enum ITestTypes {
             }
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> ByteEnum {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> ByteEnum {
             ByteEnum(rawValue: try parcel.read(Int8.self))
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) { parcel.write(rawValue) }
     }
 
     /// An open set: values this side does not know are kept, not rejected (AIDL enums may grow).
@@ -902,11 +902,11 @@ public enum ITestTypes {
             }
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> IntEnum {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> IntEnum {
             IntEnum(rawValue: try parcel.read(Int32.self))
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) { parcel.write(rawValue) }
     }
 
     /// An open set: values this side does not know are kept, not rejected (AIDL enums may grow).
@@ -928,11 +928,11 @@ public enum ITestTypes {
             }
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> LongEnum {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> LongEnum {
             LongEnum(rawValue: try parcel.read(Int64.self))
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) { parcel.write(rawValue) }
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) { parcel.write(rawValue) }
     }
 
     public struct Simple: AIDLValue, Equatable {
@@ -954,23 +954,23 @@ public enum ITestTypes {
             self.kind = kind
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> Simple {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> Simple {
             let end = try parcel.beginParcelable()
             var value = Simple()
             value.number = try parcel.read(Int32.self)
             value.text = try parcel.readNonNullString()
             value.maybe = try parcel.readString()
-            value.kind = try ITestTypes.ByteEnum.read(from: &parcel, connection: connection)
+            value.kind = try ITestTypes.ByteEnum.read(from: &parcel, resolver: resolver)
             try parcel.endParcelable(end)
             return value
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
             parcel.writeParcelable { parcel in
                 parcel.write(self.number)
                 parcel.write(self.text)
                 parcel.write(self.maybe)
-                self.kind.write(to: &parcel, connection: connection)
+                self.kind.write(to: &parcel, resolver: resolver)
             }
         }
     }
@@ -1004,18 +1004,18 @@ public enum ITestTypes {
         /// AIDL's default: the first member with its default value.
         public init() { self = .number(0) }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> Value {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> Value {
             switch try parcel.read(Int32.self) {
             case 0: return .number(try parcel.read(Int32.self))
             case 1: return .text(try parcel.readNonNullString())
-            case 2: return .simple(try ITestTypes.Simple.read(from: &parcel, connection: connection))
+            case 2: return .simple(try ITestTypes.Simple.read(from: &parcel, resolver: resolver))
             case 3: return .numbers(try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) })
-            case 4: return .enums(try parcel.readArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, connection: connection) })
+            case 4: return .enums(try parcel.readArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: resolver) })
             default: throw .badValue
             }
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
             switch self {
             case .number(let value):
                 parcel.write(Int32(0))
@@ -1025,13 +1025,13 @@ public enum ITestTypes {
                 parcel.write(value)
             case .simple(let value):
                 parcel.write(Int32(2))
-                value.write(to: &parcel, connection: connection)
+                value.write(to: &parcel, resolver: resolver)
             case .numbers(let value):
                 parcel.write(Int32(3))
                 parcel.write(array: value) { p, e in p.write(e) }
             case .enums(let value):
                 parcel.write(Int32(4))
-                parcel.write(array: value) { p, e in e.write(to: &p, connection: connection) }
+                parcel.write(array: value) { p, e in e.write(to: &p, resolver: resolver) }
             }
         }
     }
@@ -1129,7 +1129,7 @@ public enum ITestTypes {
             self.next = next
         }
 
-        public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> AllTypes {
+        public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> AllTypes {
             let end = try parcel.beginParcelable()
             var value = AllTypes()
             value.z = try parcel.readBool()
@@ -1147,23 +1147,23 @@ public enum ITestTypes {
             value.fixed = try parcel.readNonNullFixedArray(count: 4) { (p: inout Parcel) throws(StatusCode) -> Int64 in try p.read(Int64.self) }
             value.fixedBytes = try parcel.readNonNullFixedBytes(count: 2)
             value.list = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
-            value.map = try parcel.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: connection) })
-            value.simple = try ITestTypes.Simple.read(from: &parcel, connection: connection)
-            value.maybeSimple = try parcel.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: connection) }
-            value.simples = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, connection: connection) }
-            value.intEnum = try ITestTypes.IntEnum.read(from: &parcel, connection: connection)
-            value.longEnums = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.LongEnum in try ITestTypes.LongEnum.read(from: &p, connection: connection) }
-            value.value = try ITestTypes.Value.read(from: &parcel, connection: connection)
-            value.binder = try parcel.readBinder(connection: connection)
-            value.binderPair = try parcel.readArray { (p: inout Parcel) throws(StatusCode) -> BinderProxy in try p.readNonNullBinder(connection: connection) }
-            value.callback = try parcel.readInterface(connection: connection, ITestCallback.Proxy.init)
-            value.pair = try Pair<String, ITestTypes.Simple>.read(from: &parcel, connection: connection)
-            value.next = try parcel.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.AllTypes in try ITestTypes.AllTypes.read(from: &p, connection: connection) }
+            value.map = try parcel.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: resolver) })
+            value.simple = try ITestTypes.Simple.read(from: &parcel, resolver: resolver)
+            value.maybeSimple = try parcel.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: resolver) }
+            value.simples = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: resolver) }
+            value.intEnum = try ITestTypes.IntEnum.read(from: &parcel, resolver: resolver)
+            value.longEnums = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.LongEnum in try ITestTypes.LongEnum.read(from: &p, resolver: resolver) }
+            value.value = try ITestTypes.Value.read(from: &parcel, resolver: resolver)
+            value.binder = try parcel.readBinder(resolver: resolver)
+            value.binderPair = try parcel.readArray { (p: inout Parcel) throws(StatusCode) -> BinderProxy in try p.readNonNullBinder(resolver: resolver) }
+            value.callback = try parcel.readInterface(resolver: resolver, ITestCallback.Proxy.init)
+            value.pair = try Pair<String, ITestTypes.Simple>.read(from: &parcel, resolver: resolver)
+            value.next = try parcel.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.AllTypes in try ITestTypes.AllTypes.read(from: &p, resolver: resolver) }
             try parcel.endParcelable(end)
             return value
         }
 
-        public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+        public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
             parcel.writeParcelable { parcel in
                 parcel.write(self.z)
                 parcel.write(self.b)
@@ -1180,18 +1180,18 @@ public enum ITestTypes {
                 parcel.write(array: self.fixed) { p, e in p.write(e) }
                 parcel.write(bytes: self.fixedBytes)
                 parcel.write(array: self.list) { p, e in p.write(e) }
-                parcel.write(map: self.map, { p, k in p.write(k) }, { p, v in v.write(to: &p, connection: connection) })
-                self.simple.write(to: &parcel, connection: connection)
-                parcel.write(nullable: self.maybeSimple) { p, v in v.write(to: &p, connection: connection) }
-                parcel.write(array: self.simples) { p, e in e.write(to: &p, connection: connection) }
-                self.intEnum.write(to: &parcel, connection: connection)
-                parcel.write(array: self.longEnums) { p, e in e.write(to: &p, connection: connection) }
-                self.value.write(to: &parcel, connection: connection)
+                parcel.write(map: self.map, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: resolver) })
+                self.simple.write(to: &parcel, resolver: resolver)
+                parcel.write(nullable: self.maybeSimple) { p, v in v.write(to: &p, resolver: resolver) }
+                parcel.write(array: self.simples) { p, e in e.write(to: &p, resolver: resolver) }
+                self.intEnum.write(to: &parcel, resolver: resolver)
+                parcel.write(array: self.longEnums) { p, e in e.write(to: &p, resolver: resolver) }
+                self.value.write(to: &parcel, resolver: resolver)
                 parcel.write(binder: self.binder)
                 parcel.write(array: self.binderPair) { p, e in p.write(binder: e) }
-                parcel.write(interface: self.callback, connection: connection, makeStub: { ITestCallback.Stub($0) })
-                self.pair.write(to: &parcel, connection: connection)
-                parcel.write(nullable: self.next) { p, v in v.write(to: &p, connection: connection) }
+                parcel.write(interface: self.callback, resolver: resolver, makeStub: { ITestCallback.Stub($0) })
+                self.pair.write(to: &parcel, resolver: resolver)
+                parcel.write(nullable: self.next) { p, v in v.write(to: &p, resolver: resolver) }
             }
         }
     }

@@ -15,19 +15,19 @@ public struct Pair<A: AIDLValue, B: AIDLValue>: AIDLValue {
         self.second = second
     }
 
-    public static func read(from parcel: inout Parcel, connection: BinderConnection?) throws(StatusCode) -> Pair {
+    public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> Pair {
         let end = try parcel.beginParcelable()
         var value = Pair()
-        value.first = try A.read(from: &parcel, connection: connection)
-        value.second = try B.read(from: &parcel, connection: connection)
+        value.first = try A.read(from: &parcel, resolver: resolver)
+        value.second = try B.read(from: &parcel, resolver: resolver)
         try parcel.endParcelable(end)
         return value
     }
 
-    public func write(to parcel: inout Parcel, connection: BinderConnection?) {
+    public func write(to parcel: inout Parcel, resolver: (any BinderResolver)?) {
         parcel.writeParcelable { parcel in
-            self.first.write(to: &parcel, connection: connection)
-            self.second.write(to: &parcel, connection: connection)
+            self.first.write(to: &parcel, resolver: resolver)
+            self.second.write(to: &parcel, resolver: resolver)
         }
     }
 }
