@@ -1,3 +1,4 @@
+import BinderBrokerCore
 import BinderPlatform
 import BinderWire
 import DequeModule

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BinderBroker
+import BinderBrokerCore
 import BinderPlatform
 import Logging
 

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// The broker core's container logic: scoped names, exported services, the policy, management
 /// calls and what a container's end cleans up. (Real namespaces: BinderIntegrationTests/ContainerTests.)

@@ -1,6 +1,6 @@
 import BinderWire
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// Records what the broker core asks the event loop to do.
 struct RecordingOutbox: BrokerOutbox {

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// Three connections, each serving one object as a service, each holding handles to the others.
 private struct Triangle {

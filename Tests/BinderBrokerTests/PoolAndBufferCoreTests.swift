@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// A service connection (cookie 1, "svc") that may run `maxThreads` pool threads and reports one,
 /// and a client holding its handle.

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Reference counting: RELEASE, RELEASED and what holds an object (WIRE.md §4.4)")
 struct ReferenceCountingCoreTests {
