@@ -109,7 +109,7 @@ extension BrokerCore {
                     // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
-                    registry.waiters.append(.init(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline))
+                    registry.wait(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline)
                 }
             // The registry's calls make fds for their caller: one-way, they are ignored.
             case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
