@@ -24,7 +24,7 @@ struct ChannelRegistry {
 
     /// A connection's `IChannelListener`.
     struct Listener {
-        let node: BrokerCore.NodeID
+        let node: NodeID
         /// Registered with `registerChannelReceiver`: the broker claims this connection's ends on
         /// its behalf and delivers them (`onChannelOpened`) instead of naming them.
         let receivesEnds: Bool
@@ -78,10 +78,10 @@ extension BrokerCore {
         from conn: Connection, request: inout Parcel, txid: UInt64, receivingEnds: Bool = false, out: inout O
     ) throws(StatusCode) {
         let ref = try request.readObject()
-        guard ref.kind == .local, let found = node(for: ref, writtenBy: conn), let node = found else {
+        guard ref.kind == .local, let found = objects.node(for: ref, writtenBy: conn), let node = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
         }
-        if receivingEnds, nodes[node]?.acceptsFDs != true || conn.maxFDs == 0 {
+        if receivingEnds, objects[node]?.acceptsFDs != true || conn.maxFDs == 0 {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "a channel receiver must accept fds, on a connection that allows them"), &out)
         }
         retain(node)
@@ -99,11 +99,11 @@ extension BrokerCore {
         from conn: Connection, request: inout Parcel, txid: UInt64, now: UInt64, claimingOwnEnd: Bool = false, out: inout O
     ) throws(StatusCode) {
         let ref = try request.readObject()
-        guard ref.kind == .handle, let found = node(for: ref, writtenBy: conn), let nodeID = found else {
+        guard ref.kind == .handle, let found = objects.node(for: ref, writtenBy: conn), let nodeID = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
         }
-        guard let node = nodes[nodeID], let owner = connections[node.owner] else { throw .deadObject }
-        guard let registered = channels.listeners[owner.id], let listener = nodes[registered.node] else {
+        guard let node = objects[nodeID], let owner = connections[node.owner] else { throw .deadObject }
+        guard let registered = channels.listeners[owner.id], let listener = objects[registered.node] else {
             return fail(false, conn, txid, ServiceError(.unsupportedOperation, "the target process (pid \(owner.identity.pid)) does not accept channels"), &out)
         }
         guard let (requesterFD, targetFD) = out.makeChannelPair() else {

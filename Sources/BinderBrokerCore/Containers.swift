@@ -16,11 +16,6 @@ struct ContainerRecord {
     var stopWaiters: [(connection: ConnectionID, transactionID: UInt64)] = []
 }
 
-struct ExportedProxyKey: Hashable {
-    let container: UInt32
-    let node: BrokerCore.NodeID
-}
-
 /// A container the event loop started: what the core records.
 public struct StartedContainer: Sendable, Equatable {
     public var initPID: Int32
@@ -148,89 +143,6 @@ extension BrokerCore {
     }
 
     var containerInfos: [ContainerInfo] { containers.values.sorted { $0.id < $1.id }.map(containerInfo) }
-
-    // MARK: Exported services: one proxy node per container
-
-    /// What `name` means in `scope`, as the node to hand a process there: the scope's own
-    /// registration, else (in a child) the child's proxy node for an exported root service.
-    func serviceNode(_ name: String, in scope: UInt32) -> NodeID? {
-        if let own = registry.services[ServiceRegistry.Key(container: scope, name: name)] { return own.node }
-        guard scope != 0, let root = registry.services[ServiceRegistry.Key(container: 0, name: name)], root.exported else { return nil }
-        return exportedProxy(of: root.node, for: scope)
-    }
-
-    /// The node a process in `scope` gets for a service registered in `registeredIn`.
-    func node(_ node: NodeID, registeredIn: UInt32, exported: Bool, seenFrom scope: UInt32) -> NodeID {
-        guard exported, registeredIn == 0, scope != 0 else { return node }
-        return exportedProxy(of: node, for: scope)
-    }
-
-    /// Container `container`'s own proxy node for the exported root object `node`: a node with the
-    /// same owner and cookie (calls reach the same object, with the caller's container stamped as
-    /// always), but an identity of its own, so containers never share a reference to a system
-    /// service. It dies with the object (death links on it fire) and is made again on next use.
-    func exportedProxy(of node: NodeID, for container: UInt32) -> NodeID {
-        let key = ExportedProxyKey(container: container, node: node)
-        if let proxy = exportedProxies[key] { return proxy }
-        guard let real = nodes[node] else { return node }
-        let proxy = NodeID(raw: nextNode)
-        nextNode += 1
-        nodes[proxy] = real
-        exportedProxies[key] = proxy
-        proxyKeys[proxy] = key
-        loadedProxies.append((proxy, container))
-        return proxy
-    }
-
-    /// Tells the owners of the proxies loaded during this frame (`BrokerNotice.proxyLoaded`).
-    func announceLoadedProxies<O: BrokerOutbox>(out: inout O) {
-        let loaded = loadedProxies
-        loadedProxies.removeAll()
-        for (proxy, container) in loaded {
-            guard let node = nodes[proxy] else { continue }
-            tellOwner(of: node, BrokerNotice.proxyLoaded, container: container, out: &out)
-        }
-    }
-
-    private func tellOwner<O: BrokerOutbox>(of node: Node, _ notice: BrokerNotice, container: UInt32, out: inout O) {
-        guard let owner = connections[node.owner] else { return }
-        scratch.removeAll()
-        scratch.write(container)
-        callBack(node, owner: owner, code: notice.rawValue, out: &out)
-    }
-
-    /// Unloads a container's proxy of an exported service: its node dies (handles to it then get
-    /// `DEAD_OBJECT`, death links on it fire), the holds its handles had on the service go, and the
-    /// service's owner hears `proxyUnloaded`.
-    func unloadProxy<O: BrokerOutbox>(_ proxy: NodeID, out: inout O) {
-        guard let key = proxyKeys.removeValue(forKey: proxy), let node = nodes[proxy] else { return }
-        exportedProxies.removeValue(forKey: key)
-        release(proxy, count: proxyHolders.removeValue(forKey: proxy) ?? 0, out: &out)
-        nodes.removeValue(forKey: proxy)
-        notifyDeaths(of: [proxy], out: &out)
-        // A proxy loaded and unloaded within one frame was never announced: nothing to take back.
-        let announced = !loadedProxies.contains { $0.proxy == proxy }
-        loadedProxies.removeAll { $0.proxy == proxy }
-        if announced { tellOwner(of: node, BrokerNotice.proxyUnloaded, container: key.container, out: &out) }
-    }
-
-    /// Unloads every proxy loaded in `container` (it left the foreground, or stopped).
-    func unloadProxies<O: BrokerOutbox>(in container: UInt32, out: inout O) {
-        for (key, proxy) in exportedProxies where key.container == container { unloadProxy(proxy, out: &out) }
-    }
-
-    /// The proxy nodes of objects that died: they die too.
-    func proxiesDying(with deadNodes: Set<NodeID>) -> Set<NodeID> {
-        var dead: Set<NodeID> = []
-        for (key, proxy) in exportedProxies where deadNodes.contains(key.node) {
-            exportedProxies.removeValue(forKey: key)
-            proxyKeys.removeValue(forKey: proxy)
-            proxyHolders.removeValue(forKey: proxy)
-            nodes.removeValue(forKey: proxy)
-            dead.insert(proxy)
-        }
-        return dead
-    }
 
     // MARK: Service-manager calls
 

@@ -44,7 +44,7 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]"), &out)
                 }
-                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
                 guard let node = found else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "service object for '\(name)' is null"), &out)
                 }
@@ -73,7 +73,7 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
                 }
-                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
                 guard let callback = found else {
                     return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
                 }
@@ -87,7 +87,7 @@ extension BrokerCore {
             case .unregisterForNotifications:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
-                let found = existingNode(for: ref, writtenBy: conn)
+                let found = objects.existingNode(for: ref, writtenBy: conn)
                 guard let index = found.flatMap({ node in
                     registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container))
                 }) else {
@@ -185,7 +185,7 @@ extension BrokerCore {
 
     /// Calls `IServiceCallback.onRegistration(name, service)` one-way on a listener's callback object.
     private func notify<O: BrokerOutbox>(_ listener: ServiceRegistry.Listener, name: String, service: NodeID, out: inout O) {
-        guard let callback = nodes[listener.node], let owner = connections[callback.owner] else { return }
+        guard let callback = objects[listener.node], let owner = connections[callback.owner] else { return }
         scratch.removeAll()
         scratch.write(name)
         scratch.write(object: reference(to: service, for: owner))
@@ -202,11 +202,7 @@ extension BrokerCore {
         // Charged to the owner's incoming buffer like a routed one-way call (its FREE counts it),
         // but never refused: the broker's own notices are few and must not be lost.
         let length = UInt32(header.describing(scratch).frameLength)
-        if length <= owner.maxFrameSize {
-            owner.bufferUsed += length
-            owner.oneWayBufferUsed += length
-            owner.oneWayInFlight += 1
-        }
+        if length <= owner.maxFrameSize { owner.flow.deliveredOneWay(length) }
         sendBuilt(to: owner, header: header, out: &out)
     }
 }

@@ -12,7 +12,7 @@ struct ServiceRegistry {
         static func < (a: Key, b: Key) -> Bool { (a.container, a.name) < (b.container, b.name) }
     }
     struct Entry {
-        let node: BrokerCore.NodeID
+        let node: NodeID
         /// The uid that holds the name; another uid cannot take it.
         let uid: UInt32
         /// A root service visible in every container.
@@ -31,7 +31,7 @@ struct ServiceRegistry {
     }
     struct Listener: Equatable {
         let connection: ConnectionID
-        let node: BrokerCore.NodeID
+        let node: NodeID
         let scope: UInt32
     }
 
@@ -83,10 +83,10 @@ struct ServiceRegistry {
 
     /// Removes what a closed connection leaves behind: services of its objects, its waiters, its
     /// listeners. Returns the live objects its listeners named (the registry held them).
-    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<BrokerCore.NodeID>) -> [BrokerCore.NodeID] {
+    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<NodeID>) -> [NodeID] {
         services = services.filter { !deadNodes.contains($0.value.node) }
         _ = removeWaiters { $0.connection == id }
-        var held: [BrokerCore.NodeID] = []
+        var held: [NodeID] = []
         for name in listeners.keys {
             listeners[name]!.removeAll { l in
                 guard l.connection == id || deadNodes.contains(l.node) else { return false }

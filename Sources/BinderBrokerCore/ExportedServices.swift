@@ -1,0 +1,54 @@
+import BinderWire
+
+/// Exported root services as containers see them (WIRE.md §7.7): what a name means in a scope,
+/// and the proxies' lifecycle as their owners hear it (`BrokerNotice.proxyLoaded`/`proxyUnloaded`).
+/// The proxies' bookkeeping is `ExportedProxies`, their nodes are in `ObjectTable`.
+extension BrokerCore {
+    /// What `name` means in `scope`, as the node to hand a process there: the scope's own
+    /// registration, else (in a child) the child's proxy node for an exported root service.
+    func serviceNode(_ name: String, in scope: UInt32) -> NodeID? {
+        if let own = registry.services[ServiceRegistry.Key(container: scope, name: name)] { return own.node }
+        guard scope != 0, let root = registry.services[ServiceRegistry.Key(container: 0, name: name)], root.exported else { return nil }
+        return objects.exportedProxy(of: root.node, for: scope)
+    }
+
+    /// The node a process in `scope` gets for a service registered in `registeredIn`.
+    func node(_ node: NodeID, registeredIn: UInt32, exported: Bool, seenFrom scope: UInt32) -> NodeID {
+        guard exported, registeredIn == 0, scope != 0 else { return node }
+        return objects.exportedProxy(of: node, for: scope)
+    }
+
+    /// Tells the owners of the proxies loaded during this frame (`BrokerNotice.proxyLoaded`).
+    func announceLoadedProxies<O: BrokerOutbox>(out: inout O) {
+        for (proxy, container) in objects.proxies.takeLoaded() {
+            guard let node = objects[proxy] else { continue }
+            tellOwner(of: node, BrokerNotice.proxyLoaded, container: container, out: &out)
+        }
+    }
+
+    private func tellOwner<O: BrokerOutbox>(of node: Node, _ notice: BrokerNotice, container: UInt32, out: inout O) {
+        guard let owner = connections[node.owner] else { return }
+        scratch.removeAll()
+        scratch.write(container)
+        callBack(node, owner: owner, code: notice.rawValue, out: &out)
+    }
+
+    /// Unloads a container's proxy of an exported service: its node dies (handles to it then get
+    /// `DEAD_OBJECT`, death links on it fire), the holds its handles had on the service go, and the
+    /// service's owner hears `proxyUnloaded`.
+    func unloadProxy<O: BrokerOutbox>(_ proxy: NodeID, out: inout O) {
+        guard let node = objects[proxy], let (key, holders) = objects.proxies.remove(proxy) else { return }
+        release(proxy, count: holders, out: &out)
+        objects.remove(proxy)
+        notifyDeaths(of: [proxy], out: &out)
+        // A proxy loaded and unloaded within one frame was never announced: nothing to take back.
+        if !objects.proxies.takeUnannounced(proxy) {
+            tellOwner(of: node, BrokerNotice.proxyUnloaded, container: key.container, out: &out)
+        }
+    }
+
+    /// Unloads every proxy loaded in `container` (it left the foreground, or stopped).
+    func unloadProxies<O: BrokerOutbox>(in container: UInt32, out: inout O) {
+        for proxy in objects.proxies.proxies(in: container) { unloadProxy(proxy, out: &out) }
+    }
+}
