@@ -12,8 +12,10 @@ import BinderWire
 /// - `Connection`: one process, with its `HandleTable`, `OwnedObjects` and `FlowControl`;
 /// - `ObjectTable`: the nodes (and containers' proxies), and translating references between processes;
 /// - `TransactionRouter`: the two-way calls in flight, their stacks, and matching replies;
-/// - the service manager at handle 0 (ServiceManager.swift), the named-fd registry
-///   (`ChannelRegistry`), death notifications (`DeathLinks`) and the containers (Containers.swift).
+/// - `ServiceManager`: handle 0's names, waiters and listeners, and its injected access policy;
+/// - `ChannelRegistry` (the named-fd registry), `DeathLinks`, and `ContainerDirectory`.
+/// Each `extension BrokerCore` file carries out one piece's part of a call (ServiceManagerCalls.swift,
+/// ContainerCalls.swift, References.swift, ...).
 ///
 /// A routed frame (`transaction`, `reply`) touches only the sender, the receiver, the object table,
 /// the router and the receiver's flow control, all concrete and in this module.
@@ -26,21 +28,22 @@ public final class BrokerCore {
     var connections: [ConnectionID: Connection] = [:]
     var objects = ObjectTable()
     var router = TransactionRouter()
-    var registry = ServiceRegistry()
+    var serviceManager: ServiceManager
     var channels = ChannelRegistry()
     var deathLinks = DeathLinks()
-    var containers: [UInt32: ContainerRecord] = [:]
-    /// The container in the foreground (0: the root).
-    var foreground: UInt32 = 0
+    var containers = ContainerDirectory()
     var counters = BrokerCounters()
 
     /// Scratch parcel for broker-built frames, reused across calls.
     var scratch = Parcel(reservingCapacity: 4096)
 
-    public init(config: BrokerConfig = BrokerConfig(), now: UInt64) {
+    /// - Parameter access: who may do what through the service manager; by default the broker's
+    ///   own rules with `config.policy` (`DefaultAccessPolicy`).
+    public init(config: BrokerConfig = BrokerConfig(), now: UInt64, access: (any ServiceAccessPolicy)? = nil) {
         self.config = config
         self.startNanos = now
         brokerIdentity = PeerIdentity(pid: config.brokerPID, uid: config.brokerUID, gid: 0)
+        serviceManager = ServiceManager(access: access ?? DefaultAccessPolicy(containers: config.policy, brokerUID: config.brokerUID))
     }
 
     public var connectionCount: Int { connections.count }
@@ -68,7 +71,7 @@ public final class BrokerCore {
             objects.remove(node)
         }
         if !objects.proxies.isEmpty { deadNodes.formUnion(objects.removeProxies(of: deadNodes.contains)) }
-        let listenersHeld = registry.connectionClosed(id, deadNodes: deadNodes)
+        let listenersHeld = serviceManager.registry.connectionClosed(id, deadNodes: deadNodes)
         for end in channels.connectionClosed(id) { out.close(fd: end.fd) }
         deathLinks.watcherClosed(id)
         notifyDeaths(of: deadNodes, out: &out)
@@ -321,5 +324,19 @@ public final class BrokerCore {
             return
         }
         out.send(to: conn.id, header: header, parcel: scratch)
+    }
+
+    /// Sends `scratch` as a one-way call to a callback object (`node`, owned by `owner`), stamped
+    /// with the broker's own identity: how the broker calls listeners.
+    func callBack<O: BrokerOutbox>(_ node: Node, owner: Connection, code: UInt32, out: inout O) {
+        owner.transactionsReceived += 1
+        let header = FrameHeader(
+            command: .transaction, flags: .oneWay, target: node.cookie, code: code,
+            sender: brokerIdentity.stamp(seenFrom: owner.identity.container))
+        // Charged to the owner's incoming buffer like a routed one-way call (its FREE counts it),
+        // but never refused: the broker's own notices are few and must not be lost.
+        let length = UInt32(header.describing(scratch).frameLength)
+        if length <= owner.maxFrameSize { owner.flow.deliveredOneWay(length) }
+        sendBuilt(to: owner, header: header, out: &out)
     }
 }

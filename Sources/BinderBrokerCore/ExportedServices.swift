@@ -1,15 +1,13 @@
 import BinderWire
 
-/// Exported root services as containers see them (WIRE.md §7.7): what a name means in a scope,
+/// Exported root services as containers see them (WIRE.md §7.7): the node a child gets for one,
 /// and the proxies' lifecycle as their owners hear it (`BrokerNotice.proxyLoaded`/`proxyUnloaded`).
 /// The proxies' bookkeeping is `ExportedProxies`, their nodes are in `ObjectTable`.
 extension BrokerCore {
-    /// What `name` means in `scope`, as the node to hand a process there: the scope's own
-    /// registration, else (in a child) the child's proxy node for an exported root service.
-    func serviceNode(_ name: String, in scope: UInt32) -> NodeID? {
-        if let own = registry.services[ServiceRegistry.Key(container: scope, name: name)] { return own.node }
-        guard scope != 0, let root = registry.services[ServiceRegistry.Key(container: 0, name: name)], root.exported else { return nil }
-        return objects.exportedProxy(of: root.node, for: scope)
+    /// The node a process in `scope` gets for a registration a lookup found: the service's own, or
+    /// (an exported root service seen from a child) the child's proxy of it.
+    func node(for registration: ServiceManager.Registration, seenFrom scope: UInt32) -> NodeID {
+        node(registration.node, registeredIn: registration.container, exported: registration.exported, seenFrom: scope)
     }
 
     /// The node a process in `scope` gets for a service registered in `registeredIn`.

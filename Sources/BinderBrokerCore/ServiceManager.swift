@@ -1,208 +1,99 @@
 import BinderWire
 
-/// The service manager: the broker's own object at handle 0 (`Protocols/binder/IServiceManager.aidl`).
-extension BrokerCore {
-    /// The earliest moment `expireTimers` has work to do.
-    public var nextDeadline: UInt64? {
-        guard let c = channels.nextDeadline else { return registry.nextDeadline }
-        return min(c, registry.nextDeadline ?? c)
+/// Why the service manager refuses a call: a transport status, or an exception in the reply parcel.
+enum Refusal: Error {
+    case status(StatusCode)
+    case exception(ServiceError)
+}
+
+/// The service manager, the broker's own object at handle 0 (`Protocols/binder/IServiceManager.aidl`):
+/// its tables (`ServiceRegistry`: names per container, waiters, listeners) and its decisions, each
+/// permission asked of the injected `ServiceAccessPolicy`.
+///
+/// It decides and records; it never sees a frame. `BrokerCore` (ServiceManagerCalls.swift) reads the
+/// calls, turns the nodes decided here into references for the caller, and sends the answers.
+struct ServiceManager {
+    /// A name's registration as a lookup resolves it.
+    struct Registration {
+        let node: NodeID
+        /// The container whose scope holds the name.
+        let container: UInt32
+        /// A root service visible in every container.
+        let exported: Bool
     }
 
-    /// Answers `waitForService` callers whose time-out has passed, with a null binder, and closes
-    /// channel ends that expired unclaimed.
-    public func expireTimers<O: BrokerOutbox>(now: UInt64, out: inout O) {
-        expireChannels(now: now, out: &out)
-        for w in registry.takeExpired(now: now) {
-            guard let waiter = connections[w.connection] else { continue }
-            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
+    var registry = ServiceRegistry()
+    let access: any ServiceAccessPolicy
+
+    init(access: any ServiceAccessPolicy) { self.access = access }
+
+    /// What `name` means in `scope`: the scope's own registration, else (in a child) an exported
+    /// root one. No permission is asked.
+    func registration(of name: String, in scope: UInt32) -> Registration? {
+        if let own = registry.services[ServiceRegistry.Key(container: scope, name: name)] {
+            return Registration(node: own.node, container: scope, exported: own.exported)
         }
+        guard scope != 0, let root = registry.services[ServiceRegistry.Key(container: 0, name: name)], root.exported else { return nil }
+        return Registration(node: root.node, container: 0, exported: true)
     }
 
-    func serviceManagerTransaction<O: BrokerOutbox>(
-        from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, now: UInt64, out: inout O
-    ) {
-        let oneWay = header.flags.contains(.oneWay)
-        let txid = header.transactionID
-        var request = Parcel()
-        let dataEnd = FrameHeader.size + Int(header.dataLength)
-        request.replace(
-            with: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size..<dataEnd]),
-            objectOffsets: UnsafeRawBufferPointer(rebasing: frame[dataEnd..<dataEnd + 4 * Int(header.objectCount)]))
-        guard let code = ServiceManagerCode(rawValue: header.code) else {
-            if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: .unknownTransaction, out: &out) }
-            return
+    /// `getService`, `checkService`, `waitForService`: what `name` means in the caller's scope, if
+    /// the policy lets it find that; nil (a null binder, as for a missing name) otherwise.
+    func lookUp(_ name: String, by caller: PeerIdentity) -> Registration? {
+        guard let found = registration(of: name, in: caller.container),
+              access.canFind(name, in: found.container, exported: found.exported, by: caller).isAllowed
+        else { return nil }
+        return found
+    }
+
+    /// Whether the policy lets `caller` wait or listen for `name` in its own scope (it may not be
+    /// registered yet).
+    func mayAwait(_ name: String, by caller: PeerIdentity) -> AccessDecision {
+        access.canFind(name, in: caller.container, exported: false, by: caller)
+    }
+
+    /// `getServiceInContainer`: the root reaches every container's names; a child its own, the
+    /// root's exported ones (and the root's others where the policy allows), and another child's
+    /// only where the policy allows. A root name the policy hides is invisible (nil), another
+    /// child's is `PERMISSION_DENIED`.
+    func lookUp(_ name: String, inContainer target: UInt32, by caller: PeerIdentity) -> Result<Registration?, Refusal> {
+        if caller.container == target { return .success(lookUp(name, by: caller)) }
+        let entry = registry.services[ServiceRegistry.Key(container: target, name: name)]
+        let allowed = access.canFind(name, in: target, exported: entry?.exported ?? false, by: caller).isAllowed
+        if target == 0 {
+            guard let entry, allowed else { return .success(nil) }
+            return .success(Registration(node: entry.node, container: 0, exported: entry.exported))
         }
-        do throws(StatusCode) {
-            switch code {
-            case .getService, .checkService:
-                let name = try request.readNonNullString()
-                let node = serviceNode(name, in: conn.identity.container)
-                reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
-            case .addService, .addExportedService:
-                let name = try request.readNonNullString()
-                let ref = try request.readObject()
-                guard ServiceManagerInterface.isValidName(name) else {
-                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]"), &out)
-                }
-                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
-                guard let node = found else {
-                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "service object for '\(name)' is null"), &out)
-                }
-                let exported = code == .addExportedService
-                let scope = conn.identity.container
-                if exported && scope != 0 {
-                    return fail(oneWay, conn, txid, ServiceError(.security, "only services of the root container can be exported (this caller is in container \(scope))"), &out)
-                }
-                let key = ServiceRegistry.Key(container: scope, name: name)
-                if let existing = registry.services[key], existing.uid != conn.identity.uid {
-                    return fail(oneWay, conn, txid, ServiceError(.security, "'\(name)' is held by uid \(existing.uid)"), &out)
-                }
-                // The service manager holds the object while the name is registered (References.swift).
-                retain(node)
-                if let replaced = registry.services.updateValue(ServiceRegistry.Entry(node: node, uid: conn.identity.uid, exported: exported), forKey: key) {
-                    release(replaced.node, out: &out)
-                }
-                reply(oneWay, conn, txid, &out) { _ in }
-                serviceRegistered(name, in: scope, exported: exported, node: node, out: &out)
-            case .listServices:
-                let names = registry.names(in: conn.identity.container)
-                reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
-            case .registerForNotifications:
-                let name = try request.readNonNullString()
-                let ref = try request.readObject()
-                guard ServiceManagerInterface.isValidName(name) else {
-                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
-                }
-                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
-                guard let callback = found else {
-                    return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
-                }
-                let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
-                registry.listeners[name, default: []].append(listener)
-                retain(callback)
-                reply(oneWay, conn, txid, &out) { _ in }
-                if let existing = serviceNode(name, in: listener.scope) {
-                    notify(listener, name: name, service: existing, out: &out)
-                }
-            case .unregisterForNotifications:
-                let name = try request.readNonNullString()
-                let ref = try request.readObject()
-                let found = objects.existingNode(for: ref, writtenBy: conn)
-                guard let index = found.flatMap({ node in
-                    registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container))
-                }) else {
-                    return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
-                }
-                let removed = registry.listeners[name]!.remove(at: index)
-                if registry.listeners[name]!.isEmpty { registry.listeners.removeValue(forKey: name) }
-                reply(oneWay, conn, txid, &out) { _ in }
-                release(removed.node, out: &out)
-            case .waitForService:
-                let name = try request.readNonNullString()
-                let timeoutMillis: Int64 = try request.read()
-                guard ServiceManagerInterface.isValidName(name) else {
-                    return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
-                }
-                if let node = serviceNode(name, in: conn.identity.container) {
-                    reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
-                } else if !oneWay {
-                    // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
-                    let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
-                    let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
-                    registry.wait(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline)
-                }
-            // The registry's calls make fds for their caller: one-way, they are ignored.
-            case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
-            case .claimChannel where !oneWay: try claimChannel(from: conn, request: &request, txid: txid, out: &out)
-            case .openChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, claimingOwnEnd: true, out: &out)
-            case .registerChannelListener where !oneWay: try registerChannelListener(from: conn, request: &request, txid: txid, out: &out)
-            case .registerChannelReceiver where !oneWay:
-                try registerChannelListener(from: conn, request: &request, txid: txid, receivingEnds: true, out: &out)
-            case .requestChannel, .claimChannel, .openChannel, .registerChannelListener, .registerChannelReceiver: return
-            case .linkToDeath: try linkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
-            case .unlinkToDeath: try unlinkToDeath(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
-            case .getStatus:
-                let snapshot = status(now: now)
-                reply(oneWay, conn, txid, &out) { p in snapshot.write(to: &p) }
-            case .getServiceInContainer:
-                let name = try request.readNonNullString()
-                let target: Int32 = try request.read()
-                switch serviceInContainer(name, container: target, for: conn) {
-                case .success(let node): reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
-                case .failure(let failure): refuse(failure, oneWay, conn, txid, &out)
-                }
-            case .listServicesInContainer:
-                let target: Int32 = try request.read()
-                switch servicesInContainer(target, for: conn) {
-                case .success(let names): reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
-                case .failure(let failure): refuse(failure, oneWay, conn, txid, &out)
-                }
-            case .createContainer, .stopContainer, .listContainers, .setForegroundContainer, .getForegroundContainer:
-                try containerCall(code, from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out)
-            }
-        } catch {
-            if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: error, out: &out) }
+        guard allowed else { return .failure(.status(.permissionDenied)) }
+        return .success(entry.map { Registration(node: $0.node, container: target, exported: $0.exported) })
+    }
+
+    /// `listServices`: the names a lookup finds in the caller's scope.
+    func names(by caller: PeerIdentity) -> Result<[String], ServiceError> {
+        if case .denied(let why) = access.canList(caller.container, by: caller) { return .failure(ServiceError(.security, why)) }
+        return .success(registry.names(in: caller.container))
+    }
+
+    /// `listServicesInContainer`: the names `lookUp(_:inContainer:by:)` would find.
+    func names(inContainer target: UInt32, by caller: PeerIdentity) -> Result<[String], Refusal> {
+        if caller.container == target { return names(by: caller).mapError(Refusal.exception) }
+        guard access.canList(target, by: caller).isAllowed else { return .failure(.status(.permissionDenied)) }
+        let names = registry.services.compactMap { key, entry -> String? in
+            guard key.container == target else { return nil }
+            return access.canFind(key.name, in: target, exported: entry.exported, by: caller).isAllowed ? key.name : nil
         }
+        return .success(names.sorted())
     }
 
-    private func reply<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O, _ body: (inout Parcel) -> Void) {
-        if !oneWay { replyOK(to: conn, transactionID: txid, out: &out, body) }
-    }
-
-    /// Answers a call the service manager refuses: a transport status or an exception.
-    func refuse<O: BrokerOutbox>(_ failure: Refusal, _ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O) {
-        switch failure {
-        case .status(let status): if !oneWay { sendStatusReply(to: conn.id, transactionID: txid, status: status, out: &out) }
-        case .exception(let error): fail(oneWay, conn, txid, error, &out)
+    /// `addService`, `addExportedService`: registers `node` under `name` in the caller's scope if
+    /// the policy lets it. Returns the node the name named before (the caller releases it; the
+    /// registry holds the new one).
+    mutating func add(_ name: String, node: NodeID, exported: Bool, by caller: PeerIdentity) -> Result<NodeID?, ServiceError> {
+        let key = ServiceRegistry.Key(container: caller.container, name: name)
+        if case .denied(let why) = access.canAdd(name, exported: exported, by: caller, heldBy: registry.services[key]?.uid) {
+            return .failure(ServiceError(.security, why))
         }
-    }
-
-    func fail<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ error: ServiceError, _ out: inout O) {
-        guard !oneWay else { return }
-        scratch.removeAll()
-        scratch.writeException(error)
-        sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: txid), out: &out)
-    }
-
-    func replyOK<O: BrokerOutbox>(to conn: Connection, transactionID: UInt64, out: inout O, _ body: (inout Parcel) -> Void) {
-        scratch.removeAll()
-        scratch.writeNoException()
-        body(&scratch)
-        sendBuilt(to: conn, header: FrameHeader(command: .reply, transactionID: transactionID), out: &out)
-    }
-
-    private func serviceRegistered<O: BrokerOutbox>(_ name: String, in scope: UInt32, exported: Bool, node: NodeID, out: inout O) {
-        for w in registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
-            guard let waiter = connections[w.connection] else { continue }
-            let seen = self.node(node, registeredIn: scope, exported: exported, seenFrom: w.scope)
-            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: seen, for: waiter)) }
-        }
-        for listener in registry.listeners[name] ?? []
-        where registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
-            notify(listener, name: name, service: self.node(node, registeredIn: scope, exported: exported, seenFrom: listener.scope), out: &out)
-        }
-    }
-
-    /// Calls `IServiceCallback.onRegistration(name, service)` one-way on a listener's callback object.
-    private func notify<O: BrokerOutbox>(_ listener: ServiceRegistry.Listener, name: String, service: NodeID, out: inout O) {
-        guard let callback = objects[listener.node], let owner = connections[callback.owner] else { return }
-        scratch.removeAll()
-        scratch.write(name)
-        scratch.write(object: reference(to: service, for: owner))
-        callBack(callback, owner: owner, code: ServiceCallbackCode.onRegistration.rawValue, out: &out)
-    }
-
-    /// Sends `scratch` as a one-way call to a callback object (`node`, owned by `owner`), stamped
-    /// with the broker's own identity: how the broker calls listeners.
-    func callBack<O: BrokerOutbox>(_ node: Node, owner: Connection, code: UInt32, out: inout O) {
-        owner.transactionsReceived += 1
-        let header = FrameHeader(
-            command: .transaction, flags: .oneWay, target: node.cookie, code: code,
-            sender: brokerIdentity.stamp(seenFrom: owner.identity.container))
-        // Charged to the owner's incoming buffer like a routed one-way call (its FREE counts it),
-        // but never refused: the broker's own notices are few and must not be lost.
-        let length = UInt32(header.describing(scratch).frameLength)
-        if length <= owner.maxFrameSize { owner.flow.deliveredOneWay(length) }
-        sendBuilt(to: owner, header: header, out: &out)
+        let entry = ServiceRegistry.Entry(node: node, uid: caller.uid, exported: exported)
+        return .success(registry.services.updateValue(entry, forKey: key)?.node)
     }
 }

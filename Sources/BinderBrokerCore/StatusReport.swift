@@ -30,7 +30,7 @@ extension BrokerCore {
                 s.oneWayBufferUsed = c.flow.oneWayBufferUsed
                 return s
             },
-            services: registry.services.sorted { $0.key < $1.key }.map { key, entry in
+            services: serviceManager.registry.services.sorted { $0.key < $1.key }.map { key, entry in
                 let owner = objects[entry.node].flatMap { connections[$0.owner] }
                 return BrokerStatus.Service(
                     name: key.name, connection: owner?.id.raw ?? 0, pid: owner?.identity.pid ?? 0, uid: entry.uid,
@@ -42,10 +42,10 @@ extension BrokerCore {
                     expiresInMillis: e.deadline > now ? (e.deadline - now) / 1_000_000 : 0)
             },
             channelsCreated: channels.created, channelEndsClaimed: channels.claimed, channelEndsExpired: channels.expired,
-            containers: containerInfos, foregroundContainer: foreground, bufferRefusals: counters.bufferRefusals,
+            containers: containerInfos, foregroundContainer: containers.foreground, bufferRefusals: counters.bufferRefusals,
             objectsReleased: counters.objectsReleased,
             proxies: objects.proxies.byKey.map { key, proxy in
-                let entry = registry.services.first { $0.key.container == 0 && $0.value.node == key.node }
+                let entry = serviceManager.registry.services.first { $0.key.container == 0 && $0.value.node == key.node }
                 let name: String = entry?.key.name ?? "?"
                 return BrokerStatus.LoadedProxy(container: key.container, service: name, holders: objects.proxies.holders[proxy] ?? 0)
             }.sorted { ($0.container, $0.service) < ($1.container, $1.service) })
