@@ -239,6 +239,7 @@ public final class BrokerCore {
             forwarded.transactionID = 0
             owner.flow.deliveredOneWay(charge)
         } else {
+            owner.flow.chargeTwoWay(charge)
             var parent: UInt64 = 0
             if header.nestedIn != 0 {
                 switch router.nesting(of: conn.id, under: header.nestedIn, callee: owner.id) {
@@ -251,7 +252,7 @@ public final class BrokerCore {
             forwarded.transactionID = router.started(TransactionRouter.PendingCall(
                 caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id,
                 acceptsFDs: header.flags.contains(.acceptFDs), parent: parent, charge: charge, countsBusy: countsBusy))
-            owner.flow.deliveredTwoWay(charge, countsBusy: countsBusy)
+            if countsBusy { owner.flow.startedServing() }
         }
         forwarded.encode(into: frame.baseAddress!)
         owner.transactionsReceived += 1

@@ -46,13 +46,14 @@ struct FlowControl {
         oneWayInFlight += 1
     }
 
-    /// A two-way call of `charge` bytes was delivered; `countsBusy` unless it is nested (it runs
+    /// A two-way call of `charge` bytes is being delivered: charged until it is finished.
+    @inline(__always)
+    mutating func chargeTwoWay(_ charge: UInt32) { bufferUsed += charge }
+
+    /// A delivered two-way call takes one of the pool's threads (a nested call does not: it runs
     /// on a thread that is already waiting).
     @inline(__always)
-    mutating func deliveredTwoWay(_ charge: UInt32, countsBusy: Bool) {
-        bufferUsed += charge
-        if countsBusy { busy += 1 }
-    }
+    mutating func startedServing() { busy += 1 }
 
     /// A two-way call delivered here is over (answered, or its caller left): its charge and its
     /// thread are free.
