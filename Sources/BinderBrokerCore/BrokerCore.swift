@@ -18,7 +18,10 @@ import BinderWire
 /// ContainerCalls.swift, References.swift, ...).
 ///
 /// A routed frame (`transaction`, `reply`) touches only the sender, the receiver, the object table,
-/// the router and the receiver's flow control, all concrete and in this module.
+/// the router and the receiver's flow control: concrete types in this module, no lookups of their
+/// own (the per-process parts hang off the connections) and no protocol calls but the outbox's,
+/// which the event loop gets specialized for its own outbox (Package.swift: cross-module
+/// optimization). The access policy is not on this path.
 public final class BrokerCore {
     public let config: BrokerConfig
     let startNanos: UInt64

@@ -85,6 +85,19 @@ struct ServiceManager {
         return .success(names.sorted())
     }
 
+    /// `registerForNotifications`: `listener` hears of every registration `name` gets in its scope.
+    mutating func listen(_ listener: ServiceRegistry.Listener, for name: String) {
+        registry.listeners[name, default: []].append(listener)
+    }
+
+    /// `unregisterForNotifications`: removes the listener, nil if it was never registered.
+    mutating func stopListening(_ listener: ServiceRegistry.Listener, for name: String) -> ServiceRegistry.Listener? {
+        guard let index = registry.listeners[name]?.firstIndex(of: listener) else { return nil }
+        let removed = registry.listeners[name]!.remove(at: index)
+        if registry.listeners[name]!.isEmpty { registry.listeners.removeValue(forKey: name) }
+        return removed
+    }
+
     /// `addService`, `addExportedService`: registers `node` under `name` in the caller's scope if
     /// the policy lets it. Returns the node the name named before (the caller releases it; the
     /// registry holds the new one).

@@ -65,7 +65,7 @@ extension BrokerCore {
                     return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
                 }
                 let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
-                serviceManager.registry.listeners[name, default: []].append(listener)
+                serviceManager.listen(listener, for: name)
                 retain(callback)
                 reply(oneWay, conn, txid, &out) { _ in }
                 if let existing = lookUpNode(name, for: conn) {
@@ -75,13 +75,11 @@ extension BrokerCore {
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
                 let found = objects.existingNode(for: ref, writtenBy: conn)
-                guard let index = found.flatMap({ node in
-                    serviceManager.registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container))
+                guard let removed = found.flatMap({ node in
+                    serviceManager.stopListening(ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container), for: name)
                 }) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
                 }
-                let removed = serviceManager.registry.listeners[name]!.remove(at: index)
-                if serviceManager.registry.listeners[name]!.isEmpty { serviceManager.registry.listeners.removeValue(forKey: name) }
                 reply(oneWay, conn, txid, &out) { _ in }
                 release(removed.node, out: &out)
             case .waitForService:
