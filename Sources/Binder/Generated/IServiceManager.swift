@@ -4,7 +4,7 @@
 import BinderWire
 
 /// The service manager: the broker's own object, at handle 0 in every process.
-/// Served by hand in the broker (Sources/BinderBroker/ServiceManager.swift, codes in
+/// Served by hand in the broker (Sources/BinderBrokerCore/ServiceManagerCalls.swift, codes in
 /// Sources/BinderWire/ServiceManagerInterface.swift); clients call it through the generated
 /// IServiceManager.Proxy (Sources/Binder/Generated). Wire details: Protocols/WIRE.md §7.
 ///
