@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layering (dependencies point down):
 //   binderd, binder (executables: thin mains)
-//   BinderBroker (pure state machine + thin io_uring event loop), Binder (client/service runtime)
+//   BinderBroker (binderd's io_uring event loop, container launcher), Binder (client/service runtime)
+//   BinderBrokerCore (the broker's state machine: pure Swift, no I/O)
 //   BinderWire (parcels, frames, statuses: pure Swift, no I/O)
 //   BinderPlatform (the only module that calls the kernel)
 //   CURing (liburing), CBinderShims (GNU calls Swift's Glibc hides)
@@ -38,16 +39,34 @@ let package = Package(
             dependencies: ["CURing", "CBinderShims", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "BinderWire"),
+        // The broker's state machine: routing, objects, flow control, the service manager. It may
+        // use nothing that does I/O (no BinderPlatform, Logging or Glibc): every effect goes out
+        // through `BrokerOutbox`, which is what lets BinderBrokerTests drive it with no sockets.
         .target(
-            name: "BinderBroker",
+            name: "BinderBrokerCore",
             dependencies: [
-                "BinderWire", "BinderPlatform",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "DequeModule", package: "swift-collections"),
+                "BinderWire",
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             // All broker state is owned by the one event-loop thread, so Swift's dynamic exclusivity
             // checks only cost time: measured with callgrind, they were ~27% of the broker's
             // instructions per routed frame. Static (compile-time) checking still applies.
+            // -cross-module-optimization: the event loop (another module) calls the core's generic
+            // entry points (`handleFrame<O: BrokerOutbox>` ...) with its own outbox type. Without the
+            // core's bodies serialized into its module, those calls stay unspecialized, and every
+            // outbox call on a routed frame becomes a protocol-witness call; with them, binderd
+            // specializes and inlines them as it did when core and loop were one module.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"])]
+        ),
+        .target(
+            name: "BinderBroker",
+            dependencies: [
+                "BinderBrokerCore", "BinderWire", "BinderPlatform",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            // As BinderBrokerCore (the same one thread owns everything): also the setting that the
+            // core's code inlined into the event loop is compiled with.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(
@@ -70,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "binderd",
             dependencies: [
-                "BinderBroker", "BinderPlatform", "DaemonSupport",
+                "BinderBroker", "BinderBrokerCore", "BinderPlatform", "DaemonSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -116,7 +135,8 @@ let package = Package(
         // The client runtime's pure core, driven with scripted frames (no sockets, no root).
         .testTarget(name: "BinderTests", dependencies: ["Binder", "BinderWire"]),
         .testTarget(name: "BinderPlatformTests", dependencies: ["BinderPlatform"]),
-        .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBroker", "BinderWire", "BinderPlatform"]),
+        // The broker core, driven with scripted frames (no sockets, no root).
+        .testTarget(name: "BinderBrokerTests", dependencies: ["BinderBrokerCore", "BinderWire", "BinderPlatform"]),
         .testTarget(
             name: "BinderIntegrationTests",
             dependencies: ["Binder", "BinderWire", "BinderPlatform", "BinderTestTypes", "BinderNet", "binderd", "binder", "binder-aidl", "binder-init", "netd"]

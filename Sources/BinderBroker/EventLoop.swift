@@ -1,3 +1,4 @@
+import BinderBrokerCore
 import BinderPlatform
 import BinderWire
 import DequeModule
@@ -5,31 +6,12 @@ import Logging
 
 /// binderd's event loop: one thread, one io_uring. Multishot accept on the listening socket,
 /// multishot recvmsg with a provided buffer ring on every connection, sends through the ring.
-/// All decisions are `BrokerCore`'s; this file only moves bytes and fds.
+/// All decisions are `BrokerCore`'s; this file only moves bytes and fds. Containers' processes,
+/// namespaces and files are `ContainerLauncher`'s; the loop watches their endpoints and PID 1s.
 ///
 /// A forwarded frame is rewritten in place in the receive buffer and sent from there, so routing a
 /// transaction copies and allocates nothing; the buffer goes back to the kernel when the send completes.
 public final class BrokerServer {
-    public struct Options: Sendable {
-        public var runtimeDirectory: String
-        public var config = BrokerConfig()
-        /// Receive buffers shared by all connections (a power of two).
-        public var receiveBuffers = 128
-        /// PID 1 of every container (the `binder-init` built next to binderd).
-        public var initPath: String
-        public init(runtimeDirectory: String) {
-            self.runtimeDirectory = runtimeDirectory
-            initPath = ProcessControl.executableDirectory() + "/binder-init"
-        }
-        public var socketPath: String { runtimeDirectory + "/binder.sock" }
-        /// Per container: `containers/ID/binder.sock` (the directory is bound onto /run/binder
-        /// inside), and `containers/ID.state` (what a restarted broker needs to adopt it).
-        public var containersDirectory: String { runtimeDirectory + "/containers" }
-        public func endpointDirectory(_ id: UInt32) -> String { containersDirectory + "/\(id)" }
-        public func endpointPath(_ id: UInt32) -> String { endpointDirectory(id) + "/binder.sock" }
-        public func statePath(_ id: UInt32) -> String { containersDirectory + "/\(id).state" }
-    }
-
     private enum Op: UInt64 {
         case accept = 1, receive, send, signal, cancel, close, containerExit
     }
@@ -76,14 +58,10 @@ public final class BrokerServer {
     private var peers: [UInt32: Peer] = [:]
     private var nextConnection: UInt32 = 1
     /// Listening sockets by container ID (0: the root's), with the network namespace a peer must be in.
-    private struct Endpoint {
-        let fd: Int32
-        let path: String
-        let networkNamespace: UInt64
-    }
     private var endpoints: [UInt32: Endpoint] = [:]
     /// The first process of each running container.
     private var containerProcesses: [UInt32: ContainerProcess] = [:]
+    private let launcher: ContainerLauncher
     private let signalFD: Int32
     private let signalBuffer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
     private var needsRearm: [Peer] = []
@@ -101,6 +79,7 @@ public final class BrokerServer {
     public init(options: Options, logger: Logger) throws(SystemError) {
         self.options = options
         self.logger = logger
+        launcher = ContainerLauncher(options: options, logger: logger)
         // A channel's socket carries at most one whole frame at a time (its first call; the rest go
         // over shared memory, WIRE.md §7.5.1), so the kernel's default send buffer does unless it is
         // smaller than a frame: two system calls saved on every channel made.
@@ -450,112 +429,45 @@ public final class BrokerServer {
 
     // MARK: Containers
 
-    /// Starts container `id`: its endpoint first (so it is there when PID 1 runs), then the
-    /// namespaces and PID 1, then the state file a later broker run adopts it from.
+    /// Starts container `id` (ContainerLauncher.swift), then watches its endpoint and PID 1.
     fileprivate func startContainer(id: UInt32, name: String) -> Result<StartedContainer, ContainerStartFailure> {
-        let directory = options.endpointDirectory(id)
-        let path = options.endpointPath(id)
-        let listenFD: Int32
-        do {
-            try FileSystem.makeDirectories(directory)
-            listenFD = try SeqPacket.listen(path: path, mode: 0o666)
-        } catch {
-            return .failure(ContainerStartFailure("endpoint \(path): \(error)"))
+        launcher.start(id: id, name: name).map { launched in
+            watch(launched)
+            return launched.started
         }
-        let process: ContainerProcess
-        do {
-            process = try Namespaces.spawnContainer(hostname: name, endpointDirectory: directory, initPath: options.initPath)
-        } catch {
-            FileDescriptor.close(listenFD)
-            FileSystem.removeTree(directory)
-            return .failure(ContainerStartFailure("\(error)"))
-        }
-        do {
-            try FileSystem.writeText(options.statePath(id), "name=\(name)\npid=\(process.pid)\nnetns=\(process.netns)\n")
-        } catch {
-            logger.warning("container state file not written: a restarted broker will not adopt this container", metadata: [
-                "container": "\(id)", "error": "\(error)",
-            ])
-        }
-        watch(id, process: process, endpoint: Endpoint(fd: listenFD, path: path, networkNamespace: process.netns))
-        logger.info("container started", metadata: [
-            "container": "\(id)", "name": "\(name)", "pid": "\(process.pid)", "netns": "\(process.netns)", "endpoint": "\(path)",
-        ])
-        return .success(StartedContainer(initPID: process.pid, networkNamespace: process.netns, endpoint: path))
     }
 
-    private func watch(_ id: UInt32, process: ContainerProcess, endpoint: Endpoint) {
-        endpoints[id] = endpoint
-        containerProcesses[id] = process
-        ring.multishotAccept(fd: endpoint.fd, userData: Self.userData(.accept, id))
-        ring.pollReadable(fd: process.pidfd, userData: Self.userData(.containerExit, id))
+    private func watch(_ container: LaunchedContainer) {
+        endpoints[container.id] = container.endpoint
+        containerProcesses[container.id] = container.process
+        ring.multishotAccept(fd: container.endpoint.fd, userData: Self.userData(.accept, container.id))
+        ring.pollReadable(fd: container.process.pidfd, userData: Self.userData(.containerExit, container.id))
     }
 
-    /// SIGKILL to PID 1: the kernel then kills every process in the container's PID namespace, and
-    /// the pidfd turns readable once they are all gone.
     fileprivate func stopContainer(id: UInt32) {
         guard let process = containerProcesses[id] else { return }
-        logger.info("stopping container", metadata: ["container": "\(id)", "pid": "\(process.pid)"])
-        Namespaces.kill(pidfd: process.pidfd)
+        launcher.stop(id, process: process)
     }
 
-    /// PID 1 of container `id` exited: remove its endpoint and state, then let the core clean up.
+    /// PID 1 of container `id` exited: the ring stops accepting on its endpoint, the launcher
+    /// cleans up, then the core forgets the container.
     private func containerEnded(_ id: UInt32) {
         guard let process = containerProcesses.removeValue(forKey: id) else { return }
-        Namespaces.reap(pidfd: process.pidfd)
-        FileDescriptor.close(process.pidfd)
-        if let endpoint = endpoints.removeValue(forKey: id) {
-            ring.cancel(fd: endpoint.fd, userData: Self.userData(.cancel))
-            FileDescriptor.close(endpoint.fd)
-        }
-        removeFiles(ofContainer: id)
-        logger.info("container ended", metadata: ["container": "\(id)", "pid": "\(process.pid)"])
+        let endpoint = endpoints.removeValue(forKey: id)
+        if let endpoint { ring.cancel(fd: endpoint.fd, userData: Self.userData(.cancel)) }
+        launcher.cleanUp(afterEnd: id, process: process, endpoint: endpoint)
         var out = Outbox(server: self)
         core.containerExited(id, out: &out)
     }
 
-    /// Adopts the containers an earlier broker run left running (their state files), and removes
-    /// the traces of those that have ended since.
+    /// Takes over the containers an earlier broker run left running. Called from `init`: `run()`
+    /// starts watching them on the ring.
     private func adoptContainers() {
-        for file in FileSystem.listDirectory(options.containersDirectory) ?? [] where file.hasSuffix(".state") {
-            guard let id = UInt32(file.dropLast(6)), ContainerInfo.childIDs.contains(id) else { continue }
-            let fields = Self.stateFields(FileSystem.readText(options.statePath(id)) ?? "")
-            guard let name = fields["name"], let pid = fields["pid"].flatMap(Int32.init),
-                  let netns = fields["netns"].flatMap(UInt64.init),
-                  let process = Namespaces.adoptContainer(pid: pid, netns: netns)
-            else {
-                logger.info("removing the traces of an ended container", metadata: ["container": "\(id)"])
-                removeFiles(ofContainer: id)
-                continue
-            }
-            let path = options.endpointPath(id)
-            do {
-                let fd = try SeqPacket.listen(path: path, mode: 0o666)
-                endpoints[id] = Endpoint(fd: fd, path: path, networkNamespace: netns)
-                containerProcesses[id] = process
-                core.containerAdopted(id: id, name: name, started: StartedContainer(initPID: pid, networkNamespace: netns, endpoint: path))
-                logger.info("container adopted", metadata: ["container": "\(id)", "name": "\(name)", "pid": "\(pid)"])
-            } catch {
-                logger.warning("cannot listen for an adopted container; stopping it", metadata: ["container": "\(id)", "error": "\(error)"])
-                Namespaces.kill(pidfd: process.pidfd)
-                FileDescriptor.close(process.pidfd)
-            }
+        for container in launcher.adoptRunning() {
+            endpoints[container.id] = container.endpoint
+            containerProcesses[container.id] = container.process
+            core.containerAdopted(id: container.id, name: container.name, started: container.started)
         }
-    }
-
-    /// The endpoint directory and the state file.
-    private func removeFiles(ofContainer id: UInt32) {
-        FileSystem.removeTree(options.endpointDirectory(id))
-        FileSystem.remove(options.statePath(id))
-    }
-
-    private static func stateFields(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
-        }
-        return fields
     }
 
     private struct Outbox: BrokerOutbox {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DaemonSupport
 import BinderBroker
+import BinderBrokerCore
 import BinderPlatform
 import Logging
 

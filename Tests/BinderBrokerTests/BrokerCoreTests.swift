@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Broker core: handshake, routing, statuses")
 struct BrokerCoreTests {

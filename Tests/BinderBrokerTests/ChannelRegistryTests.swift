@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Named-fd registry: channel ends, claims and expiry")
 struct ChannelRegistryTests {

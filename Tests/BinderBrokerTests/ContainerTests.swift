@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// The broker core's container logic: scoped names, exported services, the policy, management
 /// calls and what a container's end cleans up. (Real namespaces: BinderIntegrationTests/ContainerTests.)
@@ -140,7 +140,7 @@ struct ContainerCoreTests {
         let node1 = h.core.connections[app1]!.handles[UInt32(r1.id)]!.node
         #expect(h.core.connections[other1]!.handles[UInt32(r1b.id)]!.node == node1, "one proxy per container, shared by its processes")
         #expect(h.core.connections[app2]!.handles[UInt32(r2.id)]!.node != node1, "container 2 has a proxy of its own")
-        #expect(h.core.connections[owner]!.nodesByCookie[3]! != node1, "and neither is the owner's node")
+        #expect(h.core.connections[owner]!.owned.nodes[3]! != node1, "and neither is the owner's node")
         // A call on container 2's proxy reaches the owner's object, stamped with container 2.
         let before = h.out.sent.count
         h.deliver(from: app2, FrameHeader(command: .transaction, transactionID: 1, target: r2.id, code: 1))
@@ -162,7 +162,7 @@ struct ContainerCoreTests {
         try link.readException()
         h.core.connectionClosed(owner, out: &h.out)
         #expect(h.out.sent.contains { $0.to == app1 && $0.header.code == IDeathRecipient.Code.binderDied.rawValue })
-        #expect(h.core.exportedProxies.isEmpty, "the proxies died with the object")
+        #expect(h.core.objects.proxies.isEmpty, "the proxies died with the object")
     }
 
     @Test("proxies load on a container's first lookup and unload when it lets go, leaves the foreground or stops; the owner hears each")
@@ -187,7 +187,7 @@ struct ContainerCoreTests {
         #expect(h.core.status(now: h.now).proxies == [BrokerStatus.LoadedProxy(container: 1, service: "netd", holders: 1)])
         // Its only handle given back: unloaded; the next lookup loads it again, as a new object.
         h.deliver(from: app1, FrameHeader(command: .release, transactionID: 2, target: r1.id))
-        #expect(notices().map(\.0) == [.proxyLoaded, .proxyUnloaded] && h.core.exportedProxies.isEmpty)
+        #expect(notices().map(\.0) == [.proxyLoaded, .proxyUnloaded] && h.core.objects.proxies.isEmpty)
         let again = try h.getService("netd", from: app1)
         #expect(again.id != r1.id)
         // Leaving the foreground unloads: its handle then names a dead object, and links on it fire.
@@ -209,7 +209,7 @@ struct ContainerCoreTests {
         #expect(h.out.sent[before...].first { $0.to == app1 }?.header.status == .deadObject)
         // A stopped container's proxies unload with its processes.
         h.core.containerExited(2, out: &h.out)
-        #expect(notices().last! == (.proxyUnloaded, 2) && h.core.exportedProxies.isEmpty)
+        #expect(notices().last! == (.proxyUnloaded, 2) && h.core.objects.proxies.isEmpty)
         // Only the broker sends these codes.
         let forged = h.out.sent.count
         h.deliver(from: app1, FrameHeader(command: .transaction, transactionID: 4, target: again.id, code: BrokerNotice.proxyLoaded.rawValue))

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Death links: linkToDeath, unlinkToDeath and binderDied")
 struct DeathLinkTests {

@@ -1,6 +1,6 @@
 import BinderWire
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// Records what the broker core asks the event loop to do.
 struct RecordingOutbox: BrokerOutbox {
@@ -60,7 +60,7 @@ final class CoreHarness {
 
     init(
         maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, channelTTLNanos: UInt64 = 10_000_000_000, policy: ContainerPolicy = ContainerPolicy(),
-        incomingBuffer: UInt32 = 1 << 20
+        incomingBuffer: UInt32 = 1 << 20, access: (any ServiceAccessPolicy)? = nil
     ) {
         var config = BrokerConfig()
         config.incomingBufferBytes = incomingBuffer
@@ -68,7 +68,7 @@ final class CoreHarness {
         config.maxFrameSize = maxFrameSize
         config.channelTimeToLiveNanos = channelTTLNanos
         config.brokerPID = 1
-        core = BrokerCore(config: config, now: now)
+        core = BrokerCore(config: config, now: now, access: access)
     }
 
     /// Opens and greets a connection.

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// Three connections, each serving one object as a service, each holding handles to the others.
 private struct Triangle {
@@ -45,7 +45,7 @@ struct NestedCallCoreTests {
         #expect(back.to == t.a && back.header.target == 0xA)
         #expect(back.header.nestedIn == 10)
         // It runs on a thread that is already busy with a: it does not count as another busy thread.
-        #expect(t.h.core.connections[t.a]!.busy == 0 && t.h.core.connections[t.b]!.busy == 1)
+        #expect(t.h.core.connections[t.a]!.flow.busy == 0 && t.h.core.connections[t.b]!.flow.busy == 1)
 
         // a, serving that call, calls b again: b's thread waiting on its 20 runs it (a → b → a → b).
         let again = t.call(t.a, t.b, txid: 11, nestedIn: back.header.transactionID)

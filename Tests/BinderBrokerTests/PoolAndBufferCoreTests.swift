@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// A service connection (cookie 1, "svc") that may run `maxThreads` pool threads and reports one,
 /// and a client holding its handle.
@@ -37,7 +37,7 @@ struct PoolAndBufferCoreTests {
         h.deliver(from: service, FrameHeader(command: .threads, code: 3))
         var row = h.core.status(now: h.now).connections.first { $0.id == service.raw }!
         #expect(row.threads == 3 && row.maxThreads == 3 && row.busy == 3)
-        #expect(h.core.connections[service]!.spawnsRequested == 0)
+        #expect(h.core.connections[service]!.flow.spawnsRequested == 0)
 
         // Answers free threads.
         let forwarded = h.out.sent.filter { $0.to == service && $0.header.command == .transaction }
@@ -68,7 +68,7 @@ struct PoolAndBufferCoreTests {
             }
         }
         #expect(accepted.count == 16384 / frame)
-        #expect(h.core.connections[service]!.bufferUsed == UInt32(accepted.count * frame))
+        #expect(h.core.connections[service]!.flow.bufferUsed == UInt32(accepted.count * frame))
         #expect(h.core.status(now: h.now).bufferRefusals == 1)
         // One answer makes room for one more call.
         h.deliver(from: service, FrameHeader(command: .reply, transactionID: accepted.removeFirst()))
@@ -77,7 +77,7 @@ struct PoolAndBufferCoreTests {
         #expect(h.out.sent[before].to == service && h.out.sent[before].header.command == .transaction)
         // The caller leaves: its calls no longer count against the service.
         h.core.connectionClosed(client, out: &h.out)
-        #expect(h.core.connections[service]!.bufferUsed == 0 && h.core.connections[service]!.busy == 0)
+        #expect(h.core.connections[service]!.flow.bufferUsed == 0 && h.core.connections[service]!.flow.busy == 0)
     }
 
     @Test("one-way calls may fill half the buffer; FREE gives it back; freeing more than delivered disconnects; the broker's own notices are counted too")
@@ -98,7 +98,7 @@ struct PoolAndBufferCoreTests {
         #expect(h.out.sent.contains { $0.to == service && $0.header.command == .transaction && $0.header.flags.isEmpty })
 
         h.deliver(from: service, FrameHeader(command: .free, target: UInt64(2 * frame), code: 2))
-        #expect(h.core.connections[service]!.oneWayBufferUsed == UInt32(frame) && h.core.connections[service]!.oneWayInFlight == 1)
+        #expect(h.core.connections[service]!.flow.oneWayBufferUsed == UInt32(frame) && h.core.connections[service]!.flow.oneWayInFlight == 1)
         h.deliver(from: client, FrameHeader(command: .transaction, flags: .oneWay, transactionID: 11, target: handle, code: 1), payload(2000))
         #expect(h.out.sent.last!.header.status == .ok)
 
@@ -112,7 +112,7 @@ struct PoolAndBufferCoreTests {
         }
         h.core.connectionClosed(service, out: &h.out)
         let notice = try #require(h.out.sent.last { $0.to == watcher && $0.header.command == .transaction })
-        #expect(h.core.connections[watcher]!.oneWayBufferUsed == UInt32(notice.header.frameLength))
+        #expect(h.core.connections[watcher]!.flow.oneWayBufferUsed == UInt32(notice.header.frameLength))
 
         // Freeing more than was delivered is a protocol error.
         h.deliver(from: watcher, FrameHeader(command: .free, target: UInt64(notice.header.frameLength) + 4, code: 1))

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Reference counting: RELEASE, RELEASED and what holds an object (WIRE.md §4.4)")
 struct ReferenceCountingCoreTests {
@@ -43,7 +43,7 @@ struct ReferenceCountingCoreTests {
         #expect(h.core.connections[service]!.handles[UInt32(callback)] == nil)
         let notices = releasedNotices(h, to: client)
         #expect(notices.count == 1 && notices[0].cookie == 70 && notices[0].seen == 2)
-        #expect(h.core.connections[client]!.nodesByCookie[70] == nil && h.core.objectsReleased == 1)
+        #expect(h.core.connections[client]!.owned.nodes[70] == nil && h.core.counters.objectsReleased == 1)
         // The number stays dead: it names nothing, and it is never handed out again.
         #expect(try call(h, from: service, handle: callback, [], txid: 2).0 == .badValue)
         let (_, again) = try call(h, from: client, handle: svc.id, [.local(70)], txid: 3)
@@ -103,7 +103,7 @@ struct ReferenceCountingCoreTests {
         _ = try call(h, from: client, handle: svc.id, [.local(70), .local(71)])
         h.core.connectionClosed(service, out: &h.out)
         #expect(Set(releasedNotices(h, to: client).map(\.cookie)) == [70, 71])
-        #expect(h.core.connections[client]!.nodesByCookie.isEmpty)
+        #expect(h.core.connections[client]!.owned.nodes.isEmpty)
     }
 
     @Test("an object passed back to its owner is held by that delivery until the owner gives it back")
@@ -126,9 +126,9 @@ struct ReferenceCountingCoreTests {
     func refusedFrame() throws {
         let h = CoreHarness()
         let (service, client, svc) = try h.serviceAndClient()
-        let nodes = h.core.nodes.count
+        let nodes = h.core.objects.count
         let (status, _) = try call(h, from: client, handle: svc.id, [.local(70), .handle(999)])
         #expect(status == .badValue)
-        #expect(h.core.nodes.count == nodes && h.core.connections[service]!.handles.isEmpty)
+        #expect(h.core.objects.count == nodes && h.core.connections[service]!.handles.isEmpty)
     }
 }

@@ -1,7 +1,7 @@
 import BinderWire
 import Testing
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 @Suite("Service manager (handle 0)")
 struct ServiceManagerTests {

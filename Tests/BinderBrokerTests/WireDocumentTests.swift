@@ -6,7 +6,7 @@ import Testing
 import Glibc
 #endif
 
-@testable import BinderBroker
+@testable import BinderBrokerCore
 
 /// Pins the worked examples of `Protocols/WIRE.md` §9 to what the code sends, so the document
 /// cannot drift from the implementation.

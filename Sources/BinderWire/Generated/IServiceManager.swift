@@ -3,7 +3,7 @@
 
 /// The service manager: the broker's own object, at handle 0 in every process.
 /// Its codes and parcelables are generated into BinderWire (Sources/BinderWire/Generated), which
-/// the broker links; the broker serves it by hand over those (Sources/BinderBroker/ServiceManager.swift),
+/// the broker links; the broker serves it by hand over those (Sources/BinderBrokerCore/ServiceManagerCalls.swift),
 /// and clients call it through the generated IServiceManager.Proxy (Sources/Binder/Generated).
 /// Wire details: Protocols/WIRE.md §7.
 ///

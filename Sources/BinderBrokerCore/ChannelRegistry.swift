@@ -24,27 +24,41 @@ struct ChannelRegistry {
 
     /// A connection's `IChannelListener`.
     struct Listener {
-        let node: BrokerCore.NodeID
+        let node: NodeID
         /// Registered with `registerChannelReceiver`: the broker claims this connection's ends on
         /// its behalf and delivers them (`onChannelOpened`) instead of naming them.
         let receivesEnds: Bool
     }
 
-    var ends: [String: End] = [:]
+    /// Unclaimed ends by name, each with its deadline armed in `expiry`.
+    private(set) var ends: [String: End] = [:]
+    private var expiry = DeadlineQueue<String>()
     var listeners: [ConnectionID: Listener] = [:]
     var nextSerial: UInt64 = 1
     var created: UInt64 = 0
     var claimed: UInt64 = 0
     var expired: UInt64 = 0
 
-    var nextDeadline: UInt64? { ends.isEmpty ? nil : ends.values.lazy.map(\.deadline).min() }
+    var nextDeadline: UInt64? { expiry.earliest }
 
     static func name(serial: UInt64, role: Role) -> String { "channel-\(serial)-\(role.rawValue)" }
 
+    /// Files an end under its name until its party claims it or its deadline passes.
+    mutating func file(_ end: End) {
+        ends[end.name] = end
+        expiry.schedule(end.name, at: end.deadline)
+    }
+
+    /// Removes the end filed under `name` (it is claimed, or its party went away).
+    mutating func take(_ name: String) -> End? {
+        guard let end = ends.removeValue(forKey: name) else { return nil }
+        expiry.cancel(name)
+        return end
+    }
+
     /// Removes and returns the ends whose deadline has passed.
     mutating func takeExpired(now: UInt64) -> [End] {
-        let gone = ends.values.filter { $0.deadline <= now }
-        for e in gone { ends.removeValue(forKey: e.name) }
+        let gone = expiry.popExpired(now: now).compactMap { ends.removeValue(forKey: $0) }
         expired += UInt64(gone.count)
         return gone
     }
@@ -52,9 +66,7 @@ struct ChannelRegistry {
     /// Removes and returns the ends made for a closed connection; forgets its listener.
     mutating func connectionClosed(_ id: ConnectionID) -> [End] {
         listeners.removeValue(forKey: id)
-        let gone = ends.values.filter { $0.party == id }
-        for e in gone { ends.removeValue(forKey: e.name) }
-        return gone
+        return ends.values.filter { $0.party == id }.compactMap { take($0.name) }
     }
 }
 
@@ -66,10 +78,10 @@ extension BrokerCore {
         from conn: Connection, request: inout Parcel, txid: UInt64, receivingEnds: Bool = false, out: inout O
     ) throws(StatusCode) {
         let ref = try request.readObject()
-        guard ref.kind == .local, let found = node(for: ref, writtenBy: conn), let node = found else {
+        guard ref.kind == .local, let found = objects.node(for: ref, writtenBy: conn), let node = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel listener must be an object of the calling process"), &out)
         }
-        if receivingEnds, nodes[node]?.acceptsFDs != true || conn.maxFDs == 0 {
+        if receivingEnds, objects[node]?.acceptsFDs != true || conn.maxFDs == 0 {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "a channel receiver must accept fds, on a connection that allows them"), &out)
         }
         retain(node)
@@ -87,11 +99,11 @@ extension BrokerCore {
         from conn: Connection, request: inout Parcel, txid: UInt64, now: UInt64, claimingOwnEnd: Bool = false, out: inout O
     ) throws(StatusCode) {
         let ref = try request.readObject()
-        guard ref.kind == .handle, let found = node(for: ref, writtenBy: conn), let nodeID = found else {
+        guard ref.kind == .handle, let found = objects.node(for: ref, writtenBy: conn), let nodeID = found else {
             return fail(false, conn, txid, ServiceError(.illegalArgument, "the channel target must be a handle to another process's object"), &out)
         }
-        guard let node = nodes[nodeID], let owner = connections[node.owner] else { throw .deadObject }
-        guard let registered = channels.listeners[owner.id], let listener = nodes[registered.node] else {
+        guard let node = objects[nodeID], let owner = connections[node.owner] else { throw .deadObject }
+        guard let registered = channels.listeners[owner.id], let listener = objects[registered.node] else {
             return fail(false, conn, txid, ServiceError(.unsupportedOperation, "the target process (pid \(owner.identity.pid)) does not accept channels"), &out)
         }
         guard let (requesterFD, targetFD) = out.makeChannelPair() else {
@@ -110,13 +122,13 @@ extension BrokerCore {
         if registered.receivesEnds {
             channels.claimed += 1
         } else {
-            channels.ends[targetEnd.name] = targetEnd
+            channels.file(targetEnd)
         }
         if claimingOwnEnd {
             channels.claimed += 1
             replyClaim(requesterEnd, to: conn, txid: txid, out: &out)
         } else {
-            channels.ends[requesterEnd.name] = requesterEnd
+            channels.file(requesterEnd)
             replyOK(to: conn, transactionID: txid, out: &out) { p in p.write(requesterEnd.name) }
         }
         scratch.removeAll()
@@ -143,7 +155,7 @@ extension BrokerCore {
             return fail(false, conn, txid, ServiceError(.illegalState, "no unclaimed channel end '\(name)': it was claimed, has expired, or never existed"), &out)
         }
         guard end.party == conn.id else { throw .permissionDenied }
-        channels.ends.removeValue(forKey: name)
+        _ = channels.take(name)
         channels.claimed += 1
         replyClaim(end, to: conn, txid: txid, out: &out)
     }

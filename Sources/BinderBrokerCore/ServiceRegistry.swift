@@ -12,13 +12,15 @@ struct ServiceRegistry {
         static func < (a: Key, b: Key) -> Bool { (a.container, a.name) < (b.container, b.name) }
     }
     struct Entry {
-        let node: BrokerCore.NodeID
+        let node: NodeID
         /// The uid that holds the name; another uid cannot take it.
         let uid: UInt32
         /// A root service visible in every container.
         let exported: Bool
     }
     struct Waiter {
+        /// Unique within the broker run: the key of its deadline.
+        let id: UInt64
         let connection: ConnectionID
         let transactionID: UInt64
         /// The scope the waiter looks in (its own container).
@@ -29,15 +31,40 @@ struct ServiceRegistry {
     }
     struct Listener: Equatable {
         let connection: ConnectionID
-        let node: BrokerCore.NodeID
+        let node: NodeID
         let scope: UInt32
     }
 
     var services: [Key: Entry] = [:]
-    var waiters: [Waiter] = []
+    /// In the order they came, which is the order they are answered in.
+    private(set) var waiters: [Waiter] = []
+    /// The deadlines of the waiters that have one, by waiter ID.
+    private var expiry = DeadlineQueue<UInt64>()
+    private var nextWaiter: UInt64 = 1
     var listeners: [String: [Listener]] = [:]
 
-    var nextDeadline: UInt64? { waiters.lazy.compactMap(\.deadline).min() }
+    var nextDeadline: UInt64? { expiry.earliest }
+
+    /// A caller waits for `name` to be registered in (or exported to) `scope` until `deadline`
+    /// (monotonic nanoseconds; nil: as long as it stays connected).
+    mutating func wait(connection: ConnectionID, transactionID: UInt64, scope: UInt32, name: String, deadline: UInt64?) {
+        let waiter = Waiter(id: nextWaiter, connection: connection, transactionID: transactionID, scope: scope, name: name, deadline: deadline)
+        nextWaiter += 1
+        waiters.append(waiter)
+        if let deadline { expiry.schedule(waiter.id, at: deadline) }
+    }
+
+    /// Removes the waiters `leaves` picks, disarming their deadlines; returns them in order.
+    private mutating func removeWaiters(where leaves: (Waiter) -> Bool) -> [Waiter] {
+        var taken: [Waiter] = []
+        waiters.removeAll { w in
+            guard leaves(w) else { return false }
+            taken.append(w)
+            return true
+        }
+        for w in taken where w.deadline != nil { expiry.cancel(w.id) }
+        return taken
+    }
 
     /// The names `lookUp` finds in `scope`, sorted.
     func names(in scope: UInt32) -> [String] {
@@ -56,10 +83,10 @@ struct ServiceRegistry {
 
     /// Removes what a closed connection leaves behind: services of its objects, its waiters, its
     /// listeners. Returns the live objects its listeners named (the registry held them).
-    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<BrokerCore.NodeID>) -> [BrokerCore.NodeID] {
+    mutating func connectionClosed(_ id: ConnectionID, deadNodes: Set<NodeID>) -> [NodeID] {
         services = services.filter { !deadNodes.contains($0.value.node) }
-        waiters.removeAll { $0.connection == id }
-        var held: [BrokerCore.NodeID] = []
+        _ = removeWaiters { $0.connection == id }
+        var held: [NodeID] = []
         for name in listeners.keys {
             listeners[name]!.removeAll { l in
                 guard l.connection == id || deadNodes.contains(l.node) else { return false }
@@ -73,24 +100,22 @@ struct ServiceRegistry {
 
     /// Takes the waiters that a registration of `name` in `registeredIn` satisfies.
     mutating func takeWaiters(for name: String, registeredIn: UInt32, exported: Bool) -> [Waiter] {
-        var taken: [Waiter] = []
         let registry = self
-        waiters.removeAll { w in
-            if w.name == name && registry.registrationReaches(w.scope, name: name, registeredIn: registeredIn, exported: exported) {
-                taken.append(w)
-                return true
-            }
-            return false
+        return removeWaiters { w in
+            w.name == name && registry.registrationReaches(w.scope, name: name, registeredIn: registeredIn, exported: exported)
         }
-        return taken
     }
 
-    /// Takes the waiters whose deadline has passed.
+    /// Takes the waiters whose deadline has passed, in the order they came.
     mutating func takeExpired(now: UInt64) -> [Waiter] {
+        let expired = expiry.popExpired(now: now)
+        if expired.isEmpty { return [] }
+        let ids = Set(expired)
         var taken: [Waiter] = []
         waiters.removeAll { w in
-            if let d = w.deadline, d <= now { taken.append(w); return true }
-            return false
+            guard ids.contains(w.id) else { return false }
+            taken.append(w)
+            return true
         }
         return taken
     }

@@ -7,11 +7,11 @@ import BinderWire
 struct DeathLinks {
     struct Link: Equatable {
         let watcher: ConnectionID
-        let recipient: BrokerCore.NodeID
+        let recipient: NodeID
         let cookie: UInt64
     }
 
-    var byTarget: [BrokerCore.NodeID: [Link]] = [:]
+    var byTarget: [NodeID: [Link]] = [:]
     /// Notifications sent, for tests and status.
     var delivered: UInt64 = 0
 
@@ -31,7 +31,7 @@ extension BrokerCore {
     /// `linkToDeath(IBinder target, IDeathRecipient recipient, long cookie)`.
     func linkToDeath<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, oneWay: Bool, out: inout O) throws(StatusCode) {
         guard let link = try readDeathLink(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out) else { return }
-        guard nodes[link.target] != nil else { throw .deadObject }
+        guard objects[link.target] != nil else { throw .deadObject }
         deathLinks.byTarget[link.target, default: []].append(link.link)
         retain(link.link.recipient)  // the link holds the recipient (References.swift)
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out) { _ in } }
@@ -40,7 +40,7 @@ extension BrokerCore {
     /// `unlinkToDeath(IBinder target, IDeathRecipient recipient, long cookie)`.
     func unlinkToDeath<O: BrokerOutbox>(from conn: Connection, request: inout Parcel, txid: UInt64, oneWay: Bool, out: inout O) throws(StatusCode) {
         guard let link = try readDeathLink(from: conn, request: &request, txid: txid, oneWay: oneWay, out: &out) else { return }
-        guard nodes[link.target] != nil else { throw .deadObject }  // it died: the notification went out
+        guard objects[link.target] != nil else { throw .deadObject }  // it died: the notification went out
         guard let index = deathLinks.byTarget[link.target]?.firstIndex(of: link.link) else {
             return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such death link"), &out)
         }
@@ -58,12 +58,12 @@ extension BrokerCore {
         let targetRef = try request.readObject()
         let recipientRef = try request.readObject()
         let cookie: UInt64 = try request.read()
-        guard targetRef.kind == .handle, let found = node(for: targetRef, writtenBy: conn), let target = found else {
+        guard targetRef.kind == .handle, let found = objects.node(for: targetRef, writtenBy: conn), let target = found else {
             if targetRef.kind == .handle && targetRef.id <= UInt64(UInt32.max) { throw .badValue }  // a handle it does not hold
             fail(oneWay, conn, txid, ServiceError(.illegalArgument, "the death-link target must be a handle to another process's object"), &out)
             return nil
         }
-        guard recipientRef.kind == .local, let foundRecipient = node(for: recipientRef, writtenBy: conn), let recipient = foundRecipient else {
+        guard recipientRef.kind == .local, let foundRecipient = objects.node(for: recipientRef, writtenBy: conn), let recipient = foundRecipient else {
             fail(oneWay, conn, txid, ServiceError(.illegalArgument, "the death recipient must be an object of the calling process"), &out)
             return nil
         }
@@ -75,7 +75,7 @@ extension BrokerCore {
         for target in deadNodes {
             guard let links = deathLinks.byTarget.removeValue(forKey: target) else { continue }
             for link in links {
-                guard let watcher = connections[link.watcher], let recipient = nodes[link.recipient] else { continue }
+                guard let watcher = connections[link.watcher], let recipient = objects[link.recipient] else { continue }
                 scratch.removeAll()
                 scratch.write(link.cookie)
                 deathLinks.delivered += 1

@@ -1,23 +1,11 @@
 import BinderWire
 
-/// The service manager: the broker's own object at handle 0 (`Protocols/binder/IServiceManager.aidl`).
+/// The service manager's endpoint at handle 0 (`Protocols/binder/IServiceManager.aidl`): reading
+/// each call, carrying out what `ServiceManager` decides (references for the caller, holds on the
+/// registered objects), and the answers and notifications it sends.
 extension BrokerCore {
-    /// The earliest moment `expireTimers` has work to do.
-    public var nextDeadline: UInt64? {
-        guard let c = channels.nextDeadline else { return registry.nextDeadline }
-        return min(c, registry.nextDeadline ?? c)
-    }
-
-    /// Answers `waitForService` callers whose time-out has passed, with a null binder, and closes
-    /// channel ends that expired unclaimed.
-    public func expireTimers<O: BrokerOutbox>(now: UInt64, out: inout O) {
-        expireChannels(now: now, out: &out)
-        for w in registry.takeExpired(now: now) {
-            guard let waiter = connections[w.connection] else { continue }
-            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: .null) }
-        }
-    }
-
+    /// Answers one call to handle 0: reads it, asks `serviceManager` (the other tables for the
+    /// channel, death-link and container calls), and replies unless it is one-way.
     func serviceManagerTransaction<O: BrokerOutbox>(
         from conn: Connection, header: FrameHeader, frame: UnsafeMutableRawBufferPointer, now: UInt64, out: inout O
     ) {
@@ -36,7 +24,7 @@ extension BrokerCore {
             switch code {
             case .getService, .checkService:
                 let name = try request.readNonNullString()
-                let node = serviceNode(name, in: conn.identity.container)
+                let node = lookUpNode(name, for: conn)
                 reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
             case .addService, .addExportedService:
                 let name = try request.readNonNullString()
@@ -44,57 +32,54 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)': use 1–127 characters of [A-Za-z0-9_./-]"), &out)
                 }
-                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
                 guard let node = found else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "service object for '\(name)' is null"), &out)
                 }
                 let exported = code == .addExportedService
-                let scope = conn.identity.container
-                if exported && scope != 0 {
-                    return fail(oneWay, conn, txid, ServiceError(.security, "only services of the root container can be exported (this caller is in container \(scope))"), &out)
-                }
-                let key = ServiceRegistry.Key(container: scope, name: name)
-                if let existing = registry.services[key], existing.uid != conn.identity.uid {
-                    return fail(oneWay, conn, txid, ServiceError(.security, "'\(name)' is held by uid \(existing.uid)"), &out)
-                }
-                // The service manager holds the object while the name is registered (References.swift).
-                retain(node)
-                if let replaced = registry.services.updateValue(ServiceRegistry.Entry(node: node, uid: conn.identity.uid, exported: exported), forKey: key) {
-                    release(replaced.node, out: &out)
+                switch serviceManager.add(name, node: node, exported: exported, by: conn.identity) {
+                case .failure(let denial): return fail(oneWay, conn, txid, denial, &out)
+                case .success(let replaced):
+                    // The service manager holds the object while the name is registered (References.swift).
+                    retain(node)
+                    if let replaced { release(replaced, out: &out) }
                 }
                 reply(oneWay, conn, txid, &out) { _ in }
-                serviceRegistered(name, in: scope, exported: exported, node: node, out: &out)
+                serviceRegistered(name, in: conn.identity.container, exported: exported, node: node, out: &out)
             case .listServices:
-                let names = registry.names(in: conn.identity.container)
-                reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
+                switch serviceManager.names(by: conn.identity) {
+                case .success(let names): reply(oneWay, conn, txid, &out) { p in p.write(array: names) { p, n in p.write(n) } }
+                case .failure(let denial): fail(oneWay, conn, txid, denial, &out)
+                }
             case .registerForNotifications:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
                 }
-                guard let found = node(for: ref, writtenBy: conn) else { throw .badValue }
+                if case .denied(let why) = serviceManager.mayAwait(name, by: conn.identity) {
+                    return fail(oneWay, conn, txid, ServiceError(.security, why), &out)
+                }
+                guard let found = objects.node(for: ref, writtenBy: conn) else { throw .badValue }
                 guard let callback = found else {
                     return fail(oneWay, conn, txid, ServiceError(.nullPointer, "callback is null"), &out)
                 }
                 let listener = ServiceRegistry.Listener(connection: conn.id, node: callback, scope: conn.identity.container)
-                registry.listeners[name, default: []].append(listener)
+                serviceManager.listen(listener, for: name)
                 retain(callback)
                 reply(oneWay, conn, txid, &out) { _ in }
-                if let existing = serviceNode(name, in: listener.scope) {
+                if let existing = lookUpNode(name, for: conn) {
                     notify(listener, name: name, service: existing, out: &out)
                 }
             case .unregisterForNotifications:
                 let name = try request.readNonNullString()
                 let ref = try request.readObject()
-                let found = existingNode(for: ref, writtenBy: conn)
-                guard let index = found.flatMap({ node in
-                    registry.listeners[name]?.firstIndex(of: ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container))
+                let found = objects.existingNode(for: ref, writtenBy: conn)
+                guard let removed = found.flatMap({ node in
+                    serviceManager.stopListening(ServiceRegistry.Listener(connection: conn.id, node: node, scope: conn.identity.container), for: name)
                 }) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "no such callback registered for '\(name)'"), &out)
                 }
-                let removed = registry.listeners[name]!.remove(at: index)
-                if registry.listeners[name]!.isEmpty { registry.listeners.removeValue(forKey: name) }
                 reply(oneWay, conn, txid, &out) { _ in }
                 release(removed.node, out: &out)
             case .waitForService:
@@ -103,13 +88,16 @@ extension BrokerCore {
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
                 }
-                if let node = serviceNode(name, in: conn.identity.container) {
+                if case .denied(let why) = serviceManager.mayAwait(name, by: conn.identity) {
+                    return fail(oneWay, conn, txid, ServiceError(.security, why), &out)
+                }
+                if let node = lookUpNode(name, for: conn) {
                     reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
                 } else if !oneWay {
                     // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
-                    registry.waiters.append(.init(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline))
+                    serviceManager.registry.wait(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline)
                 }
             // The registry's calls make fds for their caller: one-way, they are ignored.
             case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
@@ -145,6 +133,23 @@ extension BrokerCore {
         }
     }
 
+    /// What `name` means for `conn` (`ServiceManager.lookUp`), as the node to hand it.
+    private func lookUpNode(_ name: String, for conn: Connection) -> NodeID? {
+        serviceManager.lookUp(name, by: conn.identity).map { node(for: $0, seenFrom: conn.identity.container) }
+    }
+
+    /// `getServiceInContainer`, in a container that exists (`ServiceManager.lookUp(_:inContainer:by:)`).
+    private func serviceInContainer(_ name: String, container raw: Int32, for conn: Connection) -> Result<NodeID?, Refusal> {
+        containers.existing(raw)
+            .flatMap { target in serviceManager.lookUp(name, inContainer: target, by: conn.identity) }
+            .map { found in found.map { node(for: $0, seenFrom: conn.identity.container) } }
+    }
+
+    /// `listServicesInContainer`, of a container that exists.
+    private func servicesInContainer(_ raw: Int32, for conn: Connection) -> Result<[String], Refusal> {
+        containers.existing(raw).flatMap { target in serviceManager.names(inContainer: target, by: conn.identity) }
+    }
+
     private func reply<O: BrokerOutbox>(_ oneWay: Bool, _ conn: Connection, _ txid: UInt64, _ out: inout O, _ body: (inout Parcel) -> Void) {
         if !oneWay { replyOK(to: conn, transactionID: txid, out: &out, body) }
     }
@@ -172,41 +177,23 @@ extension BrokerCore {
     }
 
     private func serviceRegistered<O: BrokerOutbox>(_ name: String, in scope: UInt32, exported: Bool, node: NodeID, out: inout O) {
-        for w in registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
+        for w in serviceManager.registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
             guard let waiter = connections[w.connection] else { continue }
             let seen = self.node(node, registeredIn: scope, exported: exported, seenFrom: w.scope)
             replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: seen, for: waiter)) }
         }
-        for listener in registry.listeners[name] ?? []
-        where registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
+        for listener in serviceManager.registry.listeners[name] ?? []
+        where serviceManager.registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
             notify(listener, name: name, service: self.node(node, registeredIn: scope, exported: exported, seenFrom: listener.scope), out: &out)
         }
     }
 
     /// Calls `IServiceCallback.onRegistration(name, service)` one-way on a listener's callback object.
     private func notify<O: BrokerOutbox>(_ listener: ServiceRegistry.Listener, name: String, service: NodeID, out: inout O) {
-        guard let callback = nodes[listener.node], let owner = connections[callback.owner] else { return }
+        guard let callback = objects[listener.node], let owner = connections[callback.owner] else { return }
         scratch.removeAll()
         scratch.write(name)
         scratch.write(object: reference(to: service, for: owner))
         callBack(callback, owner: owner, code: IServiceCallback.Code.onRegistration.rawValue, out: &out)
-    }
-
-    /// Sends `scratch` as a one-way call to a callback object (`node`, owned by `owner`), stamped
-    /// with the broker's own identity: how the broker calls listeners.
-    func callBack<O: BrokerOutbox>(_ node: Node, owner: Connection, code: UInt32, out: inout O) {
-        owner.transactionsReceived += 1
-        let header = FrameHeader(
-            command: .transaction, flags: .oneWay, target: node.cookie, code: code,
-            sender: brokerIdentity.stamp(seenFrom: owner.identity.container))
-        // Charged to the owner's incoming buffer like a routed one-way call (its FREE counts it),
-        // but never refused: the broker's own notices are few and must not be lost.
-        let length = UInt32(header.describing(scratch).frameLength)
-        if length <= owner.maxFrameSize {
-            owner.bufferUsed += length
-            owner.oneWayBufferUsed += length
-            owner.oneWayInFlight += 1
-        }
-        sendBuilt(to: owner, header: header, out: &out)
     }
 }
