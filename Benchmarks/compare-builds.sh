@@ -5,8 +5,9 @@
 #   Benchmarks/compare-builds.sh BIN_DIR_A BIN_DIR_B
 #
 # BIN_DIR_*: directories with binderd and binder (for example a worktree's .build/release).
-# Environment: MODES (default "routed direct"), SIZE (default 32), SECONDS_PER (default 2),
-# ROUNDS (default 5). Prints one line per measurement, then the median p50 of each build and mode
+# Environment: MODES (default "routed direct"; also handout), SIZE (default 32), SECONDS_PER
+# (default 2), ROUNDS (default 5), BENCH_ARGS (more `binder bench` options for every measurement,
+# for example "--fds 1"). Prints one line per measurement, then the median p50 of each build and mode
 # and the ratio B/A. The VM flips between a fast and a slow mode every few seconds; interleaving
 # puts both builds in both modes, and the medians compare like with like.
 set -euo pipefail
@@ -20,6 +21,7 @@ MODES=${MODES:-routed direct}
 SIZE=${SIZE:-32}
 SECONDS_PER=${SECONDS_PER:-2}
 ROUNDS=${ROUNDS:-5}
+read -r -a BENCH_ARGS <<<"${BENCH_ARGS:-}"
 work=$(mktemp -d)
 pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -44,7 +46,7 @@ for round in $(seq "$ROUNDS"); do
     for build in A B; do
       bin=$A; [[ $build == B ]] && bin=$B
       start_broker "$bin"
-      p50=$("$bin/binder" bench --mode "$mode" --size "$SIZE" --seconds "$SECONDS_PER" --pin same --json |
+      p50=$("$bin/binder" bench --mode "$mode" --size "$SIZE" --seconds "$SECONDS_PER" --pin same --json "${BENCH_ARGS[@]}" |
         python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["p50_us"])')
       stop_broker
       printf '%s\t%s\t%s\t%s\n' "$round" "$mode" "$build" "$p50" | tee -a "$results"
