@@ -3,11 +3,14 @@ import BinderWire
 // The direct channels a broker connection made or accepted (DirectChannel.swift): closed with it.
 
 extension BinderConnection {
-    /// Shuts down every direct channel made through this connection (lock held). Only a system
-    /// call on each, never a channel's lock (a closing channel takes this lock in `untrack`).
+    /// Shuts down every direct channel made through this connection: forgets them under the lock,
+    /// then shuts each socket down after it (each end's own threads see the end and close it).
     func shutDownChannels() {
-        for (_, c) in channels { c.transport.socket.shutdown() }
-        channels.removeAll()
+        let ends: [DirectChannelEnd] = lock.withLock {
+            defer { channels.removeAll() }
+            return Array(channels.values)
+        }
+        for c in ends { c.transport.socket.shutdown() }
     }
 
     /// Remembers a direct channel so that closing this connection closes it.

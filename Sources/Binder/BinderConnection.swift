@@ -85,7 +85,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     /// Direct channels made through this connection close too.
     public func close() {
         transport.shutdown()
-        lock.withLock { shutDownChannels() }
+        shutDownChannels()
     }
 
     public var isClosed: Bool { lock.withLock { core.closed } }
@@ -196,7 +196,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
 
     func startThread(index: Int, _ body: @escaping @Sendable () -> Void) { BinderPlatform.startThread(name: "binder:\(index)", body) }
 
-    func didClose() { lock.withLock { shutDownChannels() } }
+    func didClose() { shutDownChannels() }
 
     func lastThreadExited() {}
 }
