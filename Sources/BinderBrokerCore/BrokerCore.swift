@@ -225,6 +225,16 @@ public final class BrokerCore {
             return answer(.fdsNotAllowed, &out)
         }
         if frame.count > Int(owner.maxFrameSize) { return answer(.failedTransaction, &out) }
+        // The nesting is checked before anything is charged or translated: a call refused here
+        // costs its callee nothing (no buffer, no references it would never see).
+        var parent: UInt64 = 0, nestedIn: UInt64 = 0
+        if !oneWay && header.nestedIn != 0 {
+            switch router.nesting(of: conn.id, under: header.nestedIn, callee: owner.id) {
+            case .forged: return answer(.badValue, &out)
+            case .over: break
+            case .stack(let up, let callee): (parent, nestedIn) = (up, callee)
+            }
+        }
         let charge = UInt32(frame.count)
         guard owner.flow.admits(charge, oneWay: oneWay) else {
             counters.bufferRefusals += 1
@@ -237,20 +247,12 @@ public final class BrokerCore {
         var forwarded = header
         forwarded.target = node.cookie
         forwarded.sender = conn.identity.stamp(seenFrom: owner.identity.container)
-        forwarded.nestedIn = 0
+        forwarded.nestedIn = nestedIn
         if oneWay {
             forwarded.transactionID = 0
             owner.flow.deliveredOneWay(charge)
         } else {
             owner.flow.chargeTwoWay(charge)
-            var parent: UInt64 = 0
-            if header.nestedIn != 0 {
-                switch router.nesting(of: conn.id, under: header.nestedIn, callee: owner.id) {
-                case .forged: return answer(.badValue, &out)
-                case .over: break
-                case .stack(let up, let nestedIn): (parent, forwarded.nestedIn) = (up, nestedIn)
-                }
-            }
             let countsBusy = forwarded.nestedIn == 0
             forwarded.transactionID = router.started(TransactionRouter.PendingCall(
                 caller: conn.id, callerTransactionID: header.transactionID, callee: owner.id,

@@ -65,15 +65,19 @@ struct NestedCallCoreTests {
         #expect(ca.to == t.a && ca.header.nestedIn == 10)
     }
 
-    @Test("a call naming a transaction its sender is not serving is BAD_VALUE and reaches no one")
+    @Test("a call naming a transaction its sender is not serving is BAD_VALUE, reaches no one, and costs the callee nothing")
     func forged() throws {
         let t = try Triangle()
         let ab = t.call(t.a, t.b, txid: 10)
+        let bufferBefore = t.h.core.connections[t.a]!.flow.bufferUsed
         // c claims to serve a's call to b, to get its call run on a's waiting thread.
         let forged = t.call(t.c, t.a, txid: 30, nestedIn: ab.header.transactionID)
         #expect(forged.to == t.c && forged.header.command == .reply && forged.header.transactionID == 30)
         #expect(forged.header.status == .badValue)
         #expect(t.h.core.status(now: t.h.now).pendingTransactions == 1)
+        // Nothing was charged to a's incoming buffer for the refused call (it used to stay charged
+        // for good, so that a process could fill another's buffer with refused calls).
+        #expect(t.h.core.connections[t.a]!.flow.bufferUsed == bufferBefore)
     }
 
     @Test("a call naming a transaction that is over, and every one-way call, run on any thread")
