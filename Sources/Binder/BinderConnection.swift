@@ -146,8 +146,13 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     public func startPoolIfNeeded() { startPool(callerJoins: false) }
 
     /// Blocks the calling thread until the connection closes (for example, a service process's main
-    /// thread while the pool serves). Unlike `joinThreadPool`, the caller does not serve calls.
-    public func waitUntilClosed() { closeSignal.wait() }
+    /// thread while the pool serves). Unlike `joinThreadPool`, the caller does not serve calls. The
+    /// pool starts if it has not, so that a thread reads the socket and sees the broker go even in a
+    /// process that publishes nothing.
+    public func waitUntilClosed() {
+        startPoolIfNeeded()
+        closeSignal.wait()
+    }
 
     /// Serves local objects on the calling thread until the connection closes. The calling thread
     /// counts as one of the pool's threads if the pool was not started yet.

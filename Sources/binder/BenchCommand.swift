@@ -32,6 +32,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON line instead of a table.") var json = false
 
     func validate() throws {
+        if let service { try validateServiceName(service) }
         guard (4...65536).contains(size) else { throw ValidationError("--size must be between 4 and 65536") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         guard (0...16).contains(fds) else { throw ValidationError("--fds must be between 0 and 16") }
@@ -75,10 +76,13 @@ struct BenchCommand: ParsableCommand {
             let exe = ProcessControl.executableDirectory() + "/binder"
             echoPID = try ProcessControl.spawn(exe, ["echo", "serve", "--name", serviceName, "--quiet"] + serverCPU)
         }
-        let found = try container.map { try lookUpService(c, serviceName, inContainer: $0) }
-            ?? brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) })
+        // A service named with --service must be registered already; the one started here gets 10 s.
+        let found =
+            if service != nil { try lookUpService(c, serviceName, inContainer: container) } else {
+                try brokerCall("waitForService", { try sm.waitForService(serviceName, timeout: .seconds(10)) })
+            }
         guard let routed = found else {
-            throw CLIFailure("echo service '\(serviceName)' is not registered\(container.map { " in container \($0)" } ?? " (waited 10 s)")")
+            throw CLIFailure("echo service '\(serviceName)' is not registered\(container.map { " in container \($0)" } ?? (service == nil ? " (waited 10 s)" : ""))")
         }
         let echo = mode == .direct ? try brokerCall("opening a direct channel") { try routed.openDirectChannel() } : routed
         defer { echo.closeDirectChannel() }

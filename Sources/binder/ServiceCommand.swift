@@ -23,6 +23,7 @@ struct ServiceCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Exit 0 if NAME is registered, 1 if not.")
         @Argument(help: "Service name.") var name: String
+        func validate() throws { try validateServiceName(name) }
         func run() throws {
             let c = try connectToBroker()
             if try brokerCall("checkService", { try c.serviceManager.checkService(name) }) != nil {
@@ -37,15 +38,17 @@ struct ServiceCommand: ParsableCommand {
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Wait until NAME is registered; exit 1 on time-out.")
         @Argument(help: "Service name.") var name: String
-        @Option(help: "Seconds to wait (fractions allowed).") var timeout: Double = 10
+        // Unconditional: `-1` is this option's value, not an option of its own.
+        @Option(parsing: .unconditional, help: "Seconds to wait (fractions allowed); a negative number waits for as long as it takes.")
+        var timeout: Double = 10
         func validate() throws {
-            guard timeout >= 0, timeout < 1e9 else { throw ValidationError("--timeout must be between 0 and 1e9 seconds") }
+            try validateServiceName(name)
+            guard timeout.isFinite, timeout < 1e9 else { throw ValidationError("--timeout must be a number of seconds below 1e9") }
         }
         func run() throws {
             let c = try connectToBroker()
-            let found = try brokerCall("waitForService") {
-                try c.serviceManager.waitForService(name, timeout: .milliseconds(Int64(timeout * 1000)))
-            }
+            let limit: Duration? = timeout < 0 ? nil : .milliseconds(Int64(timeout * 1000))
+            let found = try brokerCall("waitForService") { try c.serviceManager.waitForService(name, timeout: limit) }
             guard found != nil else { throw CLIFailure("\(name): not registered within \(timeout) s") }
             print("\(name): found")
         }

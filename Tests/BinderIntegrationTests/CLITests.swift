@@ -1,3 +1,4 @@
+import Binder
 import BinderPlatform
 import Testing
 
@@ -56,6 +57,11 @@ struct CLITests {
         (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
         (["echo", "serve", "--name", "bad name"], "binder: invalid service name 'bad name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
         (["bench", "--size", "1"], "binder: --size must be between 4 and 65536\n", 64),
+        (["service", "check", "bad$name"], "binder: invalid service name 'bad$name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
+        (["service", "wait", "bad$name"], "binder: invalid service name 'bad$name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
+        (["service", "wait", "x", "--timeout", "nan"], "binder: --timeout must be a number of seconds below 1e9\n", 64),
+        // A service named with --service is looked up, not waited for.
+        (["bench", "--service", "nosuch"], "binder: echo service 'nosuch' is not registered\n", 1),
     ])
     func oneLineErrors(_ arguments: [String], _ message: String, _ code: Int32) throws {
         let broker = try TestBroker()
@@ -88,4 +94,40 @@ struct CLITests {
         #expect(out.status == 64)
         #expect(out.stderr.hasPrefix("Error: --buffers must be a power of two"))
     }
+
+    @Test("service wait --timeout -1 waits for as long as it takes, and answers when the service registers")
+    func waitWithoutLimit() throws {
+        let broker = try TestBroker()
+        let waiter = try spawnCLI(broker, ["service", "wait", "cli.later", "--timeout", "-1"])
+        defer { FileDescriptor.close(waiter.stdout) }
+        // The service registers only once the broker has handled the waiter's call: its connection's
+        // first transaction is the waitForService (each status query is a round trip to the broker).
+        let c = try broker.connect()
+        let deadline = monotonicNanos() + 10_000_000_000
+        while try !c.serviceManager.status().connections.contains(where: { $0.pid == waiter.pid && $0.transactionsSent >= 1 }) {
+            try #require(monotonicNanos() < deadline, "the waiter never asked the broker")
+        }
+        try c.serviceManager.addService("cli.later", EchoService())
+        #expect(readLine(waiter.stdout) == "cli.later: found")
+        #expect(ProcessControl.wait(waiter.pid) == 0)
+    }
+
+    @Test("channel open --hold, which publishes nothing, exits with status 1 when the broker dies")
+    func holdSeesTheBrokerGo() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        try server.serviceManager.addService("cli.hold", EchoService())
+        try server.acceptDirectChannels()
+        let holder = try spawnCLI(broker, ["channel", "open", "cli.hold", "--hold"])
+        defer { FileDescriptor.close(holder.stdout) }
+        var lines: [String] = []
+        while let line = readLine(holder.stdout), line != "open" { lines.append(line) }
+        broker.crash()
+        // Its stdout reaches end-of-file when it exits; if it never does, it is killed after 10 s.
+        let exited = waitReadable(holder.stdout) && readLine(holder.stdout) == nil
+        if !exited { ProcessControl.kill(holder.pid) }
+        #expect(exited, "the holder did not notice the broker go")
+        #expect(ProcessControl.wait(holder.pid) == 1, "\(lines)")
+    }
+
 }
