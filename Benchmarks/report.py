@@ -44,9 +44,10 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order and colours; unknown mechanisms go last, in a neutral colour.
-ORDER = ["seqpacket", "direct", "c_relay", "routed", "container", "routed_1fd", "dbus", "handout"]
+ORDER = ["seqpacket", "seqpacket_1fd", "direct", "c_relay", "routed", "container", "routed_1fd", "dbus", "handout"]
 COLOURS = {
     "seqpacket": "#4e79a7",
+    "seqpacket_1fd": "#a0cbe8",
     "direct": "#b07aa1",
     "c_relay": "#f28e2b",
     "routed": "#59a14f",
@@ -58,6 +59,7 @@ COLOURS = {
 OTHER_COLOURS = ["#76b7b2", "#edc948", "#ff9da7", "#bab0ac"]
 DESCRIPTIONS = {
     "seqpacket": "raw AF_UNIX SEQPACKET ping-pong between two C processes (floor)",
+    "seqpacket_1fd": "the same raw ping-pong with one fd in each request (SCM_RIGHTS; the echo closes it): the raw cost of passing an fd",
     "c_relay": "one-thread C epoll relay between client and server",
     "routed": "ours: client -> binderd -> service -> binderd -> client",
     "direct": "ours, over a direct channel: client -> service -> client, binderd not involved; from the channel's second call the frames go through two shared-memory rings with a futex to wake the reader (the socket pair binderd made carries only fds and the hang-up)",
@@ -75,7 +77,7 @@ SEPARATE = ["handout"]
 # (numerator, denominator) p50 ratios to report when both are present.
 RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed"), ("container", "routed")]
 # (minuend, subtrahend) p50 differences in µs: what a feature adds to a call.
-DIFFERENCES = [("routed_1fd", "routed")]
+DIFFERENCES = [("seqpacket_1fd", "seqpacket"), ("routed_1fd", "routed")]
 
 # Targets, checked per size on p50 when the measurements are present.
 # Ratio: (numerator, denominator, at most, wording).

@@ -20,7 +20,7 @@
 #
 # Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct,
 # container (as root: a client in container 2 calls an echo service in
-# container 1 by container ID); also routed_1fd at the first size and handout
+# container 1 by container ID); also seqpacket_1fd and routed_1fd at the first size and handout
 # (a new direct channel per sample) at 32 B only.
 #
 # Rounds: the whole set (every mechanism at every size) is measured once per
@@ -220,6 +220,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
         # Each ratio's two mechanisms run back to back (seqpacket/direct, c_relay/routed,
         # routed/routed+1fd), so a flip of the VM's speed mode rarely falls between them.
         run_one "seqpacket size=$size" "$CBUILD/seqpacket_pingpong" --size "$size" "${common[@]}"
+        if [[ $size == "${SIZES%% *}" ]]; then
+            # The raw cost of one fd (SCM_RIGHTS on the same ping-pong), beside routed+1fd below.
+            run_one "seqpacket+1fd size=$size" "$CBUILD/seqpacket_pingpong" --fds 1 --size "$size" "${common[@]}"
+        fi
         # The same echo over a direct channel: client -> service -> client, binderd not involved.
         run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
