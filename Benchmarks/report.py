@@ -38,6 +38,7 @@ Usage: report.py RESULTS.jsonl [--out DIR]     (DIR defaults to the file's direc
 import argparse
 import json
 import math
+import re
 import os
 import statistics
 import sys
@@ -215,10 +216,124 @@ def difference_rows(results):
 
 
 def split_separate(results):
-    """(round-trip results, results of SEPARATE mechanisms)."""
-    main = {k: r for k, r in results.items() if k[0] not in SEPARATE}
+    """(round-trip results, results of SEPARATE mechanisms). Pipelined results (`<name>_inflightN`)
+    are in neither: `throughput_rows` reads them."""
+    main = {k: r for k, r in results.items() if k[0] not in SEPARATE and not INFLIGHT.match(k[0])}
     separate = {k: r for k, r in results.items() if k[0] in SEPARATE}
     return main, separate
+
+
+# Pipelined throughput: `binder bench --inflight N` and `relay --inflight N` name their results
+# <mechanism>_inflightN; the one-in-flight point is the plain mechanism's result at the same size.
+INFLIGHT = re.compile(r"^(.+)_inflight(\d+)$")
+THROUGHPUT = ("routed", "c_relay")
+# Target: routed calls/s ≥ this many times the C relay's, with this many in flight.
+THROUGHPUT_TARGET = (16, 1.3)
+
+
+def _ops_ratio(a, b):
+    return a["ops_per_s"] / b["ops_per_s"] if b["ops_per_s"] > 0 else None
+
+
+def ops_ratio(a, b):
+    """a ops/s / b ops/s: the median of per-round ratios, else the ratio of the medians."""
+    if a is None or b is None:
+        return None
+    value = per_round(a, b, _ops_ratio)
+    return value if value is not None else _ops_ratio(a, b)
+
+
+def throughput_points(results):
+    """{(mechanism, size): {inflight: record}} for the THROUGHPUT mechanisms at sizes with a sweep."""
+    points = {}
+    for (name, size), rec in results.items():
+        m = INFLIGHT.match(name)
+        if m and m.group(1) in THROUGHPUT:
+            points.setdefault((m.group(1), size), {})[int(m.group(2))] = rec
+    for (mech, size) in list(points):
+        if (mech, size) in results:
+            points[(mech, size)][1] = results[(mech, size)]
+    return points
+
+
+def throughput_rows(results):
+    """Rows of (size, in flight, c_relay calls/s, routed calls/s, routed/c_relay, routed p50, routed p99)."""
+    points = throughput_points(results)
+    rows = []
+    for size in sorted({s for _, s in points}):
+        ours, theirs = points.get(("routed", size), {}), points.get(("c_relay", size), {})
+        for n in sorted(set(ours) | set(theirs)):
+            a, b = ours.get(n), theirs.get(n)
+            ratio = ops_ratio(a, b)
+            rows.append([fmt_size(size), str(n), f"{b['ops_per_s']:,.0f}" if b else "-", f"{a['ops_per_s']:,.0f}" if a else "-",
+                         f"{ratio:.2f}x" if ratio is not None else "-",
+                         fmt_us(a["p50_us"]) if a else "-", fmt_us(a["p99_us"]) if a else "-"])
+    return rows
+
+
+THROUGHPUT_HEADER = ["size", "in flight", "c_relay calls/s", "routed calls/s", "routed/c_relay", "routed p50 µs", "routed p99 µs"]
+
+
+def throughput_target_rows(results):
+    n, limit = THROUGHPUT_TARGET
+    rows = []
+    for (mech, size), by_n in sorted(throughput_points(results).items()):
+        if mech != "routed":
+            continue
+        theirs = throughput_points(results).get(("c_relay", size), {})
+        ratio = ops_ratio(by_n.get(n), theirs.get(n))
+        if ratio is not None:
+            rows.append([fmt_size(size), f"routed/c_relay calls/s, {n} in flight", f"{ratio:.2f}x",
+                         f"≥ {limit}x", verdict(ratio >= limit)])
+    return rows
+
+
+def svg_throughput(results, title):
+    """Calls/s against calls in flight (log2 axis), one line per mechanism, first size with a sweep."""
+    points = throughput_points(results)
+    if not points:
+        return None
+    size = min(s for _, s in points)
+    series = {m: points[(m, size)] for m in THROUGHPUT if (m, size) in points}
+    ns = sorted({n for by_n in series.values() for n in by_n})
+    vmax = max(r["ops_per_s"] for by_n in series.values() for r in by_n.values())
+    if len(ns) < 2 or vmax <= 0:
+        return None
+    left, right, top, bottom, plot_w, plot_h = 80, 150, 50, 60, 480, 300
+    width, height = left + plot_w + right, top + plot_h + bottom
+    step = nice_step(vmax * 1.1)
+    hi = step * math.ceil(vmax * 1.1 / step)
+    lo_n, hi_n = math.log2(ns[0]), math.log2(ns[-1])
+    def x_of(n):
+        return left + plot_w * (math.log2(n) - lo_n) / (hi_n - lo_n)
+    def y_of(v):
+        return top + plot_h - plot_h * v / hi
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="24" font-size="15">{escape(title)}, {fmt_size(size)}</text>']
+    for i in range(int(round(hi / step)) + 1):
+        v = i * step
+        y = y_of(v)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{v:,.0f}</text>')
+    for n in ns:
+        x = x_of(n)
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 18}" font-size="11" text-anchor="middle">{n}</text>')
+    out.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 40}" font-size="12" text-anchor="middle">calls in flight (one client process)</text>')
+    out.append(f'<text x="16" y="{top + plot_h / 2}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 16 {top + plot_h / 2})">calls/s</text>')
+    names = list(series)
+    for i, m in enumerate(names):
+        colour = colour_of(m, names)
+        pts = " ".join(f"{x_of(n):.1f},{y_of(r['ops_per_s']):.1f}" for n, r in sorted(series[m].items()))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for n, r in sorted(series[m].items()):
+            out.append(f'<circle cx="{x_of(n):.1f}" cy="{y_of(r["ops_per_s"]):.1f}" r="3" fill="{colour}"/>')
+        out.append(f'<rect x="{left + plot_w + 16}" y="{top + 20 * i}" width="12" height="12" fill="{colour}"/>')
+        out.append(f'<text x="{left + plot_w + 34}" y="{top + 20 * i + 11}" font-size="12">{escape(m)}</text>')
+    out.append('</svg>')
+    return "\n".join(out) + "\n"
 
 
 def separate_rows(separate):
@@ -447,7 +562,8 @@ def main():
                     f"{name} {fmt_size(size)} ({n})" for name, size, n in short)
         rows, ratio_header, ratio_rows = build_tables(results)
         handout_rows = separate_rows(separate)
-        targets = target_rows(everything)
+        targets = target_rows(everything) + throughput_target_rows(everything)
+        pipelined = throughput_rows(everything)
 
         diffs = difference_rows(results)
         # (heading or None, table) in print order; each is printed after a blank line.
@@ -464,6 +580,9 @@ def main():
         if handout_rows:
             sections.append(("Channel hand-out (new direct channel + first echo call; request -> first reply):",
                              text_table(HEADER, handout_rows)))
+        if pipelined:
+            sections.append(("Pipelined throughput (calls kept in flight from one client; routed: async tasks on one connection):",
+                             text_table(THROUGHPUT_HEADER, pipelined)))
         if targets:
             sections.append(("Targets (p50; met = this run is within the target):",
                              text_table(TARGET_HEADER, targets)))
@@ -491,12 +610,17 @@ def main():
             md += ["## Channel hand-out", "",
                    "A new direct channel per sample: request -> accepted -> first echo reply.", "",
                    md_table(HEADER, handout_rows), ""]
+        if pipelined:
+            md += ["## Pipelined throughput", "",
+                   "Calls kept in flight from one client process (ours: async tasks on one connection; "
+                   "the C relay's client: a window of requests on its socket). Ratios: median of the per-round ratios of calls/s.", "",
+                   md_table(THROUGHPUT_HEADER, pipelined), ""]
         if targets:
             md += ["## Targets", "", "p50; *met* says whether this run is within the target.", "",
                    md_table(TARGET_HEADER, targets), ""]
         md += ["## Mechanisms", ""]
         md += [f"- `{n}`: {DESCRIPTIONS.get(n, '(no description)')}"
-               for n in mechanism_order({n for n, _ in everything})]
+               for n in mechanism_order({n for n, _ in everything if not INFLIGHT.match(n)})]
         md += [""]
 
         chart_title = f"{title}, median of {rounds} rounds" if rounds > 1 else title
@@ -506,6 +630,13 @@ def main():
                 f.write(svg)
             written.append(svg_name)
             md += [f"![latency]({svg_name})", ""]
+        tsvg = svg_throughput(everything, f"Pipelined throughput, placement: {place}")
+        if tsvg:
+            tname = "throughput.svg" if len(by_placement) == 1 else f"throughput-{place}.svg"
+            with open(os.path.join(out_dir, tname), "w") as f:
+                f.write(tsvg)
+            written.append(tname)
+            md += [f"![throughput]({tname})", ""]
 
     with open(os.path.join(out_dir, "report.md"), "w") as f:
         f.write("\n".join(md))

@@ -17,6 +17,8 @@
 #   WITH_DBUS    auto | 0 | 1                    (default auto: run if buildable, root
 #                and dbus-broker-launch is installed)
 #   CC           C compiler                      (default cc)
+#   INFLIGHT     calls in flight for the pipelined-throughput sweep at the
+#                first size (default "4 16 64"; "" skips it; 1 is the plain run)
 #
 # Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct,
 # container (as root: a client in container 2 calls an echo service in
@@ -46,6 +48,7 @@ PIN=${PIN:-same}
 OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
 BROKER_CPU=${BROKER_CPU:-0}
 WITH_DBUS=${WITH_DBUS:-auto}
+INFLIGHT=${INFLIGHT-4 16 64}
 CC=${CC:-cc}
 CBUILD=$HERE/.build-c
 
@@ -243,6 +246,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
         fi
         if ((dbus_ok)); then
             run_one "dbus size=$size" "$CBUILD/dbus_pingpong" --size "$size" "${common[@]}"
+        fi
+        if [[ $size == "${SIZES%% *}" ]]; then
+            # Pipelined throughput: N calls in flight from one client, the C relay's client with
+            # the same window, back to back per N.
+            for n in $INFLIGHT; do
+                run_one "c_relay inflight=$n size=$size" "$CBUILD/relay" --inflight "$n" --size "$size" "${common[@]}"
+                run_one "routed inflight=$n size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
+                    "$BIN_DIR/binder" bench --mode routed --inflight "$n" --size "$size" "${common[@]}" --json
+            done
         fi
         if [[ $size == 32 ]]; then
             # A new channel per sample: request, accept, first echo reply (32 B only).

@@ -243,4 +243,54 @@ static inline void run_bench(const char *name, const struct bench_opts *o,
     free(s.ns);
 }
 
+/*
+ * Pipelined: keeps `inflight` requests of o->size bytes outstanding on `fd`
+ * (send `inflight`, then one more for every reply) for a warm-up period and
+ * then for o->seconds, recording each request's send-to-reply time (replies
+ * come back in order on one path), and prints the result as `name`. Sizes
+ * whose window does not fit the sockets' buffers would block both ways: use
+ * small messages.
+ */
+static inline void run_pipelined(const char *name, const struct bench_opts *o, int fd, char *buf, int inflight)
+{
+    struct samples s;
+    samples_init(&s, o->seconds);
+    uint64_t sent_at[256];
+    unsigned head = 0, tail = 0; /* sent_at[tail % 256 .. head % 256): outstanding */
+    uint64_t warm_end = now_ns() + BENCH_WARMUP_NS;
+    uint64_t start = 0, end = 0, last = 0;
+    for (int i = 0; i < inflight; i++) {
+        sent_at[head++ % 256] = now_ns();
+        if (send(fd, buf, o->size, 0) != (ssize_t)o->size)
+            die("pipelined send");
+    }
+    for (;;) {
+        ssize_t n = recv(fd, buf, BENCH_MAX_SIZE, 0);
+        if (n != (ssize_t)o->size) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            die("pipelined recv");
+        }
+        uint64_t t = now_ns();
+        uint64_t t0 = sent_at[tail++ % 256];
+        if (start == 0 && t >= warm_end) {
+            start = t;
+            end = start + (uint64_t)(o->seconds * 1e9);
+        } else if (start != 0) {
+            samples_add(&s, t - t0);
+            last = t;
+        }
+        if (start != 0 && t >= end) {
+            if (tail == head)
+                break; /* every reply is in */
+            continue;  /* drain the window */
+        }
+        sent_at[head++ % 256] = now_ns();
+        if (send(fd, buf, o->size, 0) != (ssize_t)o->size)
+            die("pipelined send");
+    }
+    report_json(name, o, &s, last - start);
+    free(s.ns);
+}
+
 #endif

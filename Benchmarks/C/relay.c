@@ -9,7 +9,11 @@
  * socket, does one recv and one blocking send to the other side (no batching,
  * no io_uring); the server echoes. One request in flight at a time.
  *
- *   relay --size 32 --seconds 3 --pin same|cross|any
+ *   relay --size 32 --seconds 3 --pin same|cross|any [--inflight N]
+ *
+ * With --inflight N (2..256) the client keeps N requests outstanding (one
+ * more sent for every reply) and the result, named c_relay_inflightN, reports
+ * the calls per second that window sustains and each request's latency.
  *
  * Placement: same = all three on CPU 0; cross = client and server on CPU 0,
  * relay on CPU 1 (every hop crosses CPUs).
@@ -96,6 +100,18 @@ static int round_trip(void *p)
     return 0;
 }
 
+static int opt_inflight = 1;
+
+static void inflight_option(int val, const char *arg)
+{
+    (void)val;
+    opt_inflight = atoi(arg);
+    if (opt_inflight < 1 || opt_inflight > 256) {
+        fprintf(stderr, "--inflight must be between 1 and 256\n");
+        exit(2);
+    }
+}
+
 static int wait_ok(pid_t pid)
 {
     int status;
@@ -105,7 +121,8 @@ static int wait_ok(pid_t pid)
 int main(int argc, char **argv)
 {
     struct bench_opts o;
-    parse_opts(argc, argv, &o, NULL, NULL, NULL);
+    static const struct option extra[] = {{"inflight", required_argument, 0, 'I'}, {0, 0, 0, 0}};
+    parse_opts(argc, argv, &o, extra, inflight_option, " [--inflight N]");
 
     int a[2], b[2]; /* a: client<->relay, b: relay<->server */
     seqpacket_pair(a);
@@ -138,7 +155,13 @@ int main(int argc, char **argv)
     apply_pin(&o, 0);
 
     struct ctx c = {.fd = a[0], .size = o.size, .buf = buf};
-    run_bench("c_relay", &o, round_trip, &c);
+    if (opt_inflight > 1) {
+        char name[32];
+        snprintf(name, sizeof name, "c_relay_inflight%d", opt_inflight);
+        run_pipelined(name, &o, a[0], buf, opt_inflight);
+    } else {
+        run_bench("c_relay", &o, round_trip, &c);
+    }
 
     close(a[0]); /* relay sees EOF, exits, server sees EOF, exits */
     int ok = wait_ok(relay);

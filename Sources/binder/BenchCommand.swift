@@ -2,6 +2,7 @@ import ArgumentParser
 import Binder
 import BinderPlatform
 import BinderWire
+import Synchronization
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Call this already-registered echo service instead of starting one.") var service: String?
     @Option(help: "Look --service up in this container (0: the root), as getService(_:inContainer:) does.") var container: UInt32?
     @Flag(help: "Print one JSON line instead of a table.") var json = false
+    @Option(help: """
+        Calls kept in flight from this one process (1…256): that many async tasks, each making its next \
+        call as soon as the last one is answered. Reports calls/s; the result is named <mode>_inflightN.
+        """) var inflight: Int = 1
 
     func validate() throws {
         if let service { try validateServiceName(service) }
@@ -37,6 +42,8 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         guard (0...16).contains(fds) else { throw ValidationError("--fds must be between 0 and 16") }
         guard fds == 0 || mode != .handout else { throw ValidationError("--fds cannot be combined with --mode handout") }
+        guard (1...256).contains(inflight) else { throw ValidationError("--inflight must be between 1 and 256") }
+        guard inflight == 1 || mode != .handout else { throw ValidationError("--inflight cannot be combined with --mode handout") }
         guard container == nil || service != nil else { throw ValidationError("--container needs --service (the echo service to call there)") }
         if pin != .any && CPUAffinity.cpuCount < 2 && pin == .cross {
             throw ValidationError("--pin cross needs two CPUs")
@@ -99,7 +106,7 @@ struct BenchCommand: ParsableCommand {
         }
         // A service looked up by container ID is reported as "container" (routed) or "container_direct".
         let base = container == nil ? mode.rawValue : (mode == .routed ? "container" : "container_\(mode.rawValue)")
-        let name = fds == 0 ? base : "\(base)_\(fds)fd"
+        let name = (fds == 0 ? base : "\(base)_\(fds)fd") + (inflight > 1 ? "_inflight\(inflight)" : "")
         let code = (fds == 0 ? EchoService.Code.echo : EchoService.Code.echoDroppingFDs).rawValue
 
         /// One sample's work. A hand-out opens a channel and makes its first call; the channel is
@@ -130,7 +137,11 @@ struct BenchCommand: ParsableCommand {
         let end = start + UInt64(seconds * 1e9)
         var nextProgress = start + 1_000_000_000
         var now = start
-        while now < end {
+        if inflight > 1 {
+            samples = try Self.pipelined(echo, code: code, data: data, tasks: inflight, until: end)
+            now = monotonicNanos()
+        }
+        while inflight == 1 && now < end {
             let t0 = now
             let reply = try call()
             now = monotonicNanos()
@@ -160,5 +171,43 @@ struct BenchCommand: ParsableCommand {
             print("\(name), \(size) B parcels, placement \(pin.rawValue), \(samples.count) calls in \(r2(elapsed)) s")
             print("  p50 \(r2(pct(0.5))) µs   p99 \(r2(pct(0.99))) µs   p99.9 \(r2(pct(0.999))) µs   \(Int(opsPerSecond)) calls/s")
         }
+    }
+
+    /// `tasks` async tasks on this process's one connection, each calling `echo` again as soon as
+    /// its last call is answered, until `end`: the round-trip time of every call, in nanoseconds.
+    /// The replies come back on the connection's pool thread, which resumes each task.
+    private static func pipelined(_ echo: BinderProxy, code: UInt32, data: Parcel, tasks: Int, until end: UInt64) throws -> [UInt64] {
+        let done = Latch()
+        let result = Mutex<Result<[UInt64], any Error>>(.success([]))
+        Task {
+            do {
+                let all = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+                    for _ in 0..<tasks {
+                        group.addTask {
+                            var mine: [UInt64] = []
+                            mine.reserveCapacity(1 << 16)
+                            var now = monotonicNanos()
+                            while now < end {
+                                let t0 = now
+                                let reply = try await echo.transact(code: code, data: data)
+                                now = monotonicNanos()
+                                if reply.count != data.count { throw CLIFailure("echo returned \(reply.count) bytes for \(data.count)") }
+                                mine.append(now - t0)
+                            }
+                            return mine
+                        }
+                    }
+                    var all: [UInt64] = []
+                    for try await mine in group { all += mine }
+                    return all
+                }
+                result.withLock { $0 = .success(all) }
+            } catch {
+                result.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        _ = done.wait(seconds: .infinity)
+        return try result.withLock { $0 }.get()
     }
 }

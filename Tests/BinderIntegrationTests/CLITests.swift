@@ -57,6 +57,8 @@ struct CLITests {
         (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
         (["echo", "serve", "--name", "bad name"], "binder: invalid service name 'bad name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
         (["bench", "--size", "1"], "binder: --size must be between 4 and 65536\n", 64),
+        (["bench", "--inflight", "0"], "binder: --inflight must be between 1 and 256\n", 64),
+        (["bench", "--inflight", "2", "--mode", "handout"], "binder: --inflight cannot be combined with --mode handout\n", 64),
         (["service", "check", "bad$name"], "binder: invalid service name 'bad$name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
         (["service", "wait", "bad$name"], "binder: invalid service name 'bad$name': use 1–127 characters of [A-Za-z0-9_./-]\n", 64),
         (["service", "wait", "x", "--timeout", "nan"], "binder: --timeout must be a number of seconds below 1e9\n", 64),
@@ -86,6 +88,15 @@ struct CLITests {
         #expect(line.hasPrefix("{\"name\":\"routed\",\"size\":64,\"p50_us\":"))
         for key in ["p99_us", "p999_us", "ops_per_s", "placement"] { #expect(line.contains("\"\(key)\":")) }
         #expect(line.hasSuffix("}\n"))
+    }
+
+    @Test("bench --inflight keeps several calls in flight from one process and names its result for it")
+    func benchPipelined() throws {
+        let broker = try TestBroker()
+        let out = try broker.cli("bench", "--mode", "routed", "--inflight", "8", "--seconds", "0.3", "--pin", "any", "--json")
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.hasPrefix("{\"name\":\"routed_inflight8\",\"size\":32,\"p50_us\":"))
+        #expect(!out.stdout.contains("\"ops_per_s\":0,"), "the tasks made calls")
     }
 
     @Test("binderd rejects bad arguments with one line")
