@@ -44,6 +44,7 @@ final class Resolver {
             return nil
         }
         documents.append(doc)
+        checkOneTypePerFile(doc)
         for d in doc.declarations { register(d, document: doc) }
         return doc
     }

@@ -1,0 +1,60 @@
+import BinderAIDL
+import Testing
+
+/// AOSP `aidl`'s rules this compiler enforces too (issue 18): each invalid input is refused at its
+/// source position with one error, and the nearest valid input still compiles.
+@Suite("AOSP rules")
+struct AOSPRulesTests {
+    typealias Case = DiagnosticsTests.Case
+
+    static let refused: [Case] = [
+        Case(
+            name: "empty-file",
+            files: [("p/E.aidl", "")],
+            header: "p/E.aidl:1:1: error: expected a declaration (interface, parcelable, enum or union), found end of file",
+            line: "", column: 1),
+        Case(
+            name: "package-only",
+            files: [("p/E.aidl", "package p;\n")],
+            header: "p/E.aidl:1:11: error: expected a declaration (interface, parcelable, enum or union), found end of file",
+            line: "package p;", column: 11),
+        Case(
+            name: "two-top-level-types",
+            files: [("p/A.aidl", "package p;\nparcelable A { int x; }\nparcelable B { int y; }\n")],
+            header: "p/A.aidl:3:12: error: 'B' is a second top-level type in this file (the first is 'A' at line 2): declare one type per file, or nest it",
+            line: "parcelable B { int y; }", column: 12),
+        Case(
+            name: "duplicate-annotation-parameter",
+            files: [("p/E.aidl", "package p;\n@Backing(type=\"int\", type=\"long\")\nenum E { A }\n")],
+            header: "p/E.aidl:2:22: error: duplicate parameter 'type' in annotation '@Backing'",
+            line: "@Backing(type=\"int\", type=\"long\")", column: 22),
+    ]
+
+    @Test("invalid input AOSP refuses is refused at its position", arguments: refused)
+    func refusedInput(_ c: Case) throws {
+        do {
+            _ = try compile(c.files, module: c.module, valuesModule: c.valuesModule)
+            Issue.record("compiled without an error")
+        } catch {
+            let first = try #require(error.diagnostics.first)
+            #expect(first.description == c.header)
+            if !c.line.isEmpty {
+                let caret = String(repeating: " ", count: c.column - 1) + "^"
+                #expect(first.rendered == "\(c.header)\n\(c.line)\n\(caret)\n")
+            }
+            #expect(error.diagnostics.count == 1, "one error, not a cascade: \(error)")
+        }
+    }
+
+    /// The valid neighbours of the refused cases: each compiles.
+    static let accepted: [(String, [(String, String)])] = [
+        ("one type with a nested one", [("p/A.aidl", "package p;\nparcelable A { parcelable B { int y; } int x; }\n")]),
+        ("distinct annotation parameters", [("p/P.aidl", "package p;\nparcelable P { @nullable(heap=true) P next; }\n")]),
+    ]
+
+    @Test("the valid neighbours of the refused inputs compile", arguments: accepted.indices)
+    func acceptedInput(_ i: Int) throws {
+        let (name, files) = Self.accepted[i]
+        do { _ = try compile(files) } catch { Issue.record("\(name): \(error)") }
+    }
+}
