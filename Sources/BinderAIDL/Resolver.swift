@@ -203,6 +203,7 @@ final class Resolver {
         default:
             break
         }
+        checkList(t)
         for a in t.arguments {
             if case .primitive(let p)? = a.resolved, !a.isArray, case .declaration = resolved {
                 report(error(a.location, "a generic parcelable cannot have the primitive type argument '\(p)'"))
@@ -356,16 +357,6 @@ final class Resolver {
         }
     }
 
-    /// Whether a parameter type may be `out`/`inout` (and then must say its direction).
-    private func isOutable(_ t: TypeRef) -> Bool {
-        if t.isArray { return true }
-        switch t.resolved {
-        case .list, .map, .typeParameter: return true
-        case .declaration(let d): return d.kind == .parcelable || d.kind == .union || d.kind == .unstructuredParcelable
-        default: return false
-        }
-    }
-
     private func checkInterface(_ d: Declaration, document: Document) {
         checkUnique(d.methods, "method", name: \.name, location: \.location)
         let withID = d.methods.filter { $0.explicitID != nil }
@@ -403,6 +394,10 @@ final class Resolver {
                     report(error(
                         p.directionLocation ?? p.location,
                         "parameter '\(p.name)' of type '\(p.type.displayName)' can only be an 'in' parameter"))
+                } else if p.direction == .out && refusesOut(p.type) {
+                    report(error(
+                        p.directionLocation ?? p.location,
+                        "parameter '\(p.name)' of type '\(p.type.displayName)' cannot be 'out': use in or inout"))
                 } else if p.direction == nil && outable {
                     report(error(
                         p.type.location, "parameter '\(p.name)' of type '\(p.type.displayName)' must declare a direction: in, out or inout"))

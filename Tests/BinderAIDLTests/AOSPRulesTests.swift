@@ -28,6 +28,31 @@ struct AOSPRulesTests {
             files: [("p/E.aidl", "package p;\n@Backing(type=\"int\", type=\"long\")\nenum E { A }\n")],
             header: "p/E.aidl:2:22: error: duplicate parameter 'type' in annotation '@Backing'",
             line: "@Backing(type=\"int\", type=\"long\")", column: 22),
+        Case(
+            name: "transaction-id-out-of-range",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f() = 16777215;\n}\n")],
+            header: "p/IFoo.aidl:3:16: error: transaction id 16777215 is out of range (0…16777214)",
+            line: "    void f() = 16777215;", column: 16),
+        Case(
+            name: "list-of-primitive",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    List<int> a;\n}\n")],
+            header: "p/P.aidl:3:10: error: a List cannot hold the primitive type 'int'; use an array ('int[]')",
+            line: "    List<int> a;", column: 10),
+        Case(
+            name: "array-of-lists",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    List<String>[] a;\n}\n")],
+            header: "p/P.aidl:3:5: error: an array of lists 'List<String>[]' is not supported; use a List of arrays or a parcelable holding the list",
+            line: "    List<String>[] a;", column: 5),
+        Case(
+            name: "file-descriptor-direction-missing",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(ParcelFileDescriptor fd);\n}\n")],
+            header: "p/IFoo.aidl:3:12: error: parameter 'fd' of type 'ParcelFileDescriptor' must declare a direction: in, out or inout",
+            line: "    void f(ParcelFileDescriptor fd);", column: 12),
+        Case(
+            name: "file-descriptor-out",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(out ParcelFileDescriptor fd);\n}\n")],
+            header: "p/IFoo.aidl:3:12: error: parameter 'fd' of type 'ParcelFileDescriptor' cannot be 'out': use in or inout",
+            line: "    void f(out ParcelFileDescriptor fd);", column: 12),
     ]
 
     @Test("invalid input AOSP refuses is refused at its position", arguments: refused)
@@ -50,6 +75,12 @@ struct AOSPRulesTests {
     static let accepted: [(String, [(String, String)])] = [
         ("one type with a nested one", [("p/A.aidl", "package p;\nparcelable A { parcelable B { int y; } int x; }\n")]),
         ("distinct annotation parameters", [("p/P.aidl", "package p;\nparcelable P { @nullable(heap=true) P next; }\n")]),
+        ("the highest and lowest transaction ids", [("p/IFoo.aidl", "package p;\ninterface IFoo { void f() = 16777214; void g() = 0; }\n")]),
+        ("a List of objects and of arrays", [("p/P.aidl", "package p;\nparcelable P { List<String> a; List<int[]> b; String[] c; }\n")]),
+        (
+            "ParcelFileDescriptor in, inout, and out in an array",
+            [("p/IFoo.aidl", "package p;\ninterface IFoo { void f(in ParcelFileDescriptor a, inout ParcelFileDescriptor b, out ParcelFileDescriptor[] c); }\n")]
+        ),
     ]
 
     @Test("the valid neighbours of the refused inputs compile", arguments: accepted.indices)
