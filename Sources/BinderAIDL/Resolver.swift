@@ -52,6 +52,8 @@ final class Resolver {
     private func register(_ d: Declaration, document: Document) {
         d.package = document.package
         d.document = document
+        // Known before any check: an importer may evaluate an enumerator before this file is checked.
+        if d.kind == .enum, let p = Self.backing(of: d) { d.backing = p }
         let q = d.qualifiedName
         if let existing = symbols[q] {
             report(error(d.location, "duplicate declaration of '\(q)'; the first is at \(existing.location)"))
@@ -291,6 +293,7 @@ final class Resolver {
 
     private func check(_ d: Declaration, document: Document) {
         checkAnnotations(d.annotations)
+        checkNesting(d)
         for n in d.nested { check(n, document: document) }
         checkUnique(d.constants.map { ($0.name, $0.location) } + d.fields.map { ($0.name, $0.location) }, "member", name: \.0, location: \.1)
         for c in d.constants {
@@ -310,7 +313,9 @@ final class Resolver {
         }
         switch d.kind {
         case .interface: checkInterface(d, document: document)
-        case .parcelable, .union: checkFields(d, document: document)
+        case .parcelable, .union:
+            checkFields(d, document: document)
+            checkUnionFirstMember(d)
         case .enum: checkEnum(d)
         case .unstructuredParcelable: break
         }
@@ -322,12 +327,16 @@ final class Resolver {
         }
     }
 
+    /// The valid `@Backing(type=…)` of an enum, or nil (absent or invalid).
+    private static func backing(of d: Declaration) -> Primitive? {
+        guard case .string(let s)? = d.annotation("Backing")?.parameter("type")?.kind, let p = Primitive(rawValue: s) else { return nil }
+        return p == .byte || p == .int || p == .long ? p : nil
+    }
+
     private func checkEnum(_ d: Declaration) {
         if let b = d.annotation("Backing") {
             let value = b.parameter("type")
-            if case .string(let s)? = value?.kind, let p = Primitive(rawValue: s), p == .byte || p == .int || p == .long {
-                d.backing = p
-            } else {
+            if Self.backing(of: d) == nil {
                 var shown = "?"
                 if case .string(let s)? = value?.kind { shown = s }
                 report(error(value?.location ?? b.location, "invalid @Backing type '\(shown)': use \"byte\", \"int\" or \"long\""))
@@ -387,6 +396,7 @@ final class Resolver {
             }
             checkUnique(m.parameters, "parameter", name: \.name, location: \.location)
             for p in m.parameters {
+                checkParameterName(p)
                 resolve(p.type, scope: d, document: document, allowVoid: false)
                 guard p.type.resolved != nil else { continue }
                 let outable = isOutable(p.type)

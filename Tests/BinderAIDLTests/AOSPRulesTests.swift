@@ -53,6 +53,41 @@ struct AOSPRulesTests {
             files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(out ParcelFileDescriptor fd);\n}\n")],
             header: "p/IFoo.aidl:3:12: error: parameter 'fd' of type 'ParcelFileDescriptor' cannot be 'out': use in or inout",
             line: "    void f(out ParcelFileDescriptor fd);", column: 12),
+        Case(
+            name: "parameter-java-keyword",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(int new);\n}\n")],
+            header: "p/IFoo.aidl:3:16: error: parameter name 'new' is a Java keyword",
+            line: "    void f(int new);", column: 16),
+        Case(
+            name: "parameter-aidl-prefix",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    void f(int _aidl_data);\n}\n")],
+            header: "p/IFoo.aidl:3:16: error: parameter name '_aidl_data' starts with '_aidl', which is reserved for generated code",
+            line: "    void f(int _aidl_data);", column: 16),
+        Case(
+            name: "repeated-type-parameter",
+            files: [("p/G.aidl", "package p;\nparcelable G<T, T> {\n    T a;\n}\n")],
+            header: "p/G.aidl:2:12: error: type parameter 'T' of 'G' is repeated",
+            line: "parcelable G<T, T> {", column: 12),
+        Case(
+            name: "nested-in-generic",
+            files: [("p/G.aidl", "package p;\nparcelable G<T> {\n    T a;\n    parcelable In { int x; }\n}\n")],
+            header: "p/G.aidl:4:16: error: 'In' cannot be nested in the generic parcelable 'G'",
+            line: "    parcelable In { int x; }", column: 16),
+        Case(
+            name: "nested-named-like-parent",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    parcelable P { int x; }\n}\n")],
+            header: "p/P.aidl:3:16: error: nested type 'P' has the same name as its parent",
+            line: "    parcelable P { int x; }", column: 16),
+        Case(
+            name: "nested-unstructured-parcelable",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    parcelable L;\n    int x;\n}\n")],
+            header: "p/P.aidl:3:16: error: unstructured parcelable 'L' cannot be nested: declare it at the top level of its own file",
+            line: "    parcelable L;", column: 16),
+        Case(
+            name: "union-first-member-enum",
+            files: [("p/U.aidl", "package p;\nimport p.E;\nunion U {\n    E e;\n    int x;\n}\n"), ("p/E.aidl", "package p;\nenum E { A = 1 }\n")],
+            header: "p/U.aidl:4:7: error: the first member 'e' of union 'U' is an enum with no default: give it one (= E.…), a default union holds it",
+            line: "    E e;", column: 7),
     ]
 
     @Test("invalid input AOSP refuses is refused at its position", arguments: refused)
@@ -80,6 +115,24 @@ struct AOSPRulesTests {
         (
             "ParcelFileDescriptor in, inout, and out in an array",
             [("p/IFoo.aidl", "package p;\ninterface IFoo { void f(in ParcelFileDescriptor a, inout ParcelFileDescriptor b, out ParcelFileDescriptor[] c); }\n")]
+        ),
+        ("parameter names that are Swift but not Java keywords", [("p/IFoo.aidl", "package p;\ninterface IFoo { void f(int protocol, int aidl_x, int _aid); }\n")]),
+        ("a generic parcelable with distinct type parameters", [("p/G.aidl", "package p;\nparcelable G<K, V> { K k; V v; }\n")]),
+        ("a nested type named unlike its parent", [("p/P.aidl", "package p;\nparcelable P { parcelable Q { int x; } Q q; }\n")]),
+        ("a top-level unstructured parcelable", [("p/L.aidl", "package p;\nparcelable L swift_type \"M.L\";\n")]),
+        (
+            "a union whose first enum member has a default, or whose enum member is not first",
+            [
+                ("p/U.aidl", "package p;\nimport p.E;\nunion U { E e = E.A; int x; }\n"), ("p/E.aidl", "package p;\nenum E { A = 1 }\n"),
+                ("p/V.aidl", "package p;\nimport p.E;\nunion V { int x; E e; }\n"),
+            ]
+        ),
+        (
+            "an imported enum keeps its @Backing",
+            [
+                ("p/P.aidl", "package p;\nimport q.E;\nparcelable P { E e = E.FOO; }\n"),
+                ("q/E.aidl", "package q;\n@Backing(type=\"int\")\nenum E { FOO = 1000 }\n"),
+            ]
         ),
     ]
 
