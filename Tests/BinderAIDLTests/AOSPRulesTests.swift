@@ -88,6 +88,21 @@ struct AOSPRulesTests {
             files: [("p/U.aidl", "package p;\nimport p.E;\nunion U {\n    E e;\n    int x;\n}\n"), ("p/E.aidl", "package p;\nenum E { A = 1 }\n")],
             header: "p/U.aidl:4:7: error: the first member 'e' of union 'U' is an enum with no default: give it one (= E.…), a default union holds it",
             line: "    E e;", column: 7),
+        Case(
+            name: "char-control-character",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    const char C = '\\n';\n}\n")],
+            header: "p/IFoo.aidl:3:20: error: a character literal cannot hold the control character U+000A",
+            line: "    const char C = '\\n';", column: 20),
+        Case(
+            name: "char-backslash",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    const char C = '\\\\';\n}\n")],
+            header: "p/IFoo.aidl:3:20: error: a character literal cannot hold a backslash",
+            line: "    const char C = '\\\\';", column: 20),
+        Case(
+            name: "logical-on-string",
+            files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    const int A = \"a\" && 1;\n}\n")],
+            header: "p/IFoo.aidl:3:23: error: operator '&&' cannot be applied to a string and an integer",
+            line: "    const int A = \"a\" && 1;", column: 23),
     ]
 
     @Test("invalid input AOSP refuses is refused at its position", arguments: refused)
@@ -135,6 +150,33 @@ struct AOSPRulesTests {
             ]
         ),
     ]
+
+    @Test("C promotion in constant expressions: a comparison or logical result is the int 0 or 1 where an integer is expected")
+    func cPromotion() throws {
+        let out = try #require(try compile([("p/IFoo.aidl", """
+            package p;
+            interface IFoo {
+                const int A = (~(-1)) == 0;
+                const int B = (1 < 2) + (2 < 1) + 1;
+                const long C = 3 > 2;
+                const int D = !0 + !5;
+                const int E = 2 && 0 || 7;
+                const int F = 5 ? 10 : 20;
+                const boolean G = 1 == 1 && !false;
+                const char H = 'A';
+                const char Q = '\\'';
+            }
+            """)]).first).contents
+        for line in [
+            "public static let A: Int32 = 1", "public static let B: Int32 = 2", "public static let C: Int64 = 1",
+            "public static let D: Int32 = 1", "public static let E: Int32 = 1", "public static let F: Int32 = 10",
+            "public static let G: Bool = true", "public static let H: UInt16 = 65", "public static let Q: UInt16 = 39",
+        ] {
+            #expect(out.contains(line), "missing: \(line)")
+        }
+        let e = try #require(try compile([("p/E.aidl", "package p;\nenum E { A = 1 > 0, B = (2 == 2) + 1 }\n")]).first).contents
+        #expect(e.contains("public static let A = E(rawValue: 1)") && e.contains("public static let B = E(rawValue: 2)"))
+    }
 
     @Test("the valid neighbours of the refused inputs compile", arguments: accepted.indices)
     func acceptedInput(_ i: Int) throws {
