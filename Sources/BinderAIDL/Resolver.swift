@@ -277,6 +277,8 @@ final class Resolver {
             _ = imports(of: doc)
             for d in doc.declarations { check(d, document: doc) }
         }
+        // After every file is checked: a cycle can run through imported types.
+        checkRecursiveValues()
     }
 
     private func checkUnique<T>(_ items: [T], _ what: String, name: (T) -> String, location: (T) -> SourceLocation) {

@@ -103,6 +103,24 @@ struct AOSPRulesTests {
             files: [("p/IFoo.aidl", "package p;\ninterface IFoo {\n    const int A = \"a\" && 1;\n}\n")],
             header: "p/IFoo.aidl:3:23: error: operator '&&' cannot be applied to a string and an integer",
             line: "    const int A = \"a\" && 1;", column: 23),
+        Case(
+            name: "recursive-parcelable-direct",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    P next;\n}\n")],
+            header: "p/P.aidl:3:5: error: parcelable 'P' contains itself by value (P.next → P): hold it in an array or a List, or mark the field @nullable(heap=true)",
+            line: "    P next;", column: 5),
+        Case(
+            name: "recursive-parcelable-nullable",
+            files: [("p/P.aidl", "package p;\nparcelable P {\n    @nullable P next;\n}\n")],
+            header: "p/P.aidl:3:15: error: parcelable 'P' contains itself by value (P.next → P): hold it in an array or a List, or mark the field @nullable(heap=true)",
+            line: "    @nullable P next;", column: 15),
+        Case(
+            name: "recursive-parcelable-indirect",
+            files: [
+                ("p/P.aidl", "package p;\nimport p.Q;\nparcelable P {\n    int x;\n    Q q;\n}\n"),
+                ("p/Q.aidl", "package p;\nimport p.P;\nunion Q {\n    int y;\n    P p;\n}\n"),
+            ],
+            header: "p/P.aidl:5:5: error: parcelable 'P' contains itself by value (P.q → Q.p → P): hold it in an array or a List, or mark the field @nullable(heap=true)",
+            line: "    Q q;", column: 5),
     ]
 
     @Test("invalid input AOSP refuses is refused at its position", arguments: refused)
@@ -124,6 +142,10 @@ struct AOSPRulesTests {
     /// The valid neighbours of the refused cases: each compiles.
     static let accepted: [(String, [(String, String)])] = [
         ("one type with a nested one", [("p/A.aidl", "package p;\nparcelable A { parcelable B { int y; } int x; }\n")]),
+        (
+            "recursion broken by an array, a List or @nullable(heap=true)",
+            [("p/P.aidl", "package p;\nparcelable P { P[] a; List<P> l; @nullable(heap=true) P h; parcelable In { @nullable(heap=true) P p; } In i; }\n")]
+        ),
         ("distinct annotation parameters", [("p/P.aidl", "package p;\nparcelable P { @nullable(heap=true) P next; }\n")]),
         ("the highest and lowest transaction ids", [("p/IFoo.aidl", "package p;\ninterface IFoo { void f() = 16777214; void g() = 0; }\n")]),
         ("a List of objects and of arrays", [("p/P.aidl", "package p;\nparcelable P { List<String> a; List<int[]> b; String[] c; }\n")]),
