@@ -1,8 +1,11 @@
 /// Loads the documents a compilation needs, resolves every type name, evaluates constants and
 /// enforces AIDL's rules. Collects diagnostics instead of stopping at the first one.
 final class Resolver {
-    /// Returns the file at a path relative to an import root (`android/net/INetd.aidl`), or nil.
-    let loader: (String) -> SourceFile?
+    /// Returns the files at a path relative to the import roots (`android/net/INetd.aidl`), one
+    /// per root that has it.
+    let loadAll: (String) -> [SourceFile]
+    /// Loaded files that more than one import root has: their path → every root's path.
+    var ambiguousFiles: [String: [String]] = [:]
     private(set) var documents: [Document] = []
     private var symbols: [String: Declaration] = [:]
     private var files: [String: SourceFile] = [:]
@@ -10,8 +13,8 @@ final class Resolver {
     var diagnostics: [Diagnostic] = []
     private var importMaps: [ObjectIdentifier: [String: Declaration]] = [:]
 
-    init(loader: @escaping (String) -> SourceFile?) {
-        self.loader = loader
+    init(loadAll: @escaping (String) -> [SourceFile]) {
+        self.loadAll = loadAll
     }
 
     func error(_ at: SourceLocation, _ message: String) -> Diagnostic {
@@ -69,7 +72,10 @@ final class Resolver {
     /// Loads `a/b/C.aidl` for a qualified name's prefix, once.
     private func load(_ parts: ArraySlice<String>) {
         let path = parts.joined(separator: "/") + ".aidl"
-        guard triedPaths.insert(path).inserted, let file = loader(path) else { return }
+        guard triedPaths.insert(path).inserted else { return }
+        let found = loadAll(path)
+        guard let file = found.first else { return }
+        if found.count > 1 { ambiguousFiles[file.path] = found.map(\.path) }
         add(file)
     }
 
@@ -103,6 +109,7 @@ final class Resolver {
         for i in document.imports {
             if let d = qualified(i.name) {
                 m[i.name.last!] = d
+                checkUnambiguous(i, d)
             } else {
                 report(error(i.location, "unknown import '\(i.dotted)': no such type in the import paths"))
             }

@@ -200,6 +200,27 @@ struct AOSPRulesTests {
         #expect(e.contains("public static let A = E(rawValue: 1)") && e.contains("public static let B = E(rawValue: 2)"))
     }
 
+    @Test("an import found under two roots is ambiguous; under one root it is not")
+    func ambiguousImport() throws {
+        let roots: [String: [String: String]] = [
+            "r1": ["q/A.aidl": "package q;\nparcelable A { int x; }\n", "q/B.aidl": "package q;\nparcelable B { int y; }\n"],
+            "r2": ["q/A.aidl": "package q;\nparcelable A { long x; }\n"],
+        ]
+        let compiler = AIDLCompiler { relative in
+            ["r1", "r2"].compactMap { root in roots[root]?[relative].map { SourceFile(path: root + "/" + relative, text: $0) } }
+        }
+        let source = "package p;\nimport q.A;\nparcelable P { A a; }\n"
+        do {
+            _ = try compiler.compile([SourceFile(path: "p/P.aidl", text: source)])
+            Issue.record("compiled without an error")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "p/P.aidl:2:8: error: import 'q.A' is ambiguous: it is found as r1/q/A.aidl and r2/q/A.aidl"
+            ])
+        }
+        _ = try compiler.compile([SourceFile(path: "p/P.aidl", text: "package p;\nimport q.B;\nparcelable P { B b; }\n")])
+    }
+
     @Test("the valid neighbours of the refused inputs compile", arguments: accepted.indices)
     func acceptedInput(_ i: Int) throws {
         let (name, files) = Self.accepted[i]
