@@ -25,6 +25,10 @@ public struct AIDLCompiler {
     /// interfaces' `Interface`, `Proxy` and `Stub`, as extensions. nil: everything in one file.
     public var valuesModule: String?
     public var loader: (String) -> SourceFile?
+    /// Every file for a relative path, one per import root that has it (set by the `loadAll`
+    /// initializer). With it, a type found under two roots is an ambiguous import, as AOSP's
+    /// FailOnAmbiguousImports; with `loader` alone, the first root wins unseen.
+    public var loadAll: ((String) -> [SourceFile])?
 
     /// - Parameters:
     ///   - moduleName: the Swift module the output is compiled into (`Binder` omits `import Binder`).
@@ -36,6 +40,14 @@ public struct AIDLCompiler {
         self.loader = loader
     }
 
+    /// - Parameters:
+    ///   - loadAll: returns the file for a path relative to an import root from every root that
+    ///     has it, in root order; more than one is an ambiguous import.
+    public init(moduleName: String? = nil, valuesModule: String? = nil, loadAll: @escaping (String) -> [SourceFile]) {
+        self.init(moduleName: moduleName, valuesModule: valuesModule) { loadAll($0).first }
+        self.loadAll = loadAll
+    }
+
     private var part: SwiftEmitter.Part {
         guard let valuesModule else { return .all }
         return valuesModule == moduleName ? .values : .services(valuesModule: valuesModule)
@@ -45,7 +57,8 @@ public struct AIDLCompiler {
     /// belong to the other part of a split (a parcelable, for the services part) has no output.
     /// - Throws: `CompileErrors` with every diagnostic found.
     public func compile(_ inputs: [SourceFile]) throws(CompileErrors) -> [Output] {
-        let resolver = Resolver(loader: loader)
+        let loader = self.loader
+        let resolver = Resolver(loadAll: loadAll ?? { loader($0).map { [$0] } ?? [] })
         let documents = inputs.map { resolver.add($0) }
         resolver.check()
         if part == .values, let moduleName { resolver.checkValuesNeedNoRuntime(documents.compactMap { $0 }, module: moduleName) }

@@ -29,6 +29,19 @@ enum ConstValue {
         default: nil
         }
     }
+
+    /// A boolean as the C `int` 0 or 1 (what a comparison gives in C and in AOSP's evaluator);
+    /// any other value as it is.
+    var promotingBoolean: ConstValue {
+        if case .boolean(let b) = self { return .integer(b ? 1 : 0, .int) }
+        return self
+    }
+
+    /// The value as a condition: a boolean, or an integer (nonzero is true); nil for others.
+    var truth: Bool? {
+        if case .boolean(let b) = self { return b }
+        return integerValue.map { $0 != 0 }
+    }
 }
 
 extension Primitive {
@@ -108,6 +121,12 @@ extension Resolver {
             guard s.unicodeScalars.count == 1, let c = s.unicodeScalars.first, c.value <= 0xFFFF else {
                 throw error(e.location, "a character literal must hold one UTF-16 character")
             }
+            // As AOSP: no control characters (escaped or not) and no backslash in a char literal.
+            if c.value < 0x20 || c.value == 0x7F {
+                let hex = String(c.value, radix: 16, uppercase: true)
+                throw error(e.location, "a character literal cannot hold the control character U+\(String(repeating: "0", count: 4 - hex.count) + hex)")
+            }
+            if c == "\\" { throw error(e.location, "a character literal cannot hold a backslash") }
             return .integer(Int64(c.value), .char)
         case .boolean(let b):
             return .boolean(b)
@@ -118,7 +137,10 @@ extension Resolver {
         case .reference(let name):
             return try reference(name, at: e.location, scope: scope, document: document)
         case .unary(let op, let operand):
-            let v = try evaluate(operand, scope: scope, document: document)
+            let evaluated = try evaluate(operand, scope: scope, document: document)
+            // C promotion: a boolean is the int 0 or 1 under an arithmetic operator; `!` of an integer is `== 0`.
+            if op == "!", let x = evaluated.integerValue { return .boolean(x == 0) }
+            let v = op == "!" ? evaluated : evaluated.promotingBoolean
             switch (op, v) {
             case ("+", .integer), ("+", .float): return v
             case ("-", .integer), ("-", .enumerator):
@@ -138,8 +160,8 @@ extension Resolver {
                 throw error(e.location, "operator '\(op)' cannot be applied to \(v.kindName)")
             }
         case .ternary(let c, let a, let b):
-            guard case .boolean(let cond) = try evaluate(c, scope: scope, document: document) else {
-                throw error(c.location, "the condition of '?:' must be a boolean")
+            guard let cond = try evaluate(c, scope: scope, document: document).truth else {
+                throw error(c.location, "the condition of '?:' must be a boolean or an integer")
             }
             return try evaluate(cond ? a : b, scope: scope, document: document)
         case .binary(let op, let l, let r):
@@ -153,19 +175,26 @@ extension Resolver {
         func mismatch() -> Diagnostic {
             error(at, "operator '\(op)' cannot be applied to \(lv.kindName) and \(rv.kindName)")
         }
+        // C promotion, as AOSP: `&&` and `||` take integers as truth values; a boolean met by an
+        // integer, or under an arithmetic operator, is the int 0 or 1.
+        if op == "&&" || op == "||" {
+            guard let a = lv.truth, let b = rv.truth else { throw mismatch() }
+            return .boolean(op == "&&" ? a && b : a || b)
+        }
+        var lv = lv
+        var rv = rv
+        if case .boolean = lv, case .boolean = rv, op == "==" || op == "!=" {
+        } else {
+            lv = lv.promotingBoolean
+            rv = rv.promotingBoolean
+        }
         switch (lv, rv) {
         case (.string(let a), .string(let b)):
             if op == "+" { return .string(a + b) }
             guard let c = comparison(op, a, b) else { throw mismatch() }
             return c
         case (.boolean(let a), .boolean(let b)):
-            switch op {
-            case "&&": return .boolean(a && b)
-            case "||": return .boolean(a || b)
-            case "==": return .boolean(a == b)
-            case "!=": return .boolean(a != b)
-            default: throw mismatch()
-            }
+            return .boolean(op == "==" ? a == b : a != b)
         case (.float, _), (_, .float):
             func number(_ v: ConstValue) -> (Double, Bool)? {
                 switch v {
@@ -305,7 +334,7 @@ extension Resolver {
         let value: Int64
         if let expr = e.value {
             let raw = try evaluate(expr, scope: owner, document: document)
-            guard let v = raw.integerValue else {
+            guard let v = raw.promotingBoolean.integerValue else {
                 throw error(expr.location, "cannot use \(raw.kindName) as the value of enumerator '\(e.name)'")
             }
             value = v
@@ -341,6 +370,8 @@ extension Resolver {
             case (.boolean, .boolean): return v
             case (.float, .float(let d, _)), (.double, .float(let d, _)): return .float(d, isFloat: p == .float)
             case (.float, .integer(let i, _)), (.double, .integer(let i, _)): return .float(Double(i), isFloat: p == .float)
+            case (.char, .boolean), (.byte, .boolean), (.int, .boolean), (.long, .boolean):
+                return try convert(v.promotingBoolean, to: type, at: at)
             case (.char, .integer(let i, _)), (.byte, .integer(let i, _)), (.int, .integer(let i, _)), (.long, .integer(let i, _)):
                 guard p.fits(i) else { throw error(at, "value \(i) does not fit in '\(p)'") }
                 return .integer(i, p)

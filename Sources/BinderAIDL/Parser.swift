@@ -83,6 +83,12 @@ struct Parser {
             doc.imports.append(Import(name: name, location: at))
             try expectSemicolon(after: "import")
         }
+        // A file must declare a type (AOSP refuses an empty file and one with only `package`); the
+        // error sits just after the last token, where the declaration is missing.
+        if current.kind == .end {
+            let at = tokens.count == 1 ? current.location : previous.endLocation
+            throw error(at, "expected a declaration (interface, parcelable, enum or union), found end of file")
+        }
         while current.kind != .end {
             if current.is("import") || current.is("package") {
                 throw error(current.location, "'\(current.text)' must come before the first declaration")
@@ -106,6 +112,10 @@ struct Parser {
                     if current.kind == .identifier && peek(1).is("=") {
                         repeat {
                             let key = try identifier("an annotation parameter name")
+                            // AOSP refuses a repeated parameter rather than letting one value win.
+                            if params.contains(where: { $0.0 == key.text }) {
+                                throw error(key.location, "duplicate parameter '\(key.text)' in annotation '@\(name.text)'")
+                            }
                             try expect("=")
                             params.append((key.text, try expression()))
                         } while accept(",")

@@ -1,8 +1,11 @@
 /// Loads the documents a compilation needs, resolves every type name, evaluates constants and
 /// enforces AIDL's rules. Collects diagnostics instead of stopping at the first one.
 final class Resolver {
-    /// Returns the file at a path relative to an import root (`android/net/INetd.aidl`), or nil.
-    let loader: (String) -> SourceFile?
+    /// Returns the files at a path relative to the import roots (`android/net/INetd.aidl`), one
+    /// per root that has it.
+    let loadAll: (String) -> [SourceFile]
+    /// Loaded files that more than one import root has: their path → every root's path.
+    var ambiguousFiles: [String: [String]] = [:]
     private(set) var documents: [Document] = []
     private var symbols: [String: Declaration] = [:]
     private var files: [String: SourceFile] = [:]
@@ -10,8 +13,8 @@ final class Resolver {
     var diagnostics: [Diagnostic] = []
     private var importMaps: [ObjectIdentifier: [String: Declaration]] = [:]
 
-    init(loader: @escaping (String) -> SourceFile?) {
-        self.loader = loader
+    init(loadAll: @escaping (String) -> [SourceFile]) {
+        self.loadAll = loadAll
     }
 
     func error(_ at: SourceLocation, _ message: String) -> Diagnostic {
@@ -44,6 +47,7 @@ final class Resolver {
             return nil
         }
         documents.append(doc)
+        checkOneTypePerFile(doc)
         for d in doc.declarations { register(d, document: doc) }
         return doc
     }
@@ -51,6 +55,8 @@ final class Resolver {
     private func register(_ d: Declaration, document: Document) {
         d.package = document.package
         d.document = document
+        // Known before any check: an importer may evaluate an enumerator before this file is checked.
+        if d.kind == .enum, let p = Self.backing(of: d) { d.backing = p }
         let q = d.qualifiedName
         if let existing = symbols[q] {
             report(error(d.location, "duplicate declaration of '\(q)'; the first is at \(existing.location)"))
@@ -66,7 +72,10 @@ final class Resolver {
     /// Loads `a/b/C.aidl` for a qualified name's prefix, once.
     private func load(_ parts: ArraySlice<String>) {
         let path = parts.joined(separator: "/") + ".aidl"
-        guard triedPaths.insert(path).inserted, let file = loader(path) else { return }
+        guard triedPaths.insert(path).inserted else { return }
+        let found = loadAll(path)
+        guard let file = found.first else { return }
+        if found.count > 1 { ambiguousFiles[file.path] = found.map(\.path) }
         add(file)
     }
 
@@ -100,6 +109,7 @@ final class Resolver {
         for i in document.imports {
             if let d = qualified(i.name) {
                 m[i.name.last!] = d
+                checkUnambiguous(i, d)
             } else {
                 report(error(i.location, "unknown import '\(i.dotted)': no such type in the import paths"))
             }
@@ -202,6 +212,7 @@ final class Resolver {
         default:
             break
         }
+        checkList(t)
         for a in t.arguments {
             if case .primitive(let p)? = a.resolved, !a.isArray, case .declaration = resolved {
                 report(error(a.location, "a generic parcelable cannot have the primitive type argument '\(p)'"))
@@ -273,6 +284,8 @@ final class Resolver {
             _ = imports(of: doc)
             for d in doc.declarations { check(d, document: doc) }
         }
+        // After every file is checked: a cycle can run through imported types.
+        checkRecursiveValues()
     }
 
     private func checkUnique<T>(_ items: [T], _ what: String, name: (T) -> String, location: (T) -> SourceLocation) {
@@ -289,6 +302,7 @@ final class Resolver {
 
     private func check(_ d: Declaration, document: Document) {
         checkAnnotations(d.annotations)
+        checkNesting(d)
         for n in d.nested { check(n, document: document) }
         checkUnique(d.constants.map { ($0.name, $0.location) } + d.fields.map { ($0.name, $0.location) }, "member", name: \.0, location: \.1)
         for c in d.constants {
@@ -308,7 +322,9 @@ final class Resolver {
         }
         switch d.kind {
         case .interface: checkInterface(d, document: document)
-        case .parcelable, .union: checkFields(d, document: document)
+        case .parcelable, .union:
+            checkFields(d, document: document)
+            checkUnionFirstMember(d)
         case .enum: checkEnum(d)
         case .unstructuredParcelable: break
         }
@@ -320,12 +336,16 @@ final class Resolver {
         }
     }
 
+    /// The valid `@Backing(type=…)` of an enum, or nil (absent or invalid).
+    private static func backing(of d: Declaration) -> Primitive? {
+        guard case .string(let s)? = d.annotation("Backing")?.parameter("type")?.kind, let p = Primitive(rawValue: s) else { return nil }
+        return p == .byte || p == .int || p == .long ? p : nil
+    }
+
     private func checkEnum(_ d: Declaration) {
         if let b = d.annotation("Backing") {
             let value = b.parameter("type")
-            if case .string(let s)? = value?.kind, let p = Primitive(rawValue: s), p == .byte || p == .int || p == .long {
-                d.backing = p
-            } else {
+            if Self.backing(of: d) == nil {
                 var shown = "?"
                 if case .string(let s)? = value?.kind { shown = s }
                 report(error(value?.location ?? b.location, "invalid @Backing type '\(shown)': use \"byte\", \"int\" or \"long\""))
@@ -352,16 +372,6 @@ final class Resolver {
                     report(error)
                 }
             }
-        }
-    }
-
-    /// Whether a parameter type may be `out`/`inout` (and then must say its direction).
-    private func isOutable(_ t: TypeRef) -> Bool {
-        if t.isArray { return true }
-        switch t.resolved {
-        case .list, .map, .typeParameter: return true
-        case .declaration(let d): return d.kind == .parcelable || d.kind == .union || d.kind == .unstructuredParcelable
-        default: return false
         }
     }
 
@@ -395,6 +405,7 @@ final class Resolver {
             }
             checkUnique(m.parameters, "parameter", name: \.name, location: \.location)
             for p in m.parameters {
+                checkParameterName(p)
                 resolve(p.type, scope: d, document: document, allowVoid: false)
                 guard p.type.resolved != nil else { continue }
                 let outable = isOutable(p.type)
@@ -402,6 +413,10 @@ final class Resolver {
                     report(error(
                         p.directionLocation ?? p.location,
                         "parameter '\(p.name)' of type '\(p.type.displayName)' can only be an 'in' parameter"))
+                } else if p.direction == .out && refusesOut(p.type) {
+                    report(error(
+                        p.directionLocation ?? p.location,
+                        "parameter '\(p.name)' of type '\(p.type.displayName)' cannot be 'out': use in or inout"))
                 } else if p.direction == nil && outable {
                     report(error(
                         p.type.location, "parameter '\(p.name)' of type '\(p.type.displayName)' must declare a direction: in, out or inout"))

@@ -40,12 +40,12 @@ struct BinderAIDLCommand: ParsableCommand {
             inputs.append(SourceFile(path: path, text: text))
         }
         let roots = importRoots
+        // Every root's file, so that a type under two roots is reported as an ambiguous import.
         let compiler = AIDLCompiler(moduleName: module, valuesModule: valuesModule) { relative in
-            for root in roots {
+            roots.compactMap { root in
                 let path = root.hasSuffix("/") ? root + relative : root + "/" + relative
-                if let text = FileSystem.readText(path) { return SourceFile(path: path, text: text) }
+                return FileSystem.readText(path).map { SourceFile(path: path, text: $0) }
             }
-            return nil
         }
         let outputs: [AIDLCompiler.Output]
         do {

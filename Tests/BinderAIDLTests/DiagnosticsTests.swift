@@ -189,6 +189,8 @@ struct DiagnosticsTests {
     func acceptedAnnotations() throws {
         let source = """
             package p;
+            import p.Legacy;
+            import p.OtherLegacy;
             @VintfStability @JavaDerive(equals=true, toString=true) @JavaOnlyImmutable @RustDerive(Clone=true)
             @SuppressWarnings(value={"inout-parameter"}) @Hide @FixedSize @SensitiveData @JavaDefault
             @Descriptor(value="p.IOther") @UnsupportedAppUsage @Deprecated @PropagateAllowBlocking
@@ -196,11 +198,13 @@ struct DiagnosticsTests {
             interface IFoo {
                 @EnforcePermission("NETWORK_STACK") void f(@utf8InCpp String s);
                 @RequiresNoPermission void g();
-                @NdkOnlyStableParcelable parcelable Legacy cpp_header "legacy.h" ndk_header "legacy_ndk.h";
-                @JavaOnlyStableParcelable parcelable OtherLegacy;
             }
             """
-        let out = try compile([("p/IFoo.aidl", source)])
+        let out = try compile([
+            ("p/IFoo.aidl", source),
+            ("p/Legacy.aidl", "package p;\n@NdkOnlyStableParcelable parcelable Legacy cpp_header \"legacy.h\" ndk_header \"legacy_ndk.h\";\n"),
+            ("p/OtherLegacy.aidl", "package p;\n@JavaOnlyStableParcelable parcelable OtherLegacy;\n"),
+        ])
         #expect(out.map(\.fileName) == ["IFoo.swift"])
     }
 
