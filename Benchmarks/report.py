@@ -161,20 +161,23 @@ def _difference(a, b):
     return a["p50_us"] - b["p50_us"]
 
 
-def ratio_p50(num, den):
-    """num p50 / den p50: the median of per-round ratios, else the ratio of the medians."""
-    if num is None or den is None:
+def combined(a, b, combine):
+    """combine(a, b) of two records: the median of the per-round values, else the value of the
+    medians (no rounds in common); None if either record is missing."""
+    if a is None or b is None:
         return None
-    value = per_round(num, den, _ratio)
-    return value if value is not None else _ratio(num, den)
+    value = per_round(a, b, combine)
+    return value if value is not None else combine(a, b)
+
+
+def ratio_p50(num, den):
+    """num p50 / den p50."""
+    return combined(num, den, _ratio)
 
 
 def difference_p50(a, b):
-    """a p50 - b p50 in µs: the median of per-round differences, else the difference of the medians."""
-    if a is None or b is None:
-        return None
-    value = per_round(a, b, _difference)
-    return value if value is not None else _difference(a, b)
+    """a p50 - b p50 in µs."""
+    return combined(a, b, _difference)
 
 
 def mechanism_order(names):
@@ -236,11 +239,8 @@ def _ops_ratio(a, b):
 
 
 def ops_ratio(a, b):
-    """a ops/s / b ops/s: the median of per-round ratios, else the ratio of the medians."""
-    if a is None or b is None:
-        return None
-    value = per_round(a, b, _ops_ratio)
-    return value if value is not None else _ops_ratio(a, b)
+    """a ops/s / b ops/s."""
+    return combined(a, b, _ops_ratio)
 
 
 def throughput_points(results):
