@@ -2,23 +2,29 @@
 import Glibc
 #endif
 import CBinderShims
+import SystemPackage
 
-/// System calls on raw fds. Owning an fd is `ParcelFileDescriptor`'s job (module `Binder`), or the
-/// code that opened it; these helpers only act on fds.
+/// System calls on raw fds, through swift-system's `FileDescriptor` where it has them. Owning an fd
+/// is `OwnedFileDescriptor`'s and `ParcelFileDescriptor`'s job (module `Binder`), or the code that
+/// opened it; these helpers only act on fds. (Raw `Int32`s at this boundary: the fds come from
+/// shims, io_uring completions and `SCM_RIGHTS` arrays as numbers.)
 public enum FileDescriptor {
     /// Closes a raw fd this code owns.
-    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    public static func close(_ fd: Int32) { try? SystemPackage.FileDescriptor(rawValue: fd).close() }
 
-    /// Writes all of `bytes` to `fd` (blocking).
+    /// Writes all of `bytes` to `fd` (blocking; interrupted writes are retried).
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
-        var done = 0
-        while done < bytes.count {
-            let n = try retrying("write") { Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }
-            done += n
+        do {
+            try SystemPackage.FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch let e as Errno {
+            throw SystemError("write", e)
+        } catch {
+            throw SystemError("write", .ioError)
         }
     }
 
-    /// A new close-on-exec fd for the same open file.
+    /// A new close-on-exec fd for the same open file. Hand-written: swift-system's `duplicate()`
+    /// is `dup(2)`, whose copy would leak into every process this one starts.
     public static func duplicate(_ fd: Int32) throws(SystemError) -> Int32 {
         try retrying("fcntl F_DUPFD_CLOEXEC") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     }
