@@ -45,12 +45,13 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order and colours; unknown mechanisms go last, in a neutral colour.
-ORDER = ["seqpacket", "seqpacket_1fd", "direct", "c_relay", "routed", "container", "routed_1fd", "dbus", "handout"]
+ORDER = ["seqpacket", "seqpacket_1fd", "direct", "c_relay", "c_relay_uring", "routed", "container", "routed_1fd", "dbus", "handout"]
 COLOURS = {
     "seqpacket": "#4e79a7",
     "seqpacket_1fd": "#a0cbe8",
     "direct": "#b07aa1",
     "c_relay": "#f28e2b",
+    "c_relay_uring": "#ffbe7d",
     "routed": "#59a14f",
     "dbus": "#e15759",
     "routed_1fd": "#8cd17d",
@@ -62,6 +63,7 @@ DESCRIPTIONS = {
     "seqpacket": "raw AF_UNIX SEQPACKET ping-pong between two C processes (floor)",
     "seqpacket_1fd": "the same raw ping-pong with one fd in each request (SCM_RIGHTS; the echo closes it): the raw cost of passing an fd",
     "c_relay": "one-thread C epoll relay between client and server",
+    "c_relay_uring": "the same relay on io_uring (liburing): multishot receive into provided buffers, the sends of one wake-up in one submit; binderd's like-for-like C floor",
     "routed": "ours: client -> binderd -> service -> binderd -> client",
     "direct": "ours, over a direct channel: client -> service -> client, binderd not involved; from the channel's second call the frames go through two shared-memory rings with a futex to wake the reader (the socket pair binderd made carries only fds and the hang-up)",
     "dbus": "sd-bus method call through dbus-broker",
@@ -76,13 +78,15 @@ DESCRIPTIONS = {
 SEPARATE = ["handout"]
 
 # (numerator, denominator) p50 ratios to report when both are present.
-RATIOS = [("routed", "c_relay"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed"), ("container", "routed")]
+RATIOS = [("routed", "c_relay"), ("routed", "c_relay_uring"), ("routed", "seqpacket"), ("direct", "seqpacket"), ("dbus", "routed"), ("container", "routed")]
 # (minuend, subtrahend) p50 differences in µs: what a feature adds to a call.
 DIFFERENCES = [("seqpacket_1fd", "seqpacket"), ("routed_1fd", "routed")]
 
 # Targets, checked per size on p50 when the measurements are present.
 # Ratio: (numerator, denominator, at most, wording).
-RATIO_TARGETS = [("direct", "seqpacket", 1.15, "≤ 1.15x, same size and placement")]
+RATIO_TARGETS = [("direct", "seqpacket", 1.15, "≤ 1.15x, same size and placement"),
+                 ("routed", "c_relay", 1.0, "≤ 1.0x: no slower than the C epoll relay"),
+                 ("routed", "c_relay_uring", 1.0, "≤ 1.0x: no slower than the C io_uring relay")]
 # Difference: (minuend, subtrahend, at most µs, wording).
 DIFFERENCE_TARGETS = [("routed_1fd", "routed", 2.5, "≤ 2.5 µs")]
 # Absolute p50: (name, at most µs, placement the target is for (None: any), wording).
@@ -229,7 +233,7 @@ def split_separate(results):
 # Pipelined throughput: `binder bench --inflight N` and `relay --inflight N` name their results
 # <mechanism>_inflightN; the one-in-flight point is the plain mechanism's result at the same size.
 INFLIGHT = re.compile(r"^(.+)_inflight(\d+)$")
-THROUGHPUT = ("routed", "c_relay")
+THROUGHPUT = ("routed", "c_relay", "c_relay_uring")
 # Target: routed calls/s ≥ this many times the C relay's, with this many in flight.
 THROUGHPUT_TARGET = (16, 1.3)
 
@@ -260,18 +264,23 @@ def throughput_rows(results):
     """Rows of (size, in flight, c_relay calls/s, routed calls/s, routed/c_relay, routed p50, routed p99)."""
     points = throughput_points(results)
     rows = []
+    def ops(r):
+        return f"{r['ops_per_s']:,.0f}" if r else "-"
+    def ratio(a, b):
+        value = ops_ratio(a, b)
+        return f"{value:.2f}x" if value is not None else "-"
     for size in sorted({s for _, s in points}):
-        ours, theirs = points.get(("routed", size), {}), points.get(("c_relay", size), {})
-        for n in sorted(set(ours) | set(theirs)):
-            a, b = ours.get(n), theirs.get(n)
-            ratio = ops_ratio(a, b)
-            rows.append([fmt_size(size), str(n), f"{b['ops_per_s']:,.0f}" if b else "-", f"{a['ops_per_s']:,.0f}" if a else "-",
-                         f"{ratio:.2f}x" if ratio is not None else "-",
+        ours = points.get(("routed", size), {})
+        epoll, uring = points.get(("c_relay", size), {}), points.get(("c_relay_uring", size), {})
+        for n in sorted(set(ours) | set(epoll) | set(uring)):
+            a, b, c = ours.get(n), epoll.get(n), uring.get(n)
+            rows.append([fmt_size(size), str(n), ops(b), ops(c), ops(a), ratio(a, b), ratio(a, c),
                          fmt_us(a["p50_us"]) if a else "-", fmt_us(a["p99_us"]) if a else "-"])
     return rows
 
 
-THROUGHPUT_HEADER = ["size", "in flight", "c_relay calls/s", "routed calls/s", "routed/c_relay", "routed p50 µs", "routed p99 µs"]
+THROUGHPUT_HEADER = ["size", "in flight", "c_relay calls/s", "c_relay_uring calls/s", "routed calls/s",
+                     "routed/c_relay", "routed/c_relay_uring", "routed p50 µs", "routed p99 µs"]
 
 
 def throughput_target_rows(results):
@@ -280,11 +289,12 @@ def throughput_target_rows(results):
     for (mech, size), by_n in sorted(throughput_points(results).items()):
         if mech != "routed":
             continue
-        theirs = throughput_points(results).get(("c_relay", size), {})
-        ratio = ops_ratio(by_n.get(n), theirs.get(n))
-        if ratio is not None:
-            rows.append([fmt_size(size), f"routed/c_relay calls/s, {n} in flight", f"{ratio:.2f}x",
-                         f"≥ {limit}x", verdict(ratio >= limit)])
+        for relay in ("c_relay", "c_relay_uring"):
+            theirs = throughput_points(results).get((relay, size), {})
+            ratio = ops_ratio(by_n.get(n), theirs.get(n))
+            if ratio is not None:
+                rows.append([fmt_size(size), f"routed/{relay} calls/s, {n} in flight", f"{ratio:.2f}x",
+                             f"≥ {limit}x", verdict(ratio >= limit)])
     return rows
 
 

@@ -20,7 +20,7 @@
 #   INFLIGHT     calls in flight for the pipelined-throughput sweep at the
 #                first size (default "4 16 64"; "" skips it; 1 is the plain run)
 #
-# Measurements per size: seqpacket, c_relay, dbus (if enabled), routed, direct,
+# Measurements per size: seqpacket, c_relay, c_relay_uring, dbus (if enabled), routed, direct,
 # container (as root: a client in container 2 calls an echo service in
 # container 1 by container ID); also seqpacket_1fd and routed_1fd at the first size and handout
 # (a new direct channel per sample) at 32 B only.
@@ -71,6 +71,7 @@ CFLAGS=(-O2 -Wall -Wextra)
 log "building C baselines into $CBUILD"
 "$CC" "${CFLAGS[@]}" -o "$CBUILD/seqpacket_pingpong" "$HERE/C/seqpacket_pingpong.c"
 "$CC" "${CFLAGS[@]}" -o "$CBUILD/relay" "$HERE/C/relay.c"
+"$CC" "${CFLAGS[@]}" -o "$CBUILD/relay_uring" "$HERE/C/relay_uring.c" -luring
 
 dbus_ok=0
 if [[ $WITH_DBUS != 0 ]]; then
@@ -231,6 +232,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         run_one "direct size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode direct --size "$size" "${common[@]}" --json
         run_one "c_relay size=$size" "$CBUILD/relay" --size "$size" "${common[@]}"
+        run_one "c_relay_uring size=$size" "$CBUILD/relay_uring" --size "$size" "${common[@]}"
         run_one "routed size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
             "$BIN_DIR/binder" bench --mode routed --size "$size" "${common[@]}" --json
         if ((containers_ok)); then
@@ -252,6 +254,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             # the same window, back to back per N.
             for n in $INFLIGHT; do
                 run_one "c_relay inflight=$n size=$size" "$CBUILD/relay" --inflight "$n" --size "$size" "${common[@]}"
+                run_one "c_relay_uring inflight=$n size=$size" "$CBUILD/relay_uring" --inflight "$n" --size "$size" "${common[@]}"
                 run_one "routed inflight=$n size=$size" env BINDER_RUNTIME_DIR="$RUN_DIR" \
                     "$BIN_DIR/binder" bench --mode routed --inflight "$n" --size "$size" "${common[@]}" --json
             done

@@ -127,10 +127,7 @@ int main(int argc, char **argv)
     int a[2], b[2]; /* a: client<->relay, b: relay<->server */
     seqpacket_pair(a);
     seqpacket_pair(b);
-    char *buf = malloc(BENCH_MAX_SIZE);
-    if (!buf)
-        die("malloc");
-    memset(buf, 'x', BENCH_MAX_SIZE);
+    char *buf = bench_buffer();
 
     fflush(stdout);
     pid_t server = fork();

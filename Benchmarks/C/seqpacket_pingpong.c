@@ -115,10 +115,7 @@ int main(int argc, char **argv)
 
     int sv[2];
     seqpacket_pair(sv);
-    char *buf = malloc(BENCH_MAX_SIZE);
-    if (!buf)
-        die("malloc");
-    memset(buf, 'x', BENCH_MAX_SIZE);
+    char *buf = bench_buffer();
 
     fflush(stdout);
     pid_t child = fork();
