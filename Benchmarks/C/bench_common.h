@@ -120,6 +120,21 @@ static inline char *bench_buffer(void)
     return buf;
 }
 
+/*
+ * Receives the echo of a SIZE-byte request on `fd` into `buf`: 0, or -1 with
+ * errno set (EPROTO for an echo of another length).
+ */
+static inline int receive_echo(int fd, char *buf, size_t size)
+{
+    ssize_t n = recv(fd, buf, BENCH_MAX_SIZE, 0);
+    if (n != (ssize_t)size) {
+        if (n >= 0)
+            errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
 /* Pins the calling process to one CPU. */
 static inline void pin_to_cpu(int cpu)
 {

@@ -48,11 +48,10 @@
  * Placement: same = all three on CPU 0; cross = client and server on CPU 0,
  * relay on CPU 1 (every hop crosses CPUs).
  */
-#include "bench_common.h"
+#include "relay_common.h"
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include <liburing.h>
 #include <linux/sockios.h> /* SIOCOUTQ */
@@ -290,8 +289,9 @@ static int complete(struct relay *r, const struct io_uring_cqe *cqe)
  * Relay: forward each message from one socket to the other. Returns when
  * either side hangs up (the client closing ends the run).
  */
-static void relay_loop(int client_fd, int server_fd, int inflight)
+static void relay_loop(int client_fd, int server_fd, char *buf, int inflight)
 {
+    (void)buf; /* messages land in the provided buffer ring */
     struct relay *r = calloc(1, sizeof *r);
     if (!r)
         die("calloc");
@@ -362,109 +362,7 @@ static void relay_loop(int client_fd, int server_fd, int inflight)
 
 /* ---- client and server: as relay.c ---- */
 
-struct ctx {
-    int fd;
-    size_t size;
-    char *buf;
-};
-
-/* Server: echo every message until the relay closes its end. */
-static void server_loop(int fd, char *buf)
-{
-    for (;;) {
-        ssize_t n = recv(fd, buf, BENCH_MAX_SIZE, 0);
-        if (n == 0)
-            return;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            die("server recv");
-        }
-        if (send(fd, buf, (size_t)n, 0) != n)
-            die("server send");
-    }
-}
-
-static int round_trip(void *p)
-{
-    struct ctx *c = p;
-    if (send(c->fd, c->buf, c->size, 0) != (ssize_t)c->size)
-        return -1;
-    ssize_t n = recv(c->fd, c->buf, BENCH_MAX_SIZE, 0);
-    if (n != (ssize_t)c->size) {
-        if (n >= 0)
-            errno = EPROTO;
-        return -1;
-    }
-    return 0;
-}
-
-static int opt_inflight = 1;
-
-static void inflight_option(int val, const char *arg)
-{
-    (void)val;
-    opt_inflight = atoi(arg);
-    if (opt_inflight < 1 || opt_inflight > 256) {
-        fprintf(stderr, "--inflight must be between 1 and 256\n");
-        exit(2);
-    }
-}
-
-static int wait_ok(pid_t pid)
-{
-    int status;
-    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 int main(int argc, char **argv)
 {
-    struct bench_opts o;
-    static const struct option extra[] = {{"inflight", required_argument, 0, 'I'}, {0, 0, 0, 0}};
-    parse_opts(argc, argv, &o, extra, inflight_option, " [--inflight N]");
-
-    int a[2], b[2]; /* a: client<->relay, b: relay<->server */
-    seqpacket_pair(a);
-    seqpacket_pair(b);
-    char *buf = bench_buffer();
-
-    fflush(stdout);
-    pid_t server = fork();
-    if (server < 0)
-        die("fork server");
-    if (server == 0) {
-        close(a[0]); close(a[1]); close(b[0]);
-        apply_pin(&o, 0);
-        server_loop(b[1], buf);
-        _exit(0);
-    }
-    pid_t relay = fork();
-    if (relay < 0)
-        die("fork relay");
-    if (relay == 0) {
-        close(a[0]); close(b[1]);
-        apply_pin(&o, 1);
-        relay_loop(a[1], b[0], opt_inflight);
-        _exit(0); /* closing b[0] (and the ring) lets the server exit */
-    }
-    close(a[1]); close(b[0]); close(b[1]);
-    apply_pin(&o, 0);
-
-    struct ctx c = {.fd = a[0], .size = o.size, .buf = buf};
-    if (opt_inflight > 1) {
-        char name[40];
-        snprintf(name, sizeof name, "c_relay_uring_inflight%d", opt_inflight);
-        run_pipelined(name, &o, a[0], buf, opt_inflight);
-    } else {
-        run_bench("c_relay_uring", &o, round_trip, &c);
-    }
-
-    close(a[0]); /* relay sees EOF, exits, server sees EOF, exits */
-    int ok = wait_ok(relay);
-    ok &= wait_ok(server);
-    if (!ok) {
-        fprintf(stderr, "relay or server child failed\n");
-        return 1;
-    }
-    return 0;
+    return run_relay(argc, argv, "c_relay_uring", relay_loop);
 }

@@ -98,13 +98,7 @@ static int round_trip(void *p)
     struct ctx *c = p;
     if (send_request(c) != (ssize_t)c->size)
         return -1;
-    ssize_t n = recv(c->fd, c->buf, BENCH_MAX_SIZE, 0);
-    if (n != (ssize_t)c->size) {
-        if (n >= 0)
-            errno = EPROTO;
-        return -1;
-    }
-    return 0;
+    return receive_echo(c->fd, c->buf, c->size);
 }
 
 int main(int argc, char **argv)

@@ -36,7 +36,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     var core: ConnectionCore<AsyncWaiter>
     let transport: SocketTransport
     let receiver: FrameReceiver
-    let closeSignal = CloseSignal()
+    let closeLatch = Latch()
     /// The handles this process holds (Core/HeldReferences.swift). A lock of its own: proxies and
     /// parcels let go of handles in `deinit`, which may run while `lock` is held.
     let heldReferences = Mutex(HeldReferences())
@@ -151,7 +151,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     /// process that publishes nothing.
     public func waitUntilClosed() {
         startPoolIfNeeded()
-        closeSignal.wait()
+        _ = closeLatch.wait(seconds: .infinity)
     }
 
     /// Serves local objects on the calling thread until the connection closes. The calling thread

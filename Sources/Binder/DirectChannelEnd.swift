@@ -16,7 +16,7 @@ final class DirectChannelEnd: FrameEndpoint, @unchecked Sendable {
     var core: ConnectionCore<AsyncWaiter>
     let transport: ChannelTransport
     let receiver: FrameReceiver
-    let closeSignal = CloseSignal()
+    let closeLatch = Latch()
     /// The smaller of this end's and the peer's limits (each as negotiated with its broker), so
     /// that each end receives what the other may send.
     let limits: Welcome

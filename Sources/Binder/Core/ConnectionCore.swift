@@ -136,7 +136,7 @@ struct ConnectionCore<Waiter> {
             }
             return false
         case .spawnThread:
-            if behaviour.growsPoolOnRequest { effects.growth = pool.spawnRequested(closed: closed) }
+            if let growth = pool.spawnRequested(closed: closed) { effects.growth = growth }
             return false
         case .released:
             // Decided on a pool thread, behind the calls already queued (HeldReferences.swift).

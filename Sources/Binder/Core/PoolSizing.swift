@@ -30,8 +30,10 @@ struct PoolSizing {
     }
 
     /// The broker found every thread busy: one more, up to the maximum. The count is reported
-    /// either way, so that the broker forgets its request.
-    mutating func spawnRequested(closed: Bool) -> Growth {
+    /// either way, so that the broker forgets its request. nil for a pool that does not grow on
+    /// request (a direct channel's: nothing there may ask).
+    mutating func spawnRequested(closed: Bool) -> Growth? {
+        guard growsOnRequest else { return nil }
         guard threads > 0, threads < maxThreads, !closed else { return Growth(start: 0..<0, report: threads) }
         threads += 1
         return Growth(start: (threads - 1)..<threads, report: threads)

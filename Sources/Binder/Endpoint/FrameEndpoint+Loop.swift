@@ -68,7 +68,7 @@ extension FrameEndpoint {
             if let count = growth.report { try? transport.send(FrameHeader(command: .threads, code: UInt32(count)), Parcel()) }
         }
         if let status = effects.closed {
-            closeSignal.signal()
+            closeLatch.signal()
             for waiter in effects.failed { waiter.resume(throwing: status) }
             didClose()
         }

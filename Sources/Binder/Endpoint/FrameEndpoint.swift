@@ -24,8 +24,9 @@ protocol FrameEndpoint: AnyObject, Sendable {
     var transport: Transport { get }
     /// Used by whichever thread holds the reader role.
     var receiver: FrameReceiver { get }
-    /// Broadcast once when the connection closes.
-    var closeSignal: CloseSignal { get }
+    /// Counted down once when the connection closes; separate from `lock`, so that waiting for
+    /// the close costs the pool nothing.
+    var closeLatch: Latch { get }
     /// Negotiated limits and this process's identity as the broker recorded it.
     var limits: Welcome { get }
     /// The broker connection calls served here may make calls on (`TransactionContext.connection`).
@@ -69,27 +70,6 @@ enum FrameDisposition {
     case taken
     /// Not part of the protocol here: the end closes.
     case broken
-}
-
-/// Broadcast once when a connection closes; separate from the connection's lock, so that waiting
-/// on it costs the pool nothing.
-final class CloseSignal: @unchecked Sendable {
-    // @unchecked: `closed` is guarded by `lock`.
-    private let lock = ConditionLock()
-    private var closed = false
-
-    func signal() {
-        lock.withLock {
-            closed = true
-            lock.broadcast()
-        }
-    }
-
-    func wait() {
-        lock.lock()
-        while !closed { lock.wait() }
-        lock.unlock()
-    }
 }
 
 // MARK: Calls
