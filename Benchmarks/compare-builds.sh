@@ -5,6 +5,7 @@
 #   Benchmarks/compare-builds.sh BIN_DIR_A BIN_DIR_B
 #
 # BIN_DIR_*: directories with binderd and binder (for example a worktree's .build/release).
+# Prints, per mode, both builds' median p50 and the median of the per-round B/A ratios.
 # Environment: MODES (default "routed direct"; also handout), SIZE (default 32), SECONDS_PER
 # (default 2), ROUNDS (default 5), BENCH_ARGS (more `binder bench` options for every measurement,
 # for example "--fds 1"). Prints one line per measurement, then the median p50 of each build and mode
@@ -61,5 +62,13 @@ print(f"\nmedian p50 over rounds, {len(set(r[0] for r in rows))} rounds, all on 
 for mode in dict.fromkeys(r[1] for r in rows):
     a = statistics.median(float(r[3]) for r in rows if r[1] == mode and r[2] == "A")
     b = statistics.median(float(r[3]) for r in rows if r[1] == mode and r[2] == "B")
-    print(f"  {mode:8} A {a:6.2f} µs   B {b:6.2f} µs   B/A {b / a:.3f}")
+    # Each round's B/A from the two measurements taken back to back: a flip of the VM's speed
+    # mode between rounds moves both, so the median of these is the steadier figure.
+    by_round = {}
+    for r in rows:
+        if r[1] == mode:
+            by_round.setdefault(r[0], {})[r[2]] = float(r[3])
+    ratios = [v["B"] / v["A"] for v in by_round.values() if "A" in v and "B" in v and v["A"] > 0]
+    print(f"  {mode:8} A {a:6.2f} µs   B {b:6.2f} µs   B/A of the medians {b / a:.3f}   "
+          f"median of per-round B/A {statistics.median(ratios):.3f} (range {min(ratios):.2f}-{max(ratios):.2f})")
 EOF
