@@ -82,4 +82,6 @@ parcelable BrokerStatus {
     @SwiftUnsigned long objectsReleased;
     /** Containers' proxies of exported root services that are loaded now (WIRE.md §7.7). */
     LoadedProxy[] proxies;
+    /** Transactions that reached the broker after their deadline and were failed with TIMED_OUT (WIRE.md §3.2). */
+    @SwiftUnsigned long expiredCalls;
 }

@@ -38,4 +38,7 @@ interface IEcho {
      * `binder bench --fds N` measures what carrying fds adds with it. Answered by hand.
      */
     void echoDroppingFDs();
+
+    /** code 6: how many echo calls (code 1) this service has run (`binder echo count`). */
+    long echoCount();
 }

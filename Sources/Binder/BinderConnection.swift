@@ -93,19 +93,22 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     // MARK: Calls
 
     /// Sends a transaction to `handle` and waits for the reply on this thread.
-    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
-        try transactBlocking(target: UInt64(handle), code: code, data: data, flags: flags)
+    /// - Parameter timeout: how long to wait for the reply (`BinderProxy.transact`, WIRE.md §3.2).
+    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = [], timeout: Duration? = nil) throws(StatusCode) -> Parcel {
+        try transactBlocking(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
     }
 
     /// Sends a transaction and suspends until the reply; a pool thread receives it.
-    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
-        try await transactAsync(target: UInt64(handle), code: code, data: data, flags: flags)
+    public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = [], timeout: Duration? = nil) async throws(StatusCode) -> Parcel {
+        try await transactAsync(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
     }
 
-    /// Calls a local object directly on this thread (a lookup of this process's own service).
-    func transactLocal(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+    /// Calls a local object directly on this thread (a lookup of this process's own service). The
+    /// deadline only informs the handler (`TransactionContext`): nothing can stop it midway.
+    func transactLocal(_ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, timeout: Duration? = nil) throws(StatusCode) -> Parcel {
         let me = CallerIdentity(pid: Int32(bitPattern: welcome.pid), uid: welcome.uid, container: welcome.container)
-        let (status, reply) = invoke(object, code: code, data: data, flags: flags, caller: me)
+        let deadline = try CallDeadline.of(timeout)
+        let (status, reply) = invoke(object, code: code, data: data, flags: flags, caller: me, deadline: deadline)
         guard status == .ok else { throw status }
         return flags.contains(.oneWay) ? Parcel() : reply
     }
@@ -194,7 +197,8 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
             return (.deadObject, Parcel())  // one-way: no reply is sent
         }
         // A two-way routed call (its transaction ID is not 0): calls the handler makes are nested in it.
-        return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: header.sender, routedCall: header.transactionID)
+        return invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: header.sender, routedCall: header.transactionID,
+            deadline: header.deadline)
     }
 
     func servePool() { _ = try? drive(until: nil) }

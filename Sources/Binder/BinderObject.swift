@@ -1,3 +1,4 @@
+import BinderPlatform
 import BinderWire
 
 extension CallerIdentity {
@@ -14,6 +15,24 @@ public struct TransactionContext: Sendable {
     public var isOneWay: Bool { flags.contains(.oneWay) }
     /// The connection the call arrived on, for calls the handler makes in turn.
     public let connection: BinderConnection
+    /// The call's deadline as the caller set it (WIRE.md §3.2): a `CLOCK_MONOTONIC` instant in
+    /// nanoseconds, 0 for none. Calls the handler makes inherit it.
+    public let deadlineNanos: UInt64
+
+    public init(caller: CallerIdentity, flags: TransactionFlags, connection: BinderConnection, deadlineNanos: UInt64 = 0) {
+        self.caller = caller
+        self.flags = flags
+        self.connection = connection
+        self.deadlineNanos = deadlineNanos
+    }
+
+    /// How long the caller still waits for the reply: nil when the call has no deadline, zero once
+    /// it passed (the caller has stopped waiting; the reply will be dropped).
+    public var remainingTime: Duration? {
+        guard deadlineNanos != 0 else { return nil }
+        let now = monotonicNanos()
+        return deadlineNanos > now ? .nanoseconds(Int64(deadlineNanos - now)) : .zero
+    }
 }
 
 /// A local object that other processes call: a service, a callback, a listener.
@@ -100,20 +119,24 @@ public final class BinderProxy: Sendable, Hashable, CustomStringConvertible {
     public var isLocal: Bool { local != nil }
 
     /// A blocking call. For a one-way call the returned parcel is empty.
+    /// - Parameter timeout: how long to wait for the reply (WIRE.md §3.2). At the deadline the call
+    ///   fails with `TIMED_OUT`, even while the service still runs it; the broker and the service's
+    ///   runtime do not start it once it expired. nil: no limit of its own, but a call made while
+    ///   serving one with a deadline inherits that deadline.
     /// - Throws: `StatusCode` for transport failures (`DEAD_OBJECT`, `FAILED_TRANSACTION`, …).
     @discardableResult
-    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) throws(StatusCode) -> Parcel {
-        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
-        if let direct { return try direct.transactBlocking(target: cookie, code: code, data: data, flags: flags) }
-        return try connection.transact(handle: handle!, code: code, data: data, flags: flags)
+    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = [], timeout: Duration? = nil) throws(StatusCode) -> Parcel {
+        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags, timeout: timeout) }
+        if let direct { return try direct.transactBlocking(target: cookie, code: code, data: data, flags: flags, timeout: timeout) }
+        return try connection.transact(handle: handle!, code: code, data: data, flags: flags, timeout: timeout)
     }
 
     /// The same call without blocking a thread.
     @discardableResult
-    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = []) async throws(StatusCode) -> Parcel {
-        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags) }
-        if let direct { return try await direct.transactAsync(target: cookie, code: code, data: data, flags: flags) }
-        return try await connection.transact(handle: handle!, code: code, data: data, flags: flags)
+    public func transact(code: UInt32, data: Parcel = Parcel(), flags: TransactionFlags = [], timeout: Duration? = nil) async throws(StatusCode) -> Parcel {
+        if let local { return try connection.transactLocal(local, code: code, data: data, flags: flags, timeout: timeout) }
+        if let direct { return try await direct.transactAsync(target: cookie, code: code, data: data, flags: flags, timeout: timeout) }
+        return try await connection.transact(handle: handle!, code: code, data: data, flags: flags, timeout: timeout)
     }
 
     public static func == (a: BinderProxy, b: BinderProxy) -> Bool {

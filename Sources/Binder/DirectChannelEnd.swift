@@ -130,7 +130,7 @@ final class DirectChannelEnd: FrameEndpoint, @unchecked Sendable {
         let header = frame.header
         if header.objectCount > 0 { return (.invalidOperation, Parcel()) }
         if header.fdCount > 0 && !object.acceptsFileDescriptors { return (.fdsNotAllowed, Parcel()) }
-        let (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: peer)
+        let (status, reply) = invoke(object, code: header.code, data: frame.parcel, flags: header.flags, caller: peer, deadline: header.deadline)
         if !reply.fileDescriptors.isEmpty && !header.flags.contains(.acceptFDs) { return (.fdsNotAllowed, Parcel()) }
         return (status, reply)
     }
@@ -181,7 +181,7 @@ final class DirectChannelEnd: FrameEndpoint, @unchecked Sendable {
         switch receiver.receive(accepting: { accepts($0) }, refusingObjectsInReplies: true, dontWait: true) {
         case .empty:
             return false
-        case .ended, .broken:
+        case .ended, .broken, .timedOut:
             return nil
         case .frame(let frame):
             guard frame.header.command == .transaction else { return nil }  // an UPGRADE only follows the answer

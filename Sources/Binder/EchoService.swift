@@ -1,5 +1,6 @@
 import BinderPlatform
 import BinderWire
+import Synchronization
 
 /// The built-in echo service behind `binder echo serve`, used by tests, the demo and the benchmarks
 /// (`Protocols/binder/IEcho.aidl`).
@@ -11,6 +12,7 @@ import BinderWire
 /// | 3    | fail: replies with the transport status given as the request's i32           |
 /// | 4    | writeFD: writes the bytes through the fd, replies `i32 0`, then i32 count     |
 /// | 5    | echo dropping fds: like echo, but the reply carries no fds (`binder bench --fds`) |
+/// | 6    | echoCount: `i32 0`, then the i64 count of echo calls (code 1) run so far     |
 ///
 /// It accepts fds, so echo (code 1) also returns the fds of the request.
 public final class EchoService: BinderObject {
@@ -18,9 +20,13 @@ public final class EchoService: BinderObject {
     /// that speak raw parcels to the service use.
     public typealias Code = IEcho.Code
 
-    private let stub = IEcho.Stub(Implementation())
+    private let implementation = Implementation()
+    private let stub: IEcho.Stub
 
-    public init() {}
+    public init() { stub = IEcho.Stub(implementation) }
+
+    /// Echo calls (code 1) this service has run.
+    public var echoCount: Int64 { implementation.echoes.load(ordering: .relaxed) }
 
     public var acceptsFileDescriptors: Bool { true }
 
@@ -30,6 +36,7 @@ public final class EchoService: BinderObject {
         // and the generated Stub would add a code look-up, a task-local context push and an
         // exception header to every round trip.
         if code == Code.echo.rawValue {
+            implementation.echoes.add(1, ordering: .relaxed)
             reply = data
             return
         }
@@ -42,7 +49,13 @@ public final class EchoService: BinderObject {
     }
 
     private final class Implementation: IEcho.Interface {
+        /// Echo calls (code 1) run: one relaxed atomic add per call (`binder echo count`, and the
+        /// tests that check a call ran exactly once).
+        let echoes = Atomic<Int64>(0)
+
         func echo() throws {}  // never called: code 1 is answered above
+
+        func echoCount() throws -> Int64 { echoes.load(ordering: .relaxed) }
 
         func whoAmI() throws -> IEcho.Identity {
             guard let caller = TransactionContext.current?.caller else { throw StatusCode.invalidOperation }

@@ -29,6 +29,14 @@ enum ServedCalls {
         return p.assumingMemoryBound(to: ServingRecord.self).pointee.context.pointee
     }
 
+    /// The deadline of the innermost call this thread serves (`monotonicNanos()`; 0: none, or
+    /// outside a call): what calls its handler makes inherit (WIRE.md §3.2).
+    @inline(__always)
+    static var currentDeadline: UInt64 {
+        guard let p = ThreadSlot.value else { return 0 }
+        return p.assumingMemoryBound(to: ServingRecord.self).pointee.context.pointee.deadlineNanos
+    }
+
     /// The broker's ID of the innermost routed two-way call this thread serves on `connection`
     /// (0: none).
     static func innermostRoutedCall(on connection: BinderConnection) -> UInt64 {

@@ -91,7 +91,16 @@ extension SwiftEmitter {
         line("/// Calls a remote `\(d.name)` through its binder. Every method has a blocking and an async form.")
         block("public final class Proxy: Interface, AIDLProxy") { e in
             e.line("public let binder: BinderProxy")
-            e.line("public init(_ binder: BinderProxy) { self.binder = binder }")
+            e.line("/// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit")
+            e.line("/// of its own (a call made while serving one with a deadline inherits it).")
+            e.line("public let timeout: Duration?")
+            e.line("public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }")
+            e.block("public init(_ binder: BinderProxy, timeout: Duration?)") { e in
+                e.line("self.binder = binder")
+                e.line("self.timeout = timeout")
+            }
+            e.line("/// This proxy with every call limited to `timeout`.")
+            e.line("public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }")
             for m in d.methods {
                 for isAsync in [false, true] {
                     e.line()
@@ -113,10 +122,10 @@ extension SwiftEmitter {
         for p in inputs { line(write(p.type, Self.identifier(p.name), "_data", c)) }
         let call = "try \(isAsync ? "await " : "")self.binder.transact(code: \(ns).Code.\(Self.identifier(m.name)).rawValue, data: _data"
         if oneway {
-            line(call + ", flags: .oneWay)")
+            line(call + ", flags: .oneWay, timeout: self.timeout)")
             return
         }
-        line("var _reply = " + call + ")")
+        line("var _reply = " + call + ", timeout: self.timeout)")
         line("try _reply.readException()")
         let outs = m.parameters.filter { $0.effectiveDirection != .in }
         if returnsValue(m) { line("\(outs.isEmpty ? "return" : "let _result =") \(read(m.returnType, "_reply", c))") }

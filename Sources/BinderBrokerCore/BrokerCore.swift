@@ -209,6 +209,11 @@ public final class BrokerCore {
             sendStatusReply(to: conn.id, transactionID: header.transactionID, status: status, out: &out)
         }
         if header.sender != .none || BrokerNotice.reserved.contains(header.code) { return answer(.permissionDenied, &out) }
+        // A call whose caller stopped waiting is not delivered (WIRE.md §3.2): it must not run.
+        if header.deadline != 0 && now >= header.deadline {
+            counters.expiredCalls += 1
+            return answer(.timedOut, &out)
+        }
         guard header.target <= UInt64(UInt32.max) else { return answer(.badValue, &out) }
         let handle = UInt32(header.target)
         if handle == ServiceManagerInterface.handle {

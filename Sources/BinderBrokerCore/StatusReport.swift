@@ -9,6 +9,7 @@ struct BrokerCounters {
     var malformedDisconnects: UInt64 = 0
     var bufferRefusals: UInt64 = 0
     var objectsReleased: UInt64 = 0
+    var expiredCalls: UInt64 = 0
 }
 
 extension BrokerCore {
@@ -48,6 +49,7 @@ extension BrokerCore {
                 let entry = serviceManager.registry.services.first { $0.key.container == 0 && $0.value.node == key.node }
                 let name: String = entry?.key.name ?? "?"
                 return BrokerStatus.LoadedProxy(container: key.container, service: name, holders: objects.proxies.holders[proxy] ?? 0)
-            }.sorted { ($0.container, $0.service) < ($1.container, $1.service) })
+            }.sorted { ($0.container, $0.service) < ($1.container, $1.service) },
+            expiredCalls: counters.expiredCalls)
     }
 }

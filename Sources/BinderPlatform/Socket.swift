@@ -194,5 +194,20 @@ public enum SeqPacket {
         }
     }
 
+    /// Waits until `fd` is readable or hangs up, or the `monotonicNanos()` instant `deadline`.
+    /// - Returns: false once the deadline passed with nothing to read.
+    public static func waitReadable(_ fd: Int32, untilNanos deadline: UInt64) -> Bool {
+        while true {
+            let now = monotonicNanos()
+            if now >= deadline { return false }
+            // poll counts milliseconds: round up, so that it never returns before the deadline.
+            let millis = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let r = poll(&p, 1, millis)
+            if r > 0 { return true }
+            if r < 0 && errno != EINTR { return true }  // let the read that follows report the error
+        }
+    }
+
     public static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(CBINDER_SHUT_RDWR)) }
 }

@@ -16,7 +16,7 @@
 /// 40  u32  senderUID        stamped by the broker; 0 from clients
 /// 44  u32  senderContainer  stamped by the broker; 0 from clients
 /// 48  u64  nestedIn         nested calls: see `nestedIn`
-/// 56  8 bytes reserved, zero
+/// 56  u64  deadline         CLOCK_MONOTONIC nanoseconds; 0: none (TRANSACTION only)
 /// ```
 public struct FrameHeader: Equatable, Sendable {
     public static let size = 64
@@ -37,11 +37,18 @@ public struct FrameHeader: Equatable, Sendable {
     /// broker: the receiver's own ID of the outgoing call one of its threads is waiting on, which
     /// this call must run on (0: any thread). 0 on every other frame.
     public var nestedIn: UInt64
+    /// The call's deadline (WIRE.md §3.2): the `CLOCK_MONOTONIC` instant, in nanoseconds, after
+    /// which nobody waits for its answer any more; 0 for none. Only a TRANSACTION carries one: the
+    /// broker fails a call that reaches it expired with `TIMED_OUT` without delivering it, and
+    /// forwards the others with it unchanged; the callee's runtime does not start one that expired
+    /// while it was queued. Every host process shares one `CLOCK_MONOTONIC` (containers here have
+    /// no time namespace), so the instant needs no conversion between them.
+    public var deadline: UInt64
 
     public init(
         command: Command, flags: TransactionFlags = [], dataLength: UInt32 = 0, transactionID: UInt64 = 0,
         target: UInt64 = 0, code: UInt32 = 0, status: StatusCode = .ok, fdCount: UInt16 = 0,
-        objectCount: UInt16 = 0, sender: CallerIdentity = .none, nestedIn: UInt64 = 0
+        objectCount: UInt16 = 0, sender: CallerIdentity = .none, nestedIn: UInt64 = 0, deadline: UInt64 = 0
     ) {
         self.command = command
         self.flags = flags
@@ -54,6 +61,7 @@ public struct FrameHeader: Equatable, Sendable {
         self.objectCount = objectCount
         self.sender = sender
         self.nestedIn = nestedIn
+        self.deadline = deadline
     }
 
     /// Total message length this header announces: header, parcel data, object offsets.
@@ -73,7 +81,7 @@ public struct FrameHeader: Equatable, Sendable {
         base.storeBytes(of: objectCount.littleEndian, toByteOffset: 34, as: UInt16.self)
         sender.encode(into: base)
         base.storeBytes(of: nestedIn.littleEndian, toByteOffset: 48, as: UInt64.self)
-        base.storeBytes(of: UInt64(0), toByteOffset: 56, as: UInt64.self)
+        base.storeBytes(of: deadline.littleEndian, toByteOffset: 56, as: UInt64.self)
     }
 
     public func encoded() -> [UInt8] {
@@ -99,12 +107,14 @@ public struct FrameHeader: Equatable, Sendable {
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
         let rawFlags = u16(2)
         guard rawFlags & ~TransactionFlags.known.rawValue == 0 else { throw .unknownFlags(rawFlags) }
-        guard u64(56) == 0 else { throw .reservedNotZero }
+        let deadline = u64(56)
+        guard deadline == 0 || command == .transaction else { throw .deadlineNotAllowed(command) }
         let header = FrameHeader(
             command: command, flags: TransactionFlags(rawValue: rawFlags), dataLength: u32(4),
             transactionID: u64(8), target: u64(16), code: u32(24), status: StatusCode(rawValue: Int32(bitPattern: u32(28))),
             fdCount: u16(32), objectCount: u16(34),
-            sender: CallerIdentity(pid: Int32(bitPattern: u32(36)), uid: u32(40), container: u32(44)), nestedIn: u64(48))
+            sender: CallerIdentity(pid: Int32(bitPattern: u32(36)), uid: u32(40), container: u32(44)), nestedIn: u64(48),
+            deadline: deadline)
         guard header.dataLength % 4 == 0 else { throw .misalignedData(header.dataLength) }
         guard header.frameLength == messageLength else {
             throw .lengthMismatch(announced: header.frameLength, received: messageLength)
@@ -183,7 +193,7 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(UInt8)
     case unknownCommand(UInt8)
     case unknownFlags(UInt16)
-    case reservedNotZero
+    case deadlineNotAllowed(Command)
     case misalignedData(UInt32)
     case lengthMismatch(announced: Int, received: Int)
     case truncated(Int)
@@ -195,7 +205,7 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let v): "unsupported frame version \(v)"
         case .unknownCommand(let c): "unknown command \(c)"
         case .unknownFlags(let f): "unknown flag bits 0x\(String(f, radix: 16))"
-        case .reservedNotZero: "reserved header bytes are not zero"
+        case .deadlineNotAllowed(let c): "a \(c) carries a deadline (header bytes 56..<64); only a transaction may"
         case .misalignedData(let n): "parcel length \(n) is not a multiple of 4"
         case .lengthMismatch(let a, let r): "header announces \(a) bytes but the message has \(r)"
         case .truncated(let n): "message larger than the negotiated maximum (\(n) bytes received, truncated)"

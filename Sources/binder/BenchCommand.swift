@@ -137,13 +137,24 @@ struct BenchCommand: ParsableCommand {
         let end = start + UInt64(seconds * 1e9)
         var nextProgress = start + 1_000_000_000
         var now = start
+        // Calls that failed with a status other than DEAD_OBJECT (a refusal, a time-out) are
+        // counted and the run goes on; a dead broker or service ends it.
+        var errors = 0
         if inflight > 1 {
-            samples = try Self.pipelined(echo, code: code, data: data, tasks: inflight, until: end)
+            (samples, errors) = try Self.pipelined(echo, code: code, data: data, tasks: inflight, until: end)
             now = monotonicNanos()
         }
         while inflight == 1 && now < end {
             let t0 = now
-            let reply = try call()
+            let reply: Parcel
+            do {
+                reply = try call()
+            } catch let status as StatusCode where status != .deadObject {
+                errors += 1
+                finish()
+                now = monotonicNanos()
+                continue
+            }
             now = monotonicNanos()
             samples.append(now - t0)
             if mode == .handout {
@@ -158,6 +169,7 @@ struct BenchCommand: ParsableCommand {
         }
         let elapsed = Double(now - start) / 1e9
         samples.sort()
+        if samples.isEmpty { throw CLIFailure("no call succeeded in \(seconds) s (\(errors) failed)") }
         func pct(_ q: Double) -> Double {
             Double(samples[min(samples.count - 1, Int(Double(samples.count) * q))]) / 1000
         }
@@ -166,39 +178,55 @@ struct BenchCommand: ParsableCommand {
         if json {
             print(
                 "{\"name\":\"\(name)\",\"size\":\(size),\"p50_us\":\(r2(pct(0.5))),\"p99_us\":\(r2(pct(0.99))),"
-                    + "\"p999_us\":\(r2(pct(0.999))),\"ops_per_s\":\(Int(opsPerSecond)),\"placement\":\"\(pin.rawValue)\"}")
+                    + "\"p999_us\":\(r2(pct(0.999))),\"ops_per_s\":\(Int(opsPerSecond)),\"placement\":\"\(pin.rawValue)\","
+                    + "\"calls\":\(samples.count),\"errors\":\(errors)}")
         } else {
             print("\(name), \(size) B parcels, placement \(pin.rawValue), \(samples.count) calls in \(r2(elapsed)) s")
-            print("  p50 \(r2(pct(0.5))) µs   p99 \(r2(pct(0.99))) µs   p99.9 \(r2(pct(0.999))) µs   \(Int(opsPerSecond)) calls/s")
+            print("  p50 \(r2(pct(0.5))) µs   p99 \(r2(pct(0.99))) µs   p99.9 \(r2(pct(0.999))) µs   \(Int(opsPerSecond)) calls/s"
+                + (errors > 0 ? "   \(errors) failed" : ""))
         }
     }
 
     /// `tasks` async tasks on this process's one connection, each calling `echo` again as soon as
     /// its last call is answered, until `end`: the round-trip time of every call, in nanoseconds.
-    /// The replies come back on the connection's pool thread, which resumes each task.
-    private static func pipelined(_ echo: BinderProxy, code: UInt32, data: Parcel, tasks: Int, until end: UInt64) throws -> [UInt64] {
+    /// The replies come back on the connection's pool thread, which resumes each task. Also
+    /// returns how many calls failed (with a status other than DEAD_OBJECT, which ends the run).
+    private static func pipelined(
+        _ echo: BinderProxy, code: UInt32, data: Parcel, tasks: Int, until end: UInt64
+    ) throws -> (samples: [UInt64], errors: Int) {
         let done = Latch()
-        let result = Mutex<Result<[UInt64], any Error>>(.success([]))
+        let result = Mutex<Result<([UInt64], Int), any Error>>(.success(([], 0)))
         Task {
             do {
-                let all = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+                let all = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { group in
                     for _ in 0..<tasks {
                         group.addTask {
                             var mine: [UInt64] = []
                             mine.reserveCapacity(1 << 16)
+                            var errors = 0
                             var now = monotonicNanos()
                             while now < end {
                                 let t0 = now
-                                let reply = try await echo.transact(code: code, data: data)
+                                let reply: Parcel
+                                do {
+                                    reply = try await echo.transact(code: code, data: data)
+                                } catch let status as StatusCode where status != .deadObject {
+                                    errors += 1
+                                    now = monotonicNanos()
+                                    continue
+                                }
                                 now = monotonicNanos()
                                 if reply.count != data.count { throw CLIFailure("echo returned \(reply.count) bytes for \(data.count)") }
                                 mine.append(now - t0)
                             }
-                            return mine
+                            return (mine, errors)
                         }
                     }
-                    var all: [UInt64] = []
-                    for try await mine in group { all += mine }
+                    var all: ([UInt64], Int) = ([], 0)
+                    for try await (mine, errors) in group {
+                        all.0 += mine
+                        all.1 += errors
+                    }
                     return all
                 }
                 result.withLock { $0 = .success(all) }

@@ -5,7 +5,7 @@ import BinderWire
 
 struct EchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self, WhoAmI.self])
+        commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self, WhoAmI.self, Count.self])
 
     struct WhoAmI: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,9 +22,22 @@ struct EchoCommand: ParsableCommand {
         }
     }
 
+    struct Count: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "count", abstract: "Print how many echo calls (code 1) an echo service has run, as one integer.")
+        @Argument(help: "Service name.") var name: String = "echo"
+        @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
+        func validate() throws { try validateServiceName(name) }
+        func run() throws {
+            let c = try connectToBroker()
+            let service = try requireService(c, name, inContainer: container)
+            print(try brokerCall("echoCount") { try IEcho.Proxy(service).echoCount() })
+        }
+    }
+
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register the echo service (code 1 echoes, 2 returns the caller's identity) and serve until killed.",
+            abstract: "Register the echo service (code 1 echoes, 2 returns the caller's identity, 6 counts the echoes) and serve until killed.",
             discussion: "It accepts direct channels (`binder channel open`) unless --refuse-direct is given.")
         @Option(help: "Name to register.") var name: String = "echo"
         @Option(help: "Service threads.") var threads: Int = 1

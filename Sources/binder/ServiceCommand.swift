@@ -67,11 +67,16 @@ struct ServiceCommand: ParsableCommand {
         @Option(name: .customLong("reply"), help: "Decode the reply as these kinds, comma-separated: i32,i64,f,d,s,b,bool,binder.", transform: ValueKind.list)
         var replyKinds: [ValueKind] = []
         @Flag(help: "Send one-way: no reply is waited for.") var oneway = false
+        @Option(help: "Give up with TIMED_OUT after SECONDS; the call carries the deadline, so the broker and the service do not start it late.")
+        var timeout: Double?
         // Every argument the parser does not recognise is a value (so `i32 -5` works).
         @Argument(parsing: .allUnrecognized, help: "Values: i32 N | i64 N | f N | d N | s TEXT | b HEX.") var values: [String] = []
 
         func validate() throws {
             guard code >= 1 else { throw ValidationError("CODE must be 1 or more") }
+            if let timeout, !(timeout > 0 && timeout <= 86_400 * 365) {
+                throw ValidationError("--timeout must be a number of seconds above 0 (and at most a year)")
+            }
         }
 
         func run() throws {
@@ -81,7 +86,8 @@ struct ServiceCommand: ParsableCommand {
             let flags: TransactionFlags = oneway ? .oneWay : []
             let reply: Parcel
             do {
-                reply = try service.transact(code: code, data: request.parcel, flags: flags)
+                reply = try service.transact(
+                    code: code, data: request.parcel, flags: flags, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) })
             } catch {
                 print("status: \(error)")
                 throw ExitCode(1)

@@ -13,7 +13,8 @@ struct StatusCommand: ParsableCommand {
         print("binderd pid \(s.brokerPID), up \(formatDuration(s.uptimeMillis))")
         print("transactions \(s.transactions) (one-way \(s.oneWay)), replies \(s.replies), in flight \(s.pendingTransactions), "
             + "dead-object replies \(s.deadObjectReplies), malformed-frame disconnects \(s.malformedDisconnects), "
-            + "refused for a full incoming buffer \(s.bufferRefusals), objects released by their last holder \(s.objectsReleased)")
+            + "refused for a full incoming buffer \(s.bufferRefusals), objects released by their last holder \(s.objectsReleased), "
+            + "expired before delivery \(s.expiredCalls)")
         print("")
         print("CONNECTIONS (\(s.connections.count))")
         var rows = [["ID", "PID", "UID", "GID", "CONTAINER", "HANDLES", "OBJECTS", "SENT", "RECEIVED", "THREADS", "BUSY", "BUFFER (ONE-WAY)"]]

@@ -50,4 +50,26 @@ struct WireDocumentTests {
         let reply = try #require(h.out.sent.last)
         #expect(CoreHarness.frame(reply.header, reply.parcel) == (try Self.example("§9(c)")))
     }
+
+    @Test("§9(d) a call with a deadline and §9(e) the broker's TIMED_OUT once it has passed")
+    func deadline() throws {
+        var data = Parcel()
+        data.write(Int32(5))
+        let frame = CoreHarness.frame(
+            FrameHeader(command: .transaction, flags: .acceptFDs, transactionID: 2, target: 1, code: 1, deadline: 0x0000_0123_4567_89AB), data)
+        #expect(frame == (try Self.example("§9(d)")))
+
+        let h = CoreHarness()
+        let owner = h.connect(1)
+        let client = h.connect(2)
+        _ = h.addService("echo", from: owner, cookie: 7)
+        #expect(try h.getService("echo", from: client).id == 1)
+        h.now = 0x0000_0123_4567_89AB  // read at its deadline: too late
+        let before = h.out.sent.count
+        h.deliverRaw(from: client, frame)
+        #expect(h.out.sent.count == before + 1, "only the answer: nothing went to the owner")
+        let answer = try #require(h.out.sent.last)
+        #expect(answer.to == client)
+        #expect(CoreHarness.frame(answer.header, answer.parcel) == (try Self.example("§9(e)")))
+    }
 }

@@ -52,6 +52,8 @@ struct CLITests {
         (["service", "call", "x", "1", "q", "1"], "binder: unknown value type 'q': use i32, i64, f, d, s or b\n", 64),
         (["service", "call", "x", "1", "i32", "abc"], "binder: 'abc' is not a 32-bit integer\n", 64),
         (["service", "call", "x", "0"], "binder: CODE must be 1 or more\n", 64),
+        (["service", "call", "x", "1", "--timeout", "0"], "binder: --timeout must be a number of seconds above 0 (and at most a year)\n", 64),
+        (["echo", "count", "nosuch"], "binder: service 'nosuch' is not registered\n", 1),
         (["service", "call", "x", "1", "--reply", "i33"], "binder: The value 'i33' is invalid for '--reply <reply>': unknown reply kind 'i33': use i32, i64, f, d, s, b, bool or binder\n", 64),
         (["service", "wait", "nothing", "--timeout", "0.2"], "binder: nothing: not registered within 0.2 s\n", 1),
         (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
@@ -88,6 +90,34 @@ struct CLITests {
         #expect(line.hasPrefix("{\"name\":\"routed\",\"size\":64,\"p50_us\":"))
         for key in ["p99_us", "p999_us", "ops_per_s", "placement"] { #expect(line.contains("\"\(key)\":")) }
         #expect(line.hasSuffix("}\n"))
+        // Completed and failed calls: here every call completes.
+        let calls = line.firstMatch(of: /"calls":(\d+)/).flatMap { Int($0.1) } ?? 0
+        #expect(calls > 0)
+        #expect(line.contains("\"errors\":0}"))
+    }
+
+    @Test("service call --timeout fails with TIMED_OUT while the service still runs; echo count prints the echo calls a service ran")
+    func timeoutAndEchoCount() throws {
+        let broker = try TestBroker()
+        let server = try broker.connect()
+        let slow = BlockingService()
+        try server.serviceManager.addService("cli.slow", slow)
+        let timedOut = try broker.cli("service", "call", "cli.slow", "1", "--timeout", "0.3")
+        #expect(slow.entered.wait(seconds: 0), "the call was running when the CLI gave up")
+        slow.release.signal()
+        #expect(timedOut.status == 1 && timedOut.stdout == "status: TIMED_OUT\n")
+
+        let echoPID = try ProcessControl.spawn(binDir + "/binder", ["echo", "serve", "--name", "cli.count", "--quiet"], environment: broker.environment)
+        defer {
+            ProcessControl.kill(echoPID)
+            ProcessControl.wait(echoPID)
+        }
+        #expect(try broker.cli("service", "wait", "cli.count", "--timeout", "10").status == 0)
+        #expect(try broker.cli("echo", "count", "cli.count").stdout == "0\n")
+        for i in 0..<3 { #expect(try broker.cli("service", "call", "cli.count", "1", "i32", "\(i)", "--timeout", "10").status == 0) }
+        // Only echo calls (code 1) count.
+        _ = try broker.cli("echo", "whoami", "cli.count")
+        #expect(try broker.cli("echo", "count", "cli.count").stdout == "3\n")
     }
 
     @Test("bench --inflight keeps several calls in flight from one process and names its result for it")

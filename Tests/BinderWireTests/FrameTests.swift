@@ -33,12 +33,28 @@ struct FrameTests {
         #expect(header.frameLength == 64 + 20 + 4)
     }
 
+    @Test("golden header: a two-way transaction with a deadline (WIRE.md §3.2)")
+    func goldenDeadlineHeader() throws {
+        let header = FrameHeader(
+            command: .transaction, flags: .acceptFDs, dataLength: 4, transactionID: 9, target: 1, code: 1,
+            deadline: 0x0000_0123_4567_89AB)
+        let expected = hex(
+            """
+            01 03 1000 04000000 0900000000000000 0100000000000000
+            01000000 00000000 0000 0000 00000000 00000000 00000000
+            0000000000000000 ab89674523010000
+            """)
+        #expect(header.encoded() == expected)
+        let decoded = try expected.withUnsafeBytes { try FrameHeader.decode(from: $0, messageLength: 64 + 4) }
+        #expect(decoded == header && decoded.deadline == 0x0000_0123_4567_89AB)
+    }
+
     @Test("decoding rejects what WIRE.md §3 forbids", arguments: [
         ("short", 10, FrameError.tooShort(10)),
         ("version", 64, FrameError.unsupportedVersion(2)),
         ("command", 64, FrameError.unknownCommand(10)),
         ("flags", 64, FrameError.unknownFlags(0x8000)),
-        ("reserved", 64, FrameError.reservedNotZero),
+        ("deadline", 64, FrameError.deadlineNotAllowed(.reply)),
         ("misaligned", 67, FrameError.misalignedData(3)),
         ("length", 80, FrameError.lengthMismatch(announced: 64, received: 80)),
     ])
@@ -48,7 +64,9 @@ struct FrameTests {
         case "version": bytes[0] = 2
         case "command": bytes[1] = 10
         case "flags": bytes[3] = 0x80
-        case "reserved": bytes[60] = 1
+        case "deadline":
+            bytes[1] = Command.reply.rawValue
+            bytes[60] = 1
         case "misaligned": bytes[4] = 3
         default: break
         }

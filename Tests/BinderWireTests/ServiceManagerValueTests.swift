@@ -67,7 +67,7 @@ struct ServiceManagerValueTests {
             channelEnds: [.init(name: "end", connection: 1, pid: 2, peerPID: 3, expiresInMillis: 4)],
             channelsCreated: 108, channelEndsClaimed: 109, channelEndsExpired: 110, containers: [container],
             foregroundContainer: 1, bufferRefusals: 111, objectsReleased: 112,
-            proxies: [.init(container: 1, service: "netd", holders: 2)])
+            proxies: [.init(container: 1, service: "netd", holders: 2)], expiredCalls: 113)
         let expected = parcelable { p in
             p.write(Int32(100))
             for v: UInt64 in [101, 102, 103, 104, 105, 106] { p.write(v) }
@@ -108,6 +108,7 @@ struct ServiceManagerValueTests {
                 p.write("netd")
                 p.write(UInt32(2))
             }
+            p.write(UInt64(113))
         }
         #expect(written(status) == expected)
         var p = Parcel(bytes: expected)

@@ -285,13 +285,22 @@ public enum INetd {
     /// Calls a remote `INetd` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// Whether netd is alive and responding.
         public func isAlive() throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.isAlive.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.isAlive.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -300,7 +309,7 @@ public enum INetd {
         public func isAlive() async throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.isAlive.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.isAlive.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -312,7 +321,7 @@ public enum INetd {
             _data.write(chainName)
             _data.write(isAllowlist)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.firewallReplaceUidChain.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallReplaceUidChain.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -324,7 +333,7 @@ public enum INetd {
             _data.write(chainName)
             _data.write(isAllowlist)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallReplaceUidChain.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallReplaceUidChain.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -334,7 +343,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(enable)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthEnableDataSaver.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthEnableDataSaver.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -344,7 +353,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(enable)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthEnableDataSaver.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthEnableDataSaver.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -356,7 +365,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(permission)
-            var _reply = try self.binder.transact(code: INetd.Code.networkCreatePhysical.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkCreatePhysical.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -367,7 +376,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(permission)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkCreatePhysical.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkCreatePhysical.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -376,7 +385,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             config.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -385,7 +394,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             config.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkCreate.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -393,7 +402,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try self.binder.transact(code: INetd.Code.networkDestroy.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkDestroy.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -401,7 +410,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkDestroy.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkDestroy.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -410,7 +419,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(iface)
-            var _reply = try self.binder.transact(code: INetd.Code.networkAddInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -419,7 +428,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(iface)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkAddInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -428,7 +437,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(iface)
-            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -437,7 +446,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(iface)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -446,7 +455,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -455,7 +464,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -464,7 +473,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -473,7 +482,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -482,7 +491,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(add)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -491,7 +500,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(add)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRejectNonSecureVpn.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -501,7 +510,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: exemptUids) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -511,14 +520,14 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: uidRanges) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: exemptUids) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.socketDestroy.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherApplyDnsInterfaces() throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherApplyDnsInterfaces.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherApplyDnsInterfaces.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -526,7 +535,7 @@ public enum INetd {
         public func tetherApplyDnsInterfaces() async throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherApplyDnsInterfaces.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherApplyDnsInterfaces.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -535,7 +544,7 @@ public enum INetd {
         public func tetherGetStats() throws -> [TetherStatsParcel] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
@@ -544,7 +553,7 @@ public enum INetd {
         public func tetherGetStats() async throws -> [TetherStatsParcel] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherGetStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
@@ -555,7 +564,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(addrString)
             _data.write(prefixLength)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceAddAddress.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceAddAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -565,7 +574,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(addrString)
             _data.write(prefixLength)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceAddAddress.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceAddAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -575,7 +584,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(addrString)
             _data.write(prefixLength)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceDelAddress.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceDelAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -585,7 +594,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(addrString)
             _data.write(prefixLength)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceDelAddress.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceDelAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -597,7 +606,7 @@ public enum INetd {
             _data.write(which)
             _data.write(ifname)
             _data.write(parameter)
-            var _reply = try self.binder.transact(code: INetd.Code.getProcSysNet.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getProcSysNet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -610,7 +619,7 @@ public enum INetd {
             _data.write(which)
             _data.write(ifname)
             _data.write(parameter)
-            var _reply = try await self.binder.transact(code: INetd.Code.getProcSysNet.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getProcSysNet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -623,7 +632,7 @@ public enum INetd {
             _data.write(ifname)
             _data.write(parameter)
             _data.write(value)
-            var _reply = try self.binder.transact(code: INetd.Code.setProcSysNet.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setProcSysNet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -635,7 +644,7 @@ public enum INetd {
             _data.write(ifname)
             _data.write(parameter)
             _data.write(value)
-            var _reply = try await self.binder.transact(code: INetd.Code.setProcSysNet.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setProcSysNet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -645,7 +654,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fileDescriptor: socket)
             _data.write(newUid)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecSetEncapSocketOwner.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecSetEncapSocketOwner.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -655,7 +664,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fileDescriptor: socket)
             _data.write(newUid)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecSetEncapSocketOwner.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecSetEncapSocketOwner.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -666,7 +675,7 @@ public enum INetd {
             _data.write(sourceAddress)
             _data.write(destinationAddress)
             _data.write(spi)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecAllocateSpi.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecAllocateSpi.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -678,7 +687,7 @@ public enum INetd {
             _data.write(sourceAddress)
             _data.write(destinationAddress)
             _data.write(spi)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecAllocateSpi.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecAllocateSpi.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -707,7 +716,7 @@ public enum INetd {
             _data.write(encapLocalPort)
             _data.write(encapRemotePort)
             _data.write(interfaceId)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecAddSecurityAssociation.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecAddSecurityAssociation.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -735,7 +744,7 @@ public enum INetd {
             _data.write(encapLocalPort)
             _data.write(encapRemotePort)
             _data.write(interfaceId)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecAddSecurityAssociation.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecAddSecurityAssociation.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -749,7 +758,7 @@ public enum INetd {
             _data.write(markValue)
             _data.write(markMask)
             _data.write(interfaceId)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecDeleteSecurityAssociation.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecDeleteSecurityAssociation.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -763,7 +772,7 @@ public enum INetd {
             _data.write(markValue)
             _data.write(markMask)
             _data.write(interfaceId)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecDeleteSecurityAssociation.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecDeleteSecurityAssociation.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -776,7 +785,7 @@ public enum INetd {
             _data.write(sourceAddress)
             _data.write(destinationAddress)
             _data.write(spi)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecApplyTransportModeTransform.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecApplyTransportModeTransform.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -789,7 +798,7 @@ public enum INetd {
             _data.write(sourceAddress)
             _data.write(destinationAddress)
             _data.write(spi)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecApplyTransportModeTransform.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecApplyTransportModeTransform.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -797,7 +806,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fileDescriptor: socket)
-            var _reply = try self.binder.transact(code: INetd.Code.ipSecRemoveTransportModeTransform.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipSecRemoveTransportModeTransform.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -805,7 +814,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fileDescriptor: socket)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipSecRemoveTransportModeTransform.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipSecRemoveTransportModeTransform.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -816,7 +825,7 @@ public enum INetd {
             _data.write(prefix)
             _data.write(mark)
             _data.write(mask)
-            var _reply = try self.binder.transact(code: INetd.Code.wakeupAddInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.wakeupAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -827,7 +836,7 @@ public enum INetd {
             _data.write(prefix)
             _data.write(mark)
             _data.write(mask)
-            var _reply = try await self.binder.transact(code: INetd.Code.wakeupAddInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.wakeupAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -838,7 +847,7 @@ public enum INetd {
             _data.write(prefix)
             _data.write(mark)
             _data.write(mask)
-            var _reply = try self.binder.transact(code: INetd.Code.wakeupDelInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.wakeupDelInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -849,7 +858,7 @@ public enum INetd {
             _data.write(prefix)
             _data.write(mark)
             _data.write(mask)
-            var _reply = try await self.binder.transact(code: INetd.Code.wakeupDelInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.wakeupDelInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -858,7 +867,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(mode)
-            var _reply = try self.binder.transact(code: INetd.Code.setIPv6AddrGenMode.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setIPv6AddrGenMode.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -867,7 +876,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(mode)
-            var _reply = try await self.binder.transact(code: INetd.Code.setIPv6AddrGenMode.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setIPv6AddrGenMode.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -877,7 +886,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(timeout)
             _data.write(classLabel)
-            var _reply = try self.binder.transact(code: INetd.Code.idletimerAddInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.idletimerAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -887,7 +896,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(timeout)
             _data.write(classLabel)
-            var _reply = try await self.binder.transact(code: INetd.Code.idletimerAddInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.idletimerAddInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -897,7 +906,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(timeout)
             _data.write(classLabel)
-            var _reply = try self.binder.transact(code: INetd.Code.idletimerRemoveInterface.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.idletimerRemoveInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -907,7 +916,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(timeout)
             _data.write(classLabel)
-            var _reply = try await self.binder.transact(code: INetd.Code.idletimerRemoveInterface.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.idletimerRemoveInterface.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -916,7 +925,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
             _data.write(policyPenalty)
-            var _reply = try self.binder.transact(code: INetd.Code.strictUidCleartextPenalty.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.strictUidCleartextPenalty.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -925,7 +934,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
             _data.write(policyPenalty)
-            var _reply = try await self.binder.transact(code: INetd.Code.strictUidCleartextPenalty.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.strictUidCleartextPenalty.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -935,7 +944,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(nat64Prefix)
-            var _reply = try self.binder.transact(code: INetd.Code.clatdStart.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.clatdStart.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -946,7 +955,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(nat64Prefix)
-            var _reply = try await self.binder.transact(code: INetd.Code.clatdStart.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.clatdStart.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -955,7 +964,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.clatdStop.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.clatdStop.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -963,14 +972,14 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.clatdStop.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.clatdStop.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func ipfwdEnabled() throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdEnabled.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdEnabled.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -978,7 +987,7 @@ public enum INetd {
         public func ipfwdEnabled() async throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdEnabled.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdEnabled.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -986,7 +995,7 @@ public enum INetd {
         public func ipfwdGetRequesterList() throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdGetRequesterList.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdGetRequesterList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -994,7 +1003,7 @@ public enum INetd {
         public func ipfwdGetRequesterList() async throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdGetRequesterList.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdGetRequesterList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1003,7 +1012,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(requester)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdEnableForwarding.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdEnableForwarding.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1011,7 +1020,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(requester)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdEnableForwarding.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdEnableForwarding.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1019,7 +1028,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(requester)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdDisableForwarding.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdDisableForwarding.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1027,7 +1036,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(requester)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdDisableForwarding.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdDisableForwarding.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1036,7 +1045,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fromIface)
             _data.write(toIface)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdAddInterfaceForward.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdAddInterfaceForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1045,7 +1054,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fromIface)
             _data.write(toIface)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdAddInterfaceForward.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdAddInterfaceForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1054,7 +1063,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fromIface)
             _data.write(toIface)
-            var _reply = try self.binder.transact(code: INetd.Code.ipfwdRemoveInterfaceForward.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.ipfwdRemoveInterfaceForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1063,7 +1072,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(fromIface)
             _data.write(toIface)
-            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdRemoveInterfaceForward.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.ipfwdRemoveInterfaceForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1072,7 +1081,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(bytes)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthSetInterfaceQuota.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthSetInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1081,7 +1090,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(bytes)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthSetInterfaceQuota.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthSetInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1089,7 +1098,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveInterfaceQuota.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1097,7 +1106,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveInterfaceQuota.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1105,7 +1114,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(bytes)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthSetGlobalAlert.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthSetGlobalAlert.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1113,7 +1122,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(bytes)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthSetGlobalAlert.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthSetGlobalAlert.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1121,7 +1130,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthAddNaughtyApp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthAddNaughtyApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1129,7 +1138,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthAddNaughtyApp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthAddNaughtyApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1137,7 +1146,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveNaughtyApp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveNaughtyApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1145,7 +1154,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveNaughtyApp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveNaughtyApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1153,7 +1162,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthAddNiceApp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthAddNiceApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1161,7 +1170,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthAddNiceApp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthAddNiceApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1169,7 +1178,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveNiceApp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.bandwidthRemoveNiceApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1177,7 +1186,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveNiceApp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.bandwidthRemoveNiceApp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1185,7 +1194,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: dhcpRanges) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.tetherStart.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherStart.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1193,7 +1202,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: dhcpRanges) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherStart.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherStart.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1201,7 +1210,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             config.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1209,28 +1218,28 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             config.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherStartWithConfiguration.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherStop() throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherStop.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherStop.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherStop() async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherStop.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherStop.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherIsEnabled() throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherIsEnabled.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherIsEnabled.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -1238,7 +1247,7 @@ public enum INetd {
         public func tetherIsEnabled() async throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherIsEnabled.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherIsEnabled.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -1247,7 +1256,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceAdd.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceAdd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1255,7 +1264,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceAdd.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceAdd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1263,7 +1272,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceRemove.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceRemove.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1271,14 +1280,14 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceRemove.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceRemove.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherInterfaceList() throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceList.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherInterfaceList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1286,7 +1295,7 @@ public enum INetd {
         public func tetherInterfaceList() async throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceList.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherInterfaceList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1296,7 +1305,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: dnsAddrs) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.tetherDnsSet.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherDnsSet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1305,14 +1314,14 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(array: dnsAddrs) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherDnsSet.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherDnsSet.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherDnsList() throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherDnsList.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherDnsList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1320,7 +1329,7 @@ public enum INetd {
         public func tetherDnsList() async throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherDnsList.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherDnsList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1332,7 +1341,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(destination)
             _data.write(nextHop)
-            var _reply = try self.binder.transact(code: INetd.Code.networkAddRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkAddRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1343,7 +1352,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(destination)
             _data.write(nextHop)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkAddRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkAddRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1354,7 +1363,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(destination)
             _data.write(nextHop)
-            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1365,7 +1374,7 @@ public enum INetd {
             _data.write(ifName)
             _data.write(destination)
             _data.write(nextHop)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1374,7 +1383,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1383,7 +1392,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkAddRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1392,7 +1401,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1401,7 +1410,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkUpdateRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1410,7 +1419,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1419,7 +1428,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             routeInfo.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveRouteParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1428,7 +1437,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.read(Int32.self)
             routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, resolver: self.binder.connection) }
@@ -1440,7 +1449,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkGetRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.read(Int32.self)
             routes = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfoParcel in try RouteInfoParcel.read(from: &p, resolver: self.binder.connection) }
@@ -1450,7 +1459,7 @@ public enum INetd {
         public func networkGetDefault() throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.networkGetDefault.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkGetDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -1458,7 +1467,7 @@ public enum INetd {
         public func networkGetDefault() async throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkGetDefault.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkGetDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -1467,7 +1476,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try self.binder.transact(code: INetd.Code.networkSetDefault.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkSetDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1475,21 +1484,21 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkSetDefault.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkSetDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func networkClearDefault() throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.networkClearDefault.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkClearDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func networkClearDefault() async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkClearDefault.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkClearDefault.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1498,7 +1507,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(permission)
-            var _reply = try self.binder.transact(code: INetd.Code.networkSetPermissionForNetwork.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkSetPermissionForNetwork.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1507,7 +1516,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
             _data.write(permission)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkSetPermissionForNetwork.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkSetPermissionForNetwork.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1515,7 +1524,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.networkSetProtectAllow.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkSetProtectAllow.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1523,7 +1532,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkSetProtectAllow.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkSetProtectAllow.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1531,7 +1540,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.networkSetProtectDeny.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkSetProtectDeny.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1539,7 +1548,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkSetProtectDeny.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkSetProtectDeny.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1547,7 +1556,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try self.binder.transact(code: INetd.Code.networkCanProtect.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkCanProtect.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -1556,7 +1565,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(uid)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkCanProtect.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkCanProtect.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -1565,7 +1574,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(firewalltype)
-            var _reply = try self.binder.transact(code: INetd.Code.firewallSetFirewallType.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallSetFirewallType.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1573,7 +1582,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(firewalltype)
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetFirewallType.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetFirewallType.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1582,7 +1591,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(firewallRule)
-            var _reply = try self.binder.transact(code: INetd.Code.firewallSetInterfaceRule.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallSetInterfaceRule.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1591,7 +1600,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(firewallRule)
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetInterfaceRule.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetInterfaceRule.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1601,7 +1610,7 @@ public enum INetd {
             _data.write(childChain)
             _data.write(uid)
             _data.write(firewallRule)
-            var _reply = try self.binder.transact(code: INetd.Code.firewallSetUidRule.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallSetUidRule.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1611,7 +1620,7 @@ public enum INetd {
             _data.write(childChain)
             _data.write(uid)
             _data.write(firewallRule)
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetUidRule.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallSetUidRule.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1620,7 +1629,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(childChain)
             _data.write(enable)
-            var _reply = try self.binder.transact(code: INetd.Code.firewallEnableChildChain.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallEnableChildChain.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1629,7 +1638,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(childChain)
             _data.write(enable)
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallEnableChildChain.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallEnableChildChain.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1639,7 +1648,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: rules) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: rejected) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             rejected = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }
@@ -1650,7 +1659,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: rules) { p, e in e.write(to: &p, resolver: self.binder.connection) }
             _data.write(array: rejected) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallAddRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             rejected = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }
@@ -1658,7 +1667,7 @@ public enum INetd {
         public func interfaceGetList() throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceGetList.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceGetList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1666,7 +1675,7 @@ public enum INetd {
         public func interfaceGetList() async throws -> [String] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceGetList.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceGetList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -1675,7 +1684,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try InterfaceConfigurationParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -1684,7 +1693,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceGetCfg.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try InterfaceConfigurationParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -1693,7 +1702,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             cfg.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1701,7 +1710,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             cfg.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetCfg.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1710,7 +1719,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(enable)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetIPv6PrivacyExtensions.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetIPv6PrivacyExtensions.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1719,7 +1728,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(enable)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetIPv6PrivacyExtensions.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetIPv6PrivacyExtensions.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1727,7 +1736,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceClearAddrs.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceClearAddrs.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1735,7 +1744,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceClearAddrs.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceClearAddrs.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1744,7 +1753,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(enable)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetEnableIPv6.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetEnableIPv6.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1753,7 +1762,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(enable)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetEnableIPv6.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetEnableIPv6.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1762,7 +1771,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(mtu)
-            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetMtu.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.interfaceSetMtu.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1771,7 +1780,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(mtu)
-            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetMtu.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.interfaceSetMtu.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1780,7 +1789,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(intIface)
             _data.write(extIface)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherAddForward.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherAddForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1789,7 +1798,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(intIface)
             _data.write(extIface)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherAddForward.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherAddForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1798,7 +1807,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(intIface)
             _data.write(extIface)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherRemoveForward.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherRemoveForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1807,7 +1816,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(intIface)
             _data.write(extIface)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherRemoveForward.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherRemoveForward.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1816,7 +1825,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(rmemValues)
             _data.write(wmemValues)
-            var _reply = try self.binder.transact(code: INetd.Code.setTcpRWmemorySize.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setTcpRWmemorySize.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1825,7 +1834,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(rmemValues)
             _data.write(wmemValues)
-            var _reply = try await self.binder.transact(code: INetd.Code.setTcpRWmemorySize.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setTcpRWmemorySize.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1834,7 +1843,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
-            var _reply = try self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1843,7 +1852,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetdUnsolicitedEventListener.Stub($0) })
-            var _reply = try await self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.registerUnsolicitedEventListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1852,7 +1861,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.firewallAddUidInterfaceRules.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallAddUidInterfaceRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1861,7 +1870,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifName)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallAddUidInterfaceRules.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallAddUidInterfaceRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1869,7 +1878,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: INetd.Code.firewallRemoveUidInterfaceRules.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.firewallRemoveUidInterfaceRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1877,21 +1886,21 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: uids) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: INetd.Code.firewallRemoveUidInterfaceRules.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.firewallRemoveUidInterfaceRules.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func trafficSwapActiveStatsMap() throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.trafficSwapActiveStatsMap.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.trafficSwapActiveStatsMap.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func trafficSwapActiveStatsMap() async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.trafficSwapActiveStatsMap.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.trafficSwapActiveStatsMap.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1899,7 +1908,7 @@ public enum INetd {
         public func getOemNetd() throws -> BinderProxy? {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -1908,7 +1917,7 @@ public enum INetd {
         public func getOemNetd() async throws -> BinderProxy? {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getOemNetd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -1918,7 +1927,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: dhcpRanges) { p, e in p.write(e) }
             _data.write(dhcpServer)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherStartWithDhcp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherStartWithDhcp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1927,7 +1936,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: dhcpRanges) { p, e in p.write(e) }
             _data.write(dhcpServer)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherStartWithDhcp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherStartWithDhcp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1935,7 +1944,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try MarkMaskParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -1944,7 +1953,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try await self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getFwmarkForNetwork.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try MarkMaskParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -1953,7 +1962,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             rule.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1961,7 +1970,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             rule.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleAdd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1969,7 +1978,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             rule.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -1977,14 +1986,14 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             rule.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadRuleRemove.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func tetherOffloadGetStats() throws -> [TetherStatsParcel] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
@@ -1992,7 +2001,7 @@ public enum INetd {
         public func tetherOffloadGetStats() async throws -> [TetherStatsParcel] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) }
         }
@@ -2002,7 +2011,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifIndex)
             _data.write(quotaBytes)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadSetInterfaceQuota.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadSetInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2011,7 +2020,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifIndex)
             _data.write(quotaBytes)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadSetInterfaceQuota.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadSetInterfaceQuota.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2019,7 +2028,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifIndex)
-            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try TetherStatsParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -2028,7 +2037,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(ifIndex)
-            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.tetherOffloadGetAndClearStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try TetherStatsParcel.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -2037,7 +2046,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2045,7 +2054,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkAddUidRangesParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2053,7 +2062,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2061,7 +2070,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             uidRangesConfig.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.networkRemoveUidRangesParcel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2069,7 +2078,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: allowedNetworks) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2077,7 +2086,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(array: allowedNetworks) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setNetworkAllowlist.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -2085,7 +2094,7 @@ public enum INetd {
         public func getInterfaceStats() throws -> [String: TetherStatsParcel]? {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) })
         }
@@ -2094,7 +2103,7 @@ public enum INetd {
         public func getInterfaceStats() async throws -> [String: TetherStatsParcel]? {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getInterfaceStats.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> TetherStatsParcel in try TetherStatsParcel.read(from: &p, resolver: self.binder.connection) })
         }
@@ -2103,7 +2112,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: self.binder.connection) }
         }
@@ -2112,7 +2121,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(netId)
-            var _reply = try await self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getUidRanges.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> UidRangeParcel in try UidRangeParcel.read(from: &p, resolver: self.binder.connection) }
         }

@@ -47,7 +47,16 @@ public enum INetdUnsolicitedEventListener {
     /// Calls a remote `INetdUnsolicitedEventListener` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// An interface went idle or active (`timerLabel` identifies it).
         public func onInterfaceClassActivityChanged(isActive: Bool, timerLabel: Int32, timestampNs: Int64, uid: Int32) throws {
@@ -57,7 +66,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(timerLabel)
             _data.write(timestampNs)
             _data.write(uid)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceClassActivityChanged.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceClassActivityChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// An interface went idle or active (`timerLabel` identifies it).
@@ -68,7 +77,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(timerLabel)
             _data.write(timestampNs)
             _data.write(uid)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceClassActivityChanged.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceClassActivityChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A data quota named `alertName` ran out on `ifName`.
@@ -77,7 +86,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(alertName)
             _data.write(ifName)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onQuotaLimitReached.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onQuotaLimitReached.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A data quota named `alertName` ran out on `ifName`.
@@ -86,7 +95,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(alertName)
             _data.write(ifName)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onQuotaLimitReached.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onQuotaLimitReached.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// DNS servers from a router advertisement (RFC 8106).
@@ -96,7 +105,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(lifetimeS)
             _data.write(array: servers) { p, e in p.write(e) }
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceDnsServerInfo.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceDnsServerInfo.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// DNS servers from a router advertisement (RFC 8106).
@@ -106,7 +115,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(lifetimeS)
             _data.write(array: servers) { p, e in p.write(e) }
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceDnsServerInfo.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceDnsServerInfo.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAddressUpdated(addr: String, ifName: String, flags: Int32, scope: Int32) throws {
@@ -116,7 +125,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(flags)
             _data.write(scope)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressUpdated.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressUpdated.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAddressUpdated(addr: String, ifName: String, flags: Int32, scope: Int32) async throws {
@@ -126,7 +135,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(flags)
             _data.write(scope)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressUpdated.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressUpdated.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAddressRemoved(addr: String, ifName: String, flags: Int32, scope: Int32) throws {
@@ -136,7 +145,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(flags)
             _data.write(scope)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressRemoved.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressRemoved.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAddressRemoved(addr: String, ifName: String, flags: Int32, scope: Int32) async throws {
@@ -146,35 +155,35 @@ public enum INetdUnsolicitedEventListener {
             _data.write(ifName)
             _data.write(flags)
             _data.write(scope)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressRemoved.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAddressRemoved.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAdded(ifName: String) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAdded.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAdded.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceAdded(ifName: String) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAdded.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceAdded.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceRemoved(ifName: String) throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceRemoved.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceRemoved.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceRemoved(ifName: String) async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceRemoved.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceRemoved.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceChanged(ifName: String, up: Bool) throws {
@@ -182,7 +191,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
             _data.write(up)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceChanged.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceChanged(ifName: String, up: Bool) async throws {
@@ -190,7 +199,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
             _data.write(up)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceChanged.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceLinkStateChanged(ifName: String, up: Bool) throws {
@@ -198,7 +207,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
             _data.write(up)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceLinkStateChanged.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceLinkStateChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func onInterfaceLinkStateChanged(ifName: String, up: Bool) async throws {
@@ -206,7 +215,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(ifName)
             _data.write(up)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceLinkStateChanged.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onInterfaceLinkStateChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A route was added (`updated`) or removed. `gateway` and `ifName` may be empty.
@@ -217,7 +226,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(route)
             _data.write(gateway)
             _data.write(ifName)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onRouteChanged.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onRouteChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A route was added (`updated`) or removed. `gateway` and `ifName` may be empty.
@@ -228,7 +237,7 @@ public enum INetdUnsolicitedEventListener {
             _data.write(route)
             _data.write(gateway)
             _data.write(ifName)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onRouteChanged.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onRouteChanged.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// `uid` sent cleartext where it promised not to; `hex` is the start of the packet.
@@ -237,7 +246,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(uid)
             _data.write(hex)
-            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onStrictCleartextDetected.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetdUnsolicitedEventListener.Code.onStrictCleartextDetected.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// `uid` sent cleartext where it promised not to; `hex` is the start of the packet.
@@ -246,7 +255,7 @@ public enum INetdUnsolicitedEventListener {
             _data.writeInterfaceToken(INetdUnsolicitedEventListener.descriptor)
             _data.write(uid)
             _data.write(hex)
-            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onStrictCleartextDetected.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetdUnsolicitedEventListener.Code.onStrictCleartextDetected.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

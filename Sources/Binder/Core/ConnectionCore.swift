@@ -102,6 +102,21 @@ struct ConnectionCore<Waiter> {
     /// A sleeping thread woke up.
     mutating func woke() { sleepers -= 1 }
 
+    /// The reader's call reached its deadline before a frame came (WIRE.md §3.2): it gives up the
+    /// reader role, and one sleeper (if any) takes it over.
+    mutating func readerTimedOut(effects: inout ConnectionEffects<Waiter>) {
+        readerBusy = false
+        if sleepers > 0 { effects.wake = .one }
+    }
+
+    /// Blocked call `id` reached its deadline: its reply if it was filed meanwhile (the caller
+    /// takes it after all), else nil, and nobody waits for it any more, so a late reply is dropped.
+    mutating func timedOut(_ id: UInt64) -> ReceivedFrame? {
+        let reply = calls.takeReply(id)
+        stopWaiting(id)
+        return reply
+    }
+
     /// The reader received `frame` (nil: the connection ended). Returns the frame when it is the
     /// reply the reader itself waits for (call `id`); anything else is filed, and `effects` say
     /// whom to wake.

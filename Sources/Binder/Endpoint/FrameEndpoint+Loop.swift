@@ -8,7 +8,9 @@ import BinderWire
 extension FrameEndpoint {
     /// With a transaction id: returns that reply (or throws the close status when the connection
     /// closes). With nil: serves incoming transactions until the connection closes.
-    func drive(until txid: UInt64?) throws(StatusCode) -> ReceivedFrame? {
+    /// - Parameter deadline: the call's (`monotonicNanos()`; 0: none): when it passes first, the
+    ///   call fails with `TIMED_OUT` and its late reply is dropped (WIRE.md §3.2).
+    func drive(until txid: UInt64?, deadline: UInt64 = 0) throws(StatusCode) -> ReceivedFrame? {
         lock.lock()
         while true {
             switch core.next(for: txid) {
@@ -30,9 +32,19 @@ extension FrameEndpoint {
                 lock.lock()
             case .read:
                 lock.unlock()
-                let frame = receiveFrame()
+                let incoming = receiveFrame(deadline: deadline)
                 lock.lock()
                 var effects = Effects()
+                let frame: ReceivedFrame?
+                switch incoming {
+                case .frame(let f): frame = f
+                case .closed: frame = nil
+                case .timedOut:
+                    core.readerTimedOut(effects: &effects)
+                    wake(effects.wake)
+                    if let reply = try timedOut(txid) { return reply }
+                    continue
+                }
                 let mine = core.received(frame, by: txid, effects: &effects)
                 wake(effects.wake)
                 guard mine != nil || effects.hasWorkAfterUnlock else { continue }
@@ -41,10 +53,26 @@ extension FrameEndpoint {
                 if let mine { return mine }
                 lock.lock()
             case .sleep:
-                lock.wait()
-                core.woke()
+                if deadline == 0 {
+                    lock.wait()
+                    core.woke()
+                } else {
+                    let inTime = lock.wait(untilNanos: deadline)
+                    core.woke()
+                    if !inTime, let reply = try timedOut(txid) { return reply }
+                }
             }
         }
+    }
+
+    /// Lock held: call `txid` reached its deadline. Unlocks and returns its reply if it came
+    /// meanwhile, else unlocks and throws `TIMED_OUT`.
+    private func timedOut(_ txid: UInt64?) throws(StatusCode) -> ReceivedFrame? {
+        guard let txid else { return nil }
+        let reply = core.timedOut(txid)
+        lock.unlock()
+        guard let reply else { throw .timedOut }
+        return reply
     }
 
     /// Wakes sleeping threads as the core asked (lock held).

@@ -77,8 +77,12 @@ enum FrameDisposition {
 extension FrameEndpoint {
     /// Sends a transaction to `target` (a handle on the broker connection, the object's cookie on a
     /// direct channel) and waits for the reply on this thread.
-    func transactBlocking(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) throws(StatusCode) -> Parcel {
+    /// - Parameter timeout: how long the caller waits (WIRE.md §3.2): at the deadline the call fails
+    ///   with `TIMED_OUT` whether or not the service still runs it. A call made while this thread
+    ///   serves one with a deadline inherits what remains of it (the earlier of the two counts).
+    func transactBlocking(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags, timeout: Duration? = nil) throws(StatusCode) -> Parcel {
         let oneWay = flags.contains(.oneWay)
+        let deadline = try CallDeadline.of(timeout)
         lock.lock()
         beforeCall()
         // The broker acknowledges a one-way call once it has queued it for the receiver, or refuses
@@ -96,7 +100,7 @@ extension FrameEndpoint {
             try send(
                 FrameHeader(
                     command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target,
-                    code: code, nestedIn: oneWay ? 0 : nestedIn), data)
+                    code: code, nestedIn: oneWay ? 0 : nestedIn, deadline: deadline), data)
         } catch {
             guard error == .deadObject, awaitsRefusal else {
                 lock.withLock { core.abandon(txid) }
@@ -105,22 +109,28 @@ extension FrameEndpoint {
             // The service hung up before answering: usually a refusal, still queued for this end.
             // The call waits for the reader to meet it (or the end of the socket) and fails with it.
             if !awaitsAnswer { lock.withLock { core.waitAnyway(for: txid) } }
-            _ = try drive(until: txid)
+            _ = try drive(until: txid, deadline: deadline)
             throw .deadObject  // not reached: nothing replies on a socket the service closed
         }
         if !awaitsAnswer { return Parcel() }
-        let reply = try drive(until: txid)!
+        let reply = try drive(until: txid, deadline: deadline)!
         guard reply.header.status == .ok else { throw reply.header.status }
         return oneWay ? Parcel() : reply.parcel
     }
 
     /// Sends a transaction and suspends until the reply, which a pool thread receives.
-    func transactAsync(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags) async throws(StatusCode) -> Parcel {
+    /// - Parameter timeout: as for `transactBlocking`; a timer task fails the call at its deadline.
+    func transactAsync(target: UInt64, code: UInt32, data: Parcel, flags: TransactionFlags, timeout: Duration? = nil) async throws(StatusCode) -> Parcel {
         let oneWay = flags.contains(.oneWay)
         // Nothing acknowledges a one-way call on a direct channel: it is sent and done. On the broker
         // connection its acknowledgement (WIRE.md §3) resumes the caller like a reply.
-        if oneWay && !Self.behaviour.acknowledgesOneWay { return try transactBlocking(target: target, code: code, data: data, flags: flags) }
+        if oneWay && !Self.behaviour.acknowledgesOneWay {
+            return try transactBlocking(target: target, code: code, data: data, flags: flags, timeout: timeout)
+        }
+        let deadline = try CallDeadline.of(timeout)
         startPool(callerJoins: false)
+        var timer: Task<Void, Never>? = nil
+        defer { timer?.cancel() }
         do {
             return try await withCheckedThrowingContinuation { (continuation: AsyncWaiter) in
                 lock.lock()
@@ -130,8 +140,12 @@ extension FrameEndpoint {
                     return continuation.resume(throwing: status)
                 }
                 lock.unlock()
+                if deadline != 0 { timer = expire(async: txid, at: deadline) }
                 do throws(StatusCode) {
-                    try send(FrameHeader(command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target, code: code), data)
+                    try send(
+                        FrameHeader(
+                            command: .transaction, flags: oneWay ? flags : flags.union(.acceptFDs), transactionID: txid, target: target,
+                            code: code, deadline: deadline), data)
                 } catch {
                     // A hang-up before the service answered: a pool thread reads the refusal (or the
                     // end of the socket) and fails the call with it, as in `transactBlocking`.
@@ -143,6 +157,17 @@ extension FrameEndpoint {
             throw status
         } catch {
             throw .unknownError
+        }
+    }
+
+    /// A timer that fails async call `txid` with `TIMED_OUT` at `deadline` unless its reply came
+    /// first (then it finds nothing to fail). Cancelled once the call returns either way.
+    private func expire(async txid: UInt64, at deadline: UInt64) -> Task<Void, Never> {
+        Task { [self] in
+            let now = monotonicNanos()
+            if deadline > now { try? await Task.sleep(nanoseconds: deadline - now) }
+            if Task.isCancelled { return }
+            if let c = lock.withLock({ core.abandonAsync(txid) }) { c.resume(throwing: StatusCode.timedOut) }
         }
     }
 
@@ -169,10 +194,13 @@ extension FrameEndpoint {
     /// exception header.
     /// - Parameter routedCall: the broker's ID of a routed two-way call, which calls the handler
     ///   makes are nested in; 0 for any other.
+    /// - Parameter deadline: the call's (WIRE.md §3.2), which `TransactionContext` reports and calls
+    ///   the handler makes inherit; 0: none.
     func invoke(
-        _ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity, routedCall: UInt64 = 0
+        _ object: any BinderObject, code: UInt32, data: Parcel, flags: TransactionFlags, caller: CallerIdentity, routedCall: UInt64 = 0,
+        deadline: UInt64 = 0
     ) -> (StatusCode, Parcel) {
-        let context = TransactionContext(caller: caller, flags: flags, connection: owner)
+        let context = TransactionContext(caller: caller, flags: flags, connection: owner, deadlineNanos: deadline)
         return ServedCalls.serving(context, routedCall: routedCall) {
             var data = data
             var reply = Parcel()
@@ -192,11 +220,16 @@ extension FrameEndpoint {
         }
     }
 
-    /// Runs a received call and sends its reply (unless it is one-way).
+    /// Runs a received call and sends its reply (unless it is one-way). A call whose deadline
+    /// passed while it waited for a thread is not run: its caller stopped waiting (WIRE.md §3.2).
     func run(_ frame: ReceivedFrame, on object: (any BinderObject)?) {
         let header = frame.header
         var (status, reply) = (StatusCode.deadObject, Parcel())
-        if let object { (status, reply) = serve(frame, on: object) }
+        if header.deadline != 0 && monotonicNanos() >= header.deadline {
+            status = .timedOut
+        } else if let object {
+            (status, reply) = serve(frame, on: object)
+        }
         guard !header.flags.contains(.oneWay) else { return }
         do throws(StatusCode) {
             try send(FrameHeader(command: .reply, transactionID: header.transactionID, status: status), reply)
@@ -208,24 +241,68 @@ extension FrameEndpoint {
 
     /// Receives one frame as the reader. nil when the connection is closed or broken.
     func receiveFrame() -> ReceivedFrame? {
+        guard case .frame(let frame) = receiveFrame(deadline: 0) else { return nil }
+        return frame
+    }
+
+    /// Receives one frame as the reader, giving up at `deadline` (`monotonicNanos()`; 0: never).
+    func receiveFrame(deadline: UInt64) -> Incoming {
         while true {
-            switch receiver.receive(accepting: { accepts($0) }, refusingObjectsInReplies: Self.refusesObjectsInReplies) {
+            switch receiver.receive(accepting: { accepts($0) }, refusingObjectsInReplies: Self.refusesObjectsInReplies, deadline: deadline) {
             case .ended:
-                return nil
+                return .closed
             case .broken:
                 close()
-                return nil
+                return .closed
             case .empty:
                 continue  // only a non-blocking receive gives this
+            case .timedOut:
+                return .timedOut
             case .frame(var frame):
                 switch take(&frame) {
-                case .deliver: return frame
+                case .deliver: return .frame(frame)
                 case .taken: continue
                 case .broken:
                     close()
-                    return nil
+                    return .closed
                 }
             }
         }
+    }
+}
+
+/// What the reader's receive got.
+enum Incoming {
+    case frame(ReceivedFrame)
+    /// The connection is closed or broken.
+    case closed
+    /// The reader's call reached its deadline first.
+    case timedOut
+}
+
+/// A call's deadline (WIRE.md §3.2) as the `monotonicNanos()` instant the frame carries.
+enum CallDeadline {
+    /// The deadline of a call with `timeout`, made on this thread: the earlier of now + `timeout`
+    /// and the deadline of the call this thread serves, if either has one; 0 for none.
+    /// - Throws: `TIMED_OUT` when it has passed already (nothing is sent).
+    @inline(__always)
+    static func of(_ timeout: Duration?) throws(StatusCode) -> UInt64 {
+        let inherited = ServedCalls.currentDeadline
+        if timeout == nil && inherited == 0 { return 0 }
+        let now = monotonicNanos()
+        var deadline = inherited
+        if let timeout {
+            let own = timeout <= .zero ? now : now &+ nanoseconds(timeout)
+            deadline = inherited == 0 ? own : min(own, inherited)
+        }
+        guard deadline > now else { throw .timedOut }
+        return deadline
+    }
+
+    /// `d` in whole nanoseconds, at most a century (a larger one is as good as none).
+    static func nanoseconds(_ d: Duration) -> UInt64 {
+        let (seconds, attoseconds) = d.components
+        let century: Int64 = 100 * 365 * 86_400
+        return UInt64(min(seconds, century)) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 }

@@ -20,7 +20,16 @@ extension IChannelListener {
     /// Calls a remote `IChannelListener` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// A process (identity as the broker recorded it) asked for a channel to the object `cookie`;
         /// claim this process's end with IServiceManager.claimChannel(endName).
@@ -31,7 +40,7 @@ extension IChannelListener {
             _data.write(uid)
             _data.write(container)
             _data.write(cookie)
-            try self.binder.transact(code: IChannelListener.Code.onChannelRequested.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: IChannelListener.Code.onChannelRequested.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A process (identity as the broker recorded it) asked for a channel to the object `cookie`;
@@ -43,7 +52,7 @@ extension IChannelListener {
             _data.write(uid)
             _data.write(container)
             _data.write(cookie)
-            try await self.binder.transact(code: IChannelListener.Code.onChannelRequested.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: IChannelListener.Code.onChannelRequested.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A process asked for a channel to one of this process's objects, and this process registered
@@ -55,7 +64,7 @@ extension IChannelListener {
             _data.write(endName)
             _data.write(fileDescriptor: end)
             info.write(to: &_data, resolver: self.binder.connection)
-            try self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A process asked for a channel to one of this process's objects, and this process registered
@@ -67,7 +76,7 @@ extension IChannelListener {
             _data.write(endName)
             _data.write(fileDescriptor: end)
             info.write(to: &_data, resolver: self.binder.connection)
-            try await self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: IChannelListener.Code.onChannelOpened.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

@@ -14,20 +14,29 @@ extension IDeathRecipient {
     /// Calls a remote `IDeathRecipient` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// The object linked with `cookie` died: its owner's connection closed.
         public func binderDied(cookie: Int64) throws {
             var _data = Parcel()
             _data.write(cookie)
-            try self.binder.transact(code: IDeathRecipient.Code.binderDied.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: IDeathRecipient.Code.binderDied.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// The object linked with `cookie` died: its owner's connection closed.
         public func binderDied(cookie: Int64) async throws {
             var _data = Parcel()
             _data.write(cookie)
-            try await self.binder.transact(code: IDeathRecipient.Code.binderDied.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: IDeathRecipient.Code.binderDied.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

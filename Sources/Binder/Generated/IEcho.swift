@@ -19,18 +19,29 @@ extension IEcho {
         /// code 5: like echo, but the reply carries none of the request's fds (they are closed).
         /// `binder bench --fds N` measures what carrying fds adds with it. Answered by hand.
         func echoDroppingFDs() throws
+        /// code 6: how many echo calls (code 1) this service has run (`binder echo count`).
+        func echoCount() throws -> Int64
     }
 
     /// Calls a remote `IEcho` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// code 1: the reply is the request parcel, byte for byte (no exception header). No AIDL
         /// signature expresses that; EchoService answers it by hand and the Stub never sees it.
         public func echo() throws {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IEcho.Code.echo.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IEcho.Code.echo.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -38,14 +49,14 @@ extension IEcho {
         /// signature expresses that; EchoService answers it by hand and the Stub never sees it.
         public func echo() async throws {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IEcho.Code.echo.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IEcho.Code.echo.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         /// code 2: the caller's identity as the broker stamped it.
         public func whoAmI() throws -> IEcho.Identity {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -53,7 +64,7 @@ extension IEcho {
         /// code 2: the caller's identity as the broker stamped it.
         public func whoAmI() async throws -> IEcho.Identity {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IEcho.Code.whoAmI.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try IEcho.Identity.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -62,7 +73,7 @@ extension IEcho {
         public func fail(status: Int32) throws {
             var _data = Parcel()
             _data.write(status)
-            var _reply = try self.binder.transact(code: IEcho.Code.fail.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IEcho.Code.fail.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -70,7 +81,7 @@ extension IEcho {
         public func fail(status: Int32) async throws {
             var _data = Parcel()
             _data.write(status)
-            var _reply = try await self.binder.transact(code: IEcho.Code.fail.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IEcho.Code.fail.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -79,7 +90,7 @@ extension IEcho {
             var _data = Parcel()
             _data.write(fileDescriptor: fd)
             _data.write(bytes: bytes)
-            var _reply = try self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -89,7 +100,7 @@ extension IEcho {
             var _data = Parcel()
             _data.write(fileDescriptor: fd)
             _data.write(bytes: bytes)
-            var _reply = try await self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IEcho.Code.writeFD.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -98,7 +109,7 @@ extension IEcho {
         /// `binder bench --fds N` measures what carrying fds adds with it. Answered by hand.
         public func echoDroppingFDs() throws {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IEcho.Code.echoDroppingFDs.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IEcho.Code.echoDroppingFDs.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -106,8 +117,24 @@ extension IEcho {
         /// `binder bench --fds N` measures what carrying fds adds with it. Answered by hand.
         public func echoDroppingFDs() async throws {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IEcho.Code.echoDroppingFDs.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IEcho.Code.echoDroppingFDs.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
+        }
+
+        /// code 6: how many echo calls (code 1) this service has run (`binder echo count`).
+        public func echoCount() throws -> Int64 {
+            let _data = Parcel()
+            var _reply = try self.binder.transact(code: IEcho.Code.echoCount.rawValue, data: _data, timeout: self.timeout)
+            try _reply.readException()
+            return try _reply.read(Int64.self)
+        }
+
+        /// code 6: how many echo calls (code 1) this service has run (`binder echo count`).
+        public func echoCount() async throws -> Int64 {
+            let _data = Parcel()
+            var _reply = try await self.binder.transact(code: IEcho.Code.echoCount.rawValue, data: _data, timeout: self.timeout)
+            try _reply.readException()
+            return try _reply.read(Int64.self)
         }
     }
 
@@ -145,6 +172,10 @@ extension IEcho {
             case .echoDroppingFDs:
                 try self.impl.echoDroppingFDs()
                 _reply.writeNoException()
+            case .echoCount:
+                let _result = try self.impl.echoCount()
+                _reply.writeNoException()
+                _reply.write(_result)
             }
         }
     }

@@ -14,14 +14,23 @@ extension IServiceCallback {
     /// Calls a remote `IServiceCallback` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// `name` was registered as `binder` (also sent once at registration if it already was).
         public func onRegistration(name: String, binder: BinderProxy) throws {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: binder)
-            try self.binder.transact(code: IServiceCallback.Code.onRegistration.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: IServiceCallback.Code.onRegistration.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// `name` was registered as `binder` (also sent once at registration if it already was).
@@ -29,7 +38,7 @@ extension IServiceCallback {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: binder)
-            try await self.binder.transact(code: IServiceCallback.Code.onRegistration.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: IServiceCallback.Code.onRegistration.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

@@ -74,13 +74,22 @@ extension IServiceManager {
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// The service registered as `name`, or null. Never waits.
         public func getService(name: String) throws -> BinderProxy? {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -89,7 +98,7 @@ extension IServiceManager {
         public func getService(name: String) async throws -> BinderProxy? {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -98,7 +107,7 @@ extension IServiceManager {
         public func checkService(name: String) throws -> BinderProxy? {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -107,7 +116,7 @@ extension IServiceManager {
         public func checkService(name: String) async throws -> BinderProxy? {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.checkService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -118,7 +127,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: service)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.addService.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.addService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -128,14 +137,14 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: service)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.addService.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.addService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         /// Registered names, sorted.
         public func listServices() throws -> [String] {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IServiceManager.Code.listServices.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.listServices.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -143,7 +152,7 @@ extension IServiceManager {
         /// Registered names, sorted.
         public func listServices() async throws -> [String] {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.listServices.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.listServices.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -153,7 +162,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
-            var _reply = try self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -162,7 +171,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerForNotifications.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -170,7 +179,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
-            var _reply = try self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -178,7 +187,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { IServiceCallback.Stub($0) })
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.unregisterForNotifications.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -188,7 +197,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(timeoutMillis)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -199,7 +208,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(timeoutMillis)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.waitForService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -207,7 +216,7 @@ extension IServiceManager {
         /// What `binder status` shows.
         public func getStatus() throws -> BrokerStatus {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try BrokerStatus.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -215,7 +224,7 @@ extension IServiceManager {
         /// What `binder status` shows.
         public func getStatus() async throws -> BrokerStatus {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getStatus.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try BrokerStatus.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -226,7 +235,7 @@ extension IServiceManager {
         public func requestChannel(target: BinderProxy) throws -> String {
             var _data = Parcel()
             _data.write(binder: target)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.requestChannel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.requestChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -237,7 +246,7 @@ extension IServiceManager {
         public func requestChannel(target: BinderProxy) async throws -> String {
             var _data = Parcel()
             _data.write(binder: target)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.requestChannel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.requestChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -247,7 +256,7 @@ extension IServiceManager {
         public func claimChannel(name: String, end: inout ChannelEnd) throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
             end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
@@ -259,7 +268,7 @@ extension IServiceManager {
         public func claimChannel(name: String, end: inout ChannelEnd) async throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(name)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.claimChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
             end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
@@ -270,7 +279,7 @@ extension IServiceManager {
         public func registerChannelListener(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
-            var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -278,7 +287,7 @@ extension IServiceManager {
         public func registerChannelListener(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -289,7 +298,7 @@ extension IServiceManager {
             _data.write(binder: target)
             _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -300,7 +309,7 @@ extension IServiceManager {
             _data.write(binder: target)
             _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.linkToDeath.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -311,7 +320,7 @@ extension IServiceManager {
             _data.write(binder: target)
             _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -322,7 +331,7 @@ extension IServiceManager {
             _data.write(binder: target)
             _data.write(interface: recipient, resolver: self.binder.connection, makeStub: { IDeathRecipient.Stub($0) })
             _data.write(cookie)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.unlinkToDeath.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -333,7 +342,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(id)
             _data.write(name)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ContainerInfo.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -345,7 +354,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(id)
             _data.write(name)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.createContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ContainerInfo.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -355,7 +364,7 @@ extension IServiceManager {
         public func stopContainer(id: Int32) throws {
             var _data = Parcel()
             _data.write(id)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -364,14 +373,14 @@ extension IServiceManager {
         public func stopContainer(id: Int32) async throws {
             var _data = Parcel()
             _data.write(id)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.stopContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         /// Running containers, by ID.
         public func listContainers() throws -> [ContainerInfo] {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ContainerInfo in try ContainerInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -379,7 +388,7 @@ extension IServiceManager {
         /// Running containers, by ID.
         public func listContainers() async throws -> [ContainerInfo] {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.listContainers.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ContainerInfo in try ContainerInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -388,7 +397,7 @@ extension IServiceManager {
         public func setForegroundContainer(id: Int32) throws {
             var _data = Parcel()
             _data.write(id)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -396,20 +405,20 @@ extension IServiceManager {
         public func setForegroundContainer(id: Int32) async throws {
             var _data = Parcel()
             _data.write(id)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.setForegroundContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func getForegroundContainer() throws -> Int32 {
             let _data = Parcel()
-            var _reply = try self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
 
         public func getForegroundContainer() async throws -> Int32 {
             let _data = Parcel()
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getForegroundContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -421,7 +430,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(container)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -433,7 +442,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(container)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.getServiceInContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBinder(resolver: self.binder.connection)
         }
@@ -442,7 +451,7 @@ extension IServiceManager {
         public func listServicesInContainer(container: Int32) throws -> [String] {
             var _data = Parcel()
             _data.write(container)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -451,7 +460,7 @@ extension IServiceManager {
         public func listServicesInContainer(container: Int32) async throws -> [String] {
             var _data = Parcel()
             _data.write(container)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.listServicesInContainer.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -461,7 +470,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: service)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -470,7 +479,7 @@ extension IServiceManager {
             var _data = Parcel()
             _data.write(name)
             _data.write(binder: service)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.addExportedService.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -481,7 +490,7 @@ extension IServiceManager {
         public func openChannel(target: BinderProxy, end: inout ChannelEnd) throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(binder: target)
-            var _reply = try self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
             end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
@@ -495,7 +504,7 @@ extension IServiceManager {
         public func openChannel(target: BinderProxy, end: inout ChannelEnd) async throws -> ParcelFileDescriptor {
             var _data = Parcel()
             _data.write(binder: target)
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.openChannel.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullFileDescriptor()
             end = try ChannelEnd.read(from: &_reply, resolver: self.binder.connection)
@@ -509,7 +518,7 @@ extension IServiceManager {
         public func registerChannelReceiver(listener: any IChannelListener.Interface) throws {
             var _data = Parcel()
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
-            var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -520,7 +529,7 @@ extension IServiceManager {
         public func registerChannelReceiver(listener: any IChannelListener.Interface) async throws {
             var _data = Parcel()
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { IChannelListener.Stub($0) })
-            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
     }

@@ -31,10 +31,13 @@ final class ChannelTransport: FrameTransport, @unchecked Sendable {
     }
 
     func receive(
-        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool
+        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool,
+        deadline: UInt64
     ) -> TransportReceive {
-        guard let ring = receiving else { return socket.receive(header: header, body: body, fds: fds, dontWait: dontWait) }
-        guard let r = ring.receive(header: header, body: body, fds: fds) else { return .ended }
+        guard let ring = receiving else { return socket.receive(header: header, body: body, fds: fds, dontWait: dontWait, deadline: deadline) }
+        guard let r = ring.receive(header: header, body: body, fds: fds, deadline: deadline == 0 ? nil : deadline) else {
+            return deadline != 0 && !ring.hasHungUp ? .timedOut : .ended
+        }
         return .message(r)
     }
 

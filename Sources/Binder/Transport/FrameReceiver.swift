@@ -36,6 +36,8 @@ final class FrameReceiver {
         case broken
         /// Nothing was queued (`dontWait` only).
         case empty
+        /// The deadline passed with nothing received.
+        case timedOut
     }
 
     private let transport: any FrameTransport
@@ -67,15 +69,17 @@ final class FrameReceiver {
     ///   entries: read as handles they would name whatever this process's broker handle table
     ///   holds, so such a reply becomes `INVALID_OPERATION` instead (WIRE.md §7.5).
     /// - Parameter dontWait: return `.empty` rather than wait (on the socket only).
-    func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool, dontWait: Bool = false) -> Outcome {
+    /// - Parameter deadline: `monotonicNanos()` after which to return `.timedOut`; 0: none.
+    func receive(accepting: (Command) -> Bool, refusingObjectsInReplies: Bool, dontWait: Bool = false, deadline: UInt64 = 0) -> Outcome {
         let received = bodyBuffer.withUnsafeMutableBytes { body in
-            transport.receive(header: headerBuffer, body: body, fds: fds, dontWait: dontWait)
+            transport.receive(header: headerBuffer, body: body, fds: fds, dontWait: dontWait, deadline: deadline)
         }
         let r: SeqPacket.Received
         switch received {
         case .message(let message): r = message
         case .ended: return .ended
         case .empty: return .empty
+        case .timedOut: return .timedOut
         }
         guard !r.truncated, !r.controlTruncated, r.fdCount <= Int(maxFDs),
             let header = try? FrameHeader.decode(from: UnsafeRawBufferPointer(headerBuffer), messageLength: r.length),

@@ -16,8 +16,11 @@ protocol FrameTransport: AnyObject, Sendable {
     /// Receives the next frame: its first 64 bytes into `header`, the rest into `body`, its fds into
     /// `fds`. Only the thread holding the connection's reader role calls this.
     /// - Parameter dontWait: return `.empty` rather than wait (on the socket only).
+    /// - Parameter deadline: the `monotonicNanos()` instant after which to stop waiting and return
+    ///   `.timedOut` (a call's deadline, WIRE.md §3.2); 0: wait as long as it takes.
     func receive(
-        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool
+        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool,
+        deadline: UInt64
     ) -> TransportReceive
 }
 
@@ -28,6 +31,8 @@ enum TransportReceive {
     case ended
     /// Nothing was queued (`dontWait` only).
     case empty
+    /// The deadline passed with nothing received.
+    case timedOut
 }
 
 /// A frame laid out for sending: the header encoded, the parcel's bytes, its object offsets in

@@ -29,8 +29,11 @@ final class SocketTransport: FrameTransport {
     func send(_ header: FrameHeader, _ parcel: Parcel) throws(SystemError) { try Self.send(on: fd, header, parcel) }
 
     func receive(
-        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool
+        header: UnsafeMutableRawBufferPointer, body: UnsafeMutableRawBufferPointer, fds: UnsafeMutableBufferPointer<Int32>, dontWait: Bool,
+        deadline: UInt64
     ) -> TransportReceive {
+        // A call with a deadline polls first (one more system call, for those calls only).
+        if deadline != 0 && !dontWait && !SeqPacket.waitReadable(fd, untilNanos: deadline) { return .timedOut }
         do throws(SystemError) {
             let r = try SeqPacket.receive(fd, header: header, body: body, fds: fds, dontWait: dontWait)
             return r.length > 0 ? .message(r) : .ended

@@ -26,7 +26,16 @@ public enum INetListener {
     /// Calls a remote `INetListener` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// A datagram from `source`:`sourcePort` arrived at the host's port `localPort`.
         public func onDatagram(source: String, sourcePort: Int32, localPort: Int32, payload: [UInt8]) throws {
@@ -36,7 +45,7 @@ public enum INetListener {
             _data.write(sourcePort)
             _data.write(localPort)
             _data.write(bytes: payload)
-            try self.binder.transact(code: INetListener.Code.onDatagram.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetListener.Code.onDatagram.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A datagram from `source`:`sourcePort` arrived at the host's port `localPort`.
@@ -47,7 +56,7 @@ public enum INetListener {
             _data.write(sourcePort)
             _data.write(localPort)
             _data.write(bytes: payload)
-            try await self.binder.transact(code: INetListener.Code.onDatagram.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetListener.Code.onDatagram.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// netd's proxy in `container` was unloaded (it left the foreground, or let go): this listener is dropped.
@@ -55,7 +64,7 @@ public enum INetListener {
             var _data = Parcel()
             _data.writeInterfaceToken(INetListener.descriptor)
             _data.write(container)
-            try self.binder.transact(code: INetListener.Code.onUnloaded.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: INetListener.Code.onUnloaded.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// netd's proxy in `container` was unloaded (it left the foreground, or let go): this listener is dropped.
@@ -63,7 +72,7 @@ public enum INetListener {
             var _data = Parcel()
             _data.writeInterfaceToken(INetListener.descriptor)
             _data.write(container)
-            try await self.binder.transact(code: INetListener.Code.onUnloaded.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: INetListener.Code.onUnloaded.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

@@ -76,13 +76,22 @@ public enum INetd {
     /// Calls a remote `INetd` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// The host's interfaces, their addresses and counters.
         public func getInterfaces() throws -> [InterfaceInfo] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -91,7 +100,7 @@ public enum INetd {
         public func getInterfaces() async throws -> [InterfaceInfo] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getInterfaces.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InterfaceInfo in try InterfaceInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -100,7 +109,7 @@ public enum INetd {
         public func getRoutes() throws -> [RouteInfo] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -109,7 +118,7 @@ public enum INetd {
         public func getRoutes() async throws -> [RouteInfo] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> RouteInfo in try RouteInfo.read(from: &p, resolver: self.binder.connection) }
         }
@@ -120,7 +129,7 @@ public enum INetd {
             _data.write(interfaceName)
             _data.write(address)
             _data.write(prefixLength)
-            var _reply = try self.binder.transact(code: INetd.Code.addAddress.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.addAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -130,7 +139,7 @@ public enum INetd {
             _data.write(interfaceName)
             _data.write(address)
             _data.write(prefixLength)
-            var _reply = try await self.binder.transact(code: INetd.Code.addAddress.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.addAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -140,7 +149,7 @@ public enum INetd {
             _data.write(interfaceName)
             _data.write(address)
             _data.write(prefixLength)
-            var _reply = try self.binder.transact(code: INetd.Code.removeAddress.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.removeAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -150,7 +159,7 @@ public enum INetd {
             _data.write(interfaceName)
             _data.write(address)
             _data.write(prefixLength)
-            var _reply = try await self.binder.transact(code: INetd.Code.removeAddress.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.removeAddress.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -159,7 +168,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interfaceName)
             _data.write(mtu)
-            var _reply = try self.binder.transact(code: INetd.Code.setMtu.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setMtu.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -168,7 +177,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interfaceName)
             _data.write(mtu)
-            var _reply = try await self.binder.transact(code: INetd.Code.setMtu.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setMtu.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -177,7 +186,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interfaceName)
             _data.write(up)
-            var _reply = try self.binder.transact(code: INetd.Code.setInterfaceUp.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.setInterfaceUp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -186,7 +195,7 @@ public enum INetd {
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interfaceName)
             _data.write(up)
-            var _reply = try await self.binder.transact(code: INetd.Code.setInterfaceUp.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.setInterfaceUp.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -197,7 +206,7 @@ public enum INetd {
             _data.write(prefixLength)
             _data.write(gateway)
             _data.write(interfaceName)
-            var _reply = try self.binder.transact(code: INetd.Code.addRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.addRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -208,7 +217,7 @@ public enum INetd {
             _data.write(prefixLength)
             _data.write(gateway)
             _data.write(interfaceName)
-            var _reply = try await self.binder.transact(code: INetd.Code.addRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.addRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -219,7 +228,7 @@ public enum INetd {
             _data.write(prefixLength)
             _data.write(gateway)
             _data.write(interfaceName)
-            var _reply = try self.binder.transact(code: INetd.Code.removeRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.removeRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -230,7 +239,7 @@ public enum INetd {
             _data.write(prefixLength)
             _data.write(gateway)
             _data.write(interfaceName)
-            var _reply = try await self.binder.transact(code: INetd.Code.removeRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.removeRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -244,7 +253,7 @@ public enum INetd {
             _data.write(family)
             _data.write(destination)
             _data.write(port)
-            var _reply = try self.binder.transact(code: INetd.Code.openSocket.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.openSocket.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullFileDescriptor()
         }
@@ -259,7 +268,7 @@ public enum INetd {
             _data.write(family)
             _data.write(destination)
             _data.write(port)
-            var _reply = try await self.binder.transact(code: INetd.Code.openSocket.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.openSocket.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullFileDescriptor()
         }
@@ -271,7 +280,7 @@ public enum INetd {
             _data.write(destination)
             _data.write(port)
             _data.write(bytes: payload)
-            var _reply = try self.binder.transact(code: INetd.Code.sendDatagram.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.sendDatagram.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -283,7 +292,7 @@ public enum INetd {
             _data.write(destination)
             _data.write(port)
             _data.write(bytes: payload)
-            var _reply = try await self.binder.transact(code: INetd.Code.sendDatagram.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.sendDatagram.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -293,7 +302,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetListener.Stub($0) })
-            var _reply = try self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -302,21 +311,21 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(interface: listener, resolver: self.binder.connection, makeStub: { INetListener.Stub($0) })
-            var _reply = try await self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.registerListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func unregisterListener() throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.unregisterListener.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.unregisterListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func unregisterListener() async throws {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.unregisterListener.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.unregisterListener.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -327,7 +336,7 @@ public enum INetd {
             _data.write(remoteAddress)
             _data.write(container)
             _data.write(once)
-            var _reply = try self.binder.transact(code: INetd.Code.addInboundRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.addInboundRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -338,7 +347,7 @@ public enum INetd {
             _data.write(remoteAddress)
             _data.write(container)
             _data.write(once)
-            var _reply = try await self.binder.transact(code: INetd.Code.addInboundRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.addInboundRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -346,7 +355,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(remoteAddress)
-            var _reply = try self.binder.transact(code: INetd.Code.removeInboundRoute.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.removeInboundRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -354,14 +363,14 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(remoteAddress)
-            var _reply = try await self.binder.transact(code: INetd.Code.removeInboundRoute.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.removeInboundRoute.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
         public func listInboundRoutes() throws -> [InboundRoute] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, resolver: self.binder.connection) }
         }
@@ -369,7 +378,7 @@ public enum INetd {
         public func listInboundRoutes() async throws -> [InboundRoute] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.listInboundRoutes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> InboundRoute in try InboundRoute.read(from: &p, resolver: self.binder.connection) }
         }
@@ -378,7 +387,7 @@ public enum INetd {
         public func getCounters() throws -> [TrafficCounters] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, resolver: self.binder.connection) }
         }
@@ -387,7 +396,7 @@ public enum INetd {
         public func getCounters() async throws -> [TrafficCounters] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getCounters.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficCounters in try TrafficCounters.read(from: &p, resolver: self.binder.connection) }
         }
@@ -397,7 +406,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(max)
-            var _reply = try self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, resolver: self.binder.connection) }
         }
@@ -407,7 +416,7 @@ public enum INetd {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
             _data.write(max)
-            var _reply = try await self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.getTraffic.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> TrafficRecord in try TrafficRecord.read(from: &p, resolver: self.binder.connection) }
         }
@@ -416,7 +425,7 @@ public enum INetd {
         public func loadedContainers() throws -> [Int32] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.loadedContainers.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.loadedContainers.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }
@@ -425,7 +434,7 @@ public enum INetd {
         public func loadedContainers() async throws -> [Int32] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.loadedContainers.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.loadedContainers.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }
@@ -434,7 +443,7 @@ public enum INetd {
         public func inboundPorts() throws -> [Int32] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try self.binder.transact(code: INetd.Code.inboundPorts.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: INetd.Code.inboundPorts.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }
@@ -443,7 +452,7 @@ public enum INetd {
         public func inboundPorts() async throws -> [Int32] {
             var _data = Parcel()
             _data.writeInterfaceToken(INetd.descriptor)
-            var _reply = try await self.binder.transact(code: INetd.Code.inboundPorts.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: INetd.Code.inboundPorts.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
         }

@@ -26,13 +26,22 @@ public enum ITestCallback {
     /// Calls a remote `ITestCallback` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         /// A two-way call back into the client, while the client waits for its own call.
         public func name() throws -> String {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestCallback.descriptor)
-            var _reply = try self.binder.transact(code: ITestCallback.Code.name.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestCallback.Code.name.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -41,7 +50,7 @@ public enum ITestCallback {
         public func name() async throws -> String {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestCallback.descriptor)
-            var _reply = try await self.binder.transact(code: ITestCallback.Code.name.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestCallback.Code.name.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -51,7 +60,7 @@ public enum ITestCallback {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestCallback.descriptor)
             _data.write(n)
-            try self.binder.transact(code: ITestCallback.Code.ping.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: ITestCallback.Code.ping.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// A one-way call back.
@@ -59,7 +68,7 @@ public enum ITestCallback {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestCallback.descriptor)
             _data.write(n)
-            try await self.binder.transact(code: ITestCallback.Code.ping.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: ITestCallback.Code.ping.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
     }
 

@@ -96,13 +96,22 @@ public enum ITestTypes {
     /// Calls a remote `ITestTypes` through its binder. Every method has a blocking and an async form.
     public final class Proxy: Interface, AIDLProxy {
         public let binder: BinderProxy
-        public init(_ binder: BinderProxy) { self.binder = binder }
+        /// How long each call waits for its reply (a deadline in the frame, WIRE.md §3.2); nil: no limit
+        /// of its own (a call made while serving one with a deadline inherits it).
+        public let timeout: Duration?
+        public convenience init(_ binder: BinderProxy) { self.init(binder, timeout: nil) }
+        public init(_ binder: BinderProxy, timeout: Duration?) {
+            self.binder = binder
+            self.timeout = timeout
+        }
+        /// This proxy with every call limited to `timeout`.
+        public func withTimeout(_ timeout: Duration?) -> Proxy { Proxy(binder, timeout: timeout) }
 
         public func repeatBoolean(v: Bool) throws -> Bool {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBoolean.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBoolean.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -111,7 +120,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBoolean.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBoolean.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readBool()
         }
@@ -120,7 +129,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatByte.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatByte.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int8.self)
         }
@@ -129,7 +138,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatByte.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatByte.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int8.self)
         }
@@ -138,7 +147,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatChar.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatChar.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(UInt16.self)
         }
@@ -147,7 +156,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatChar.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatChar.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(UInt16.self)
         }
@@ -156,7 +165,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatInt.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatInt.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -165,7 +174,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatInt.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatInt.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -174,7 +183,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatLong.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatLong.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int64.self)
         }
@@ -183,7 +192,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatLong.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatLong.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int64.self)
         }
@@ -192,7 +201,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFloat.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFloat.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readFloat()
         }
@@ -201,7 +210,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFloat.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFloat.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readFloat()
         }
@@ -210,7 +219,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatDouble.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatDouble.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readDouble()
         }
@@ -219,7 +228,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatDouble.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatDouble.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readDouble()
         }
@@ -228,7 +237,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatString.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatString.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -237,7 +246,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatString.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatString.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -246,7 +255,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableString.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableString.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readString()
         }
@@ -255,7 +264,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableString.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableString.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readString()
         }
@@ -265,7 +274,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.reverseInts.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.reverseInts.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
             copy = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
@@ -277,7 +286,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.reverseInts.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.reverseInts.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             let _result = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
             copy = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
@@ -288,7 +297,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(bytes: v)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBytes.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBytes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullBytes()
         }
@@ -297,7 +306,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(bytes: v)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBytes.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBytes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullBytes()
         }
@@ -306,7 +315,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableStrings.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableStrings.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -315,7 +324,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableStrings.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableStrings.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -324,7 +333,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFixed.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFixed.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullFixedArray(count: 4) { (p: inout Parcel) throws(StatusCode) -> Int64 in try p.read(Int64.self) }
         }
@@ -333,7 +342,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFixed.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFixed.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullFixedArray(count: 4) { (p: inout Parcel) throws(StatusCode) -> Int64 in try p.read(Int64.self) }
         }
@@ -342,7 +351,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatList.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -351,7 +360,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in p.write(e) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatList.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatList.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }
         }
@@ -360,7 +369,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: self.binder.connection) })
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) })
         }
@@ -369,7 +378,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(map: v, { p, k in p.write(k) }, { p, v in v.write(to: &p, resolver: self.binder.connection) })
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatMap.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullMap({ (p: inout Parcel) throws(StatusCode) -> String in try p.readNonNullString() }, { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) })
         }
@@ -378,7 +387,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -387,7 +396,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatAllTypes.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -396,7 +405,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(nullable: v) { p, v in v.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) }
         }
@@ -405,7 +414,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(nullable: v) { p, v in v.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatNullableSimple.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNullable { (p: inout Parcel) throws(StatusCode) -> ITestTypes.Simple in try ITestTypes.Simple.read(from: &p, resolver: self.binder.connection) }
         }
@@ -414,7 +423,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.ByteEnum.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -423,7 +432,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatByteEnum.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.ByteEnum.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -432,7 +441,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: self.binder.connection) }
         }
@@ -441,7 +450,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: v) { p, e in e.write(to: &p, resolver: self.binder.connection) }
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatIntEnums.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> ITestTypes.IntEnum in try ITestTypes.IntEnum.read(from: &p, resolver: self.binder.connection) }
         }
@@ -450,7 +459,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.Value.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -459,7 +468,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatValue.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try ITestTypes.Value.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -468,7 +477,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try Pair<String, ITestTypes.Simple>.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -477,7 +486,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             v.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatPair.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try Pair<String, ITestTypes.Simple>.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -487,7 +496,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(seed)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             result = try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -497,7 +506,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(seed)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.fillOut.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             result = try ITestTypes.AllTypes.read(from: &_reply, resolver: self.binder.connection)
         }
@@ -508,7 +517,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: values) { p, e in p.write(e) }
             simple.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             values = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
             simple = try ITestTypes.Simple.read(from: &_reply, resolver: self.binder.connection)
@@ -520,7 +529,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(array: values) { p, e in p.write(e) }
             simple.write(to: &_data, resolver: self.binder.connection)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.doubleInOut.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             values = try _reply.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> Int32 in try p.read(Int32.self) }
             simple = try ITestTypes.Simple.read(from: &_reply, resolver: self.binder.connection)
@@ -532,7 +541,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             _data.write(suffix)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -543,7 +552,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
             _data.write(suffix)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.callBack.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullString()
         }
@@ -553,7 +562,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullInterface(resolver: self.binder.connection, ITestCallback.Proxy.init)
         }
@@ -563,7 +572,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(interface: callback, resolver: self.binder.connection, makeStub: { ITestCallback.Stub($0) })
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatCallback.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullInterface(resolver: self.binder.connection, ITestCallback.Proxy.init)
         }
@@ -572,7 +581,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(binder: binder)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullBinder(resolver: self.binder.connection)
         }
@@ -581,7 +590,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(binder: binder)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatBinder.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readNonNullBinder(resolver: self.binder.connection)
         }
@@ -591,7 +600,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(n)
-            try self.binder.transact(code: ITestTypes.Code.sendOneway.rawValue, data: _data, flags: .oneWay)
+            try self.binder.transact(code: ITestTypes.Code.sendOneway.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         /// One-way: records `n`; `lastOneway` reads it back. Calls to one object arrive in order.
@@ -599,13 +608,13 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(n)
-            try await self.binder.transact(code: ITestTypes.Code.sendOneway.rawValue, data: _data, flags: .oneWay)
+            try await self.binder.transact(code: ITestTypes.Code.sendOneway.rawValue, data: _data, flags: .oneWay, timeout: self.timeout)
         }
 
         public func lastOneway() throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.lastOneway.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.lastOneway.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -613,7 +622,7 @@ public enum ITestTypes {
         public func lastOneway() async throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.lastOneway.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.lastOneway.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -624,7 +633,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(code)
             _data.write(message)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.throwServiceSpecific.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.throwServiceSpecific.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -634,7 +643,7 @@ public enum ITestTypes {
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(code)
             _data.write(message)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.throwServiceSpecific.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.throwServiceSpecific.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
 
@@ -643,7 +652,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(fileDescriptor: fd)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFd.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.repeatFd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readFileDescriptor()
         }
@@ -653,7 +662,7 @@ public enum ITestTypes {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
             _data.write(fileDescriptor: fd)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFd.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.repeatFd.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.readFileDescriptor()
         }
@@ -662,7 +671,7 @@ public enum ITestTypes {
         public func callingUid() throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            var _reply = try self.binder.transact(code: ITestTypes.Code.callingUid.rawValue, data: _data)
+            var _reply = try self.binder.transact(code: ITestTypes.Code.callingUid.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }
@@ -671,7 +680,7 @@ public enum ITestTypes {
         public func callingUid() async throws -> Int32 {
             var _data = Parcel()
             _data.writeInterfaceToken(ITestTypes.descriptor)
-            var _reply = try await self.binder.transact(code: ITestTypes.Code.callingUid.rawValue, data: _data)
+            var _reply = try await self.binder.transact(code: ITestTypes.Code.callingUid.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
             return try _reply.read(Int32.self)
         }

@@ -28,6 +28,8 @@ public struct BrokerStatus: AIDLValue, Equatable {
     public var objectsReleased: UInt64 = 0
     /// Containers' proxies of exported root services that are loaded now (WIRE.md §7.7).
     public var proxies: [BrokerStatus.LoadedProxy] = []
+    /// Transactions that reached the broker after their deadline and were failed with TIMED_OUT (WIRE.md §3.2).
+    public var expiredCalls: UInt64 = 0
 
     public init() {}
     public init(
@@ -49,7 +51,8 @@ public struct BrokerStatus: AIDLValue, Equatable {
         foregroundContainer: UInt32 = 0,
         bufferRefusals: UInt64 = 0,
         objectsReleased: UInt64 = 0,
-        proxies: [BrokerStatus.LoadedProxy] = []
+        proxies: [BrokerStatus.LoadedProxy] = [],
+        expiredCalls: UInt64 = 0
     ) {
         self.brokerPID = brokerPID
         self.uptimeMillis = uptimeMillis
@@ -70,6 +73,7 @@ public struct BrokerStatus: AIDLValue, Equatable {
         self.bufferRefusals = bufferRefusals
         self.objectsReleased = objectsReleased
         self.proxies = proxies
+        self.expiredCalls = expiredCalls
     }
 
     public static func read(from parcel: inout Parcel, resolver: (any BinderResolver)?) throws(StatusCode) -> BrokerStatus {
@@ -94,6 +98,7 @@ public struct BrokerStatus: AIDLValue, Equatable {
         value.bufferRefusals = try parcel.read(UInt64.self)
         value.objectsReleased = try parcel.read(UInt64.self)
         value.proxies = try parcel.readNonNullArray { (p: inout Parcel) throws(StatusCode) -> BrokerStatus.LoadedProxy in try BrokerStatus.LoadedProxy.read(from: &p, resolver: resolver) }
+        value.expiredCalls = try parcel.read(UInt64.self)
         try parcel.endParcelable(end)
         return value
     }
@@ -119,6 +124,7 @@ public struct BrokerStatus: AIDLValue, Equatable {
             parcel.write(self.bufferRefusals)
             parcel.write(self.objectsReleased)
             parcel.write(array: self.proxies) { p, e in e.write(to: &p, resolver: resolver) }
+            parcel.write(self.expiredCalls)
         }
     }
 

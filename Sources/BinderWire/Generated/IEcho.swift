@@ -18,6 +18,7 @@ public enum IEcho {
         case fail = 3
         case writeFD = 4
         case echoDroppingFDs = 5
+        case echoCount = 6
     }
 
     /// The caller, as the broker stamped it.
