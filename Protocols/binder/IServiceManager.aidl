@@ -126,4 +126,13 @@ interface IServiceManager {
      * listener must accept fds and the connection must allow at least one per frame.
      */
     void registerChannelReceiver(IChannelListener listener);
+
+    /**
+     * Resuming a session after a broker restart (WIRE.md §2.1): waitForService(name, timeoutMillis),
+     * but the reference is delivered at `handle`, the handle this process held for `name` from the
+     * broker before, so that its proxies keep working. Null on time-out. ILLEGAL_STATE when
+     * `handle` is not one the session kept (at or above its hello's firstHandle), is taken, or the
+     * object has another handle here already.
+     */
+    @nullable IBinder resumeService(@utf8InCpp String name, int handle, long timeoutMillis);
 }

@@ -49,19 +49,43 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     /// each retain and release on the hot path. A channel leaves this table when it closes.
     var channels: [ObjectIdentifier: DirectChannelEnd] = [:]
 
+    // Sessions (BinderConnection+Session.swift, WIRE.md §2.1).
+    /// The broker socket's path, to reconnect to.
+    let path: String
+    let threadPoolSize: Int
+    /// How this connection rides a broker restart.
+    public let reconnect: ReconnectPolicy
+    /// This connection's session: random, kept across reconnections.
+    public let sessionID: UInt64
+    /// What a resumption replays (its own lock: recorded after calls, read by the resuming thread).
+    let session = Mutex(SessionRecord())
+    /// Where calls wait while the session resumes.
+    let gate = ResumeGate()
+    /// `close()` was called: the end of the socket is this process's doing (guarded by `lock`).
+    var closing = false
+
     /// Connects and performs the handshake.
     /// - Parameters:
     ///   - path: the broker socket; `defaultSocketPath` when nil.
     ///   - threadPoolSize: the most threads that serve local objects. The first starts when the
     ///     first object is published or the first async call is made; the broker asks for more
     ///     when every one is busy (WIRE.md §5.2).
+    ///   - reconnect: what happens when the broker goes away (WIRE.md §2.1): by default the runtime
+    ///     reconnects to a new broker on the same path and resumes its session (registrations and
+    ///     proxies got by name come back; calls in flight fail with `DEAD_OBJECT`).
     /// - Throws: `SystemError` if the socket cannot be reached; `StatusCode` if the handshake fails.
-    public init(path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize) throws {
-        let fd = try SeqPacket.connect(path: path ?? Self.defaultSocketPath)
+    public init(
+        path: String? = nil, threadPoolSize: Int = 4, maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, reconnect: ReconnectPolicy = .default
+    ) throws {
+        self.path = path ?? Self.defaultSocketPath
+        self.threadPoolSize = threadPoolSize
+        self.reconnect = reconnect
+        sessionID = UInt64.random(in: 1...UInt64.max)
+        let fd = try SeqPacket.connect(path: self.path)
         let socket = SocketTransport(adopting: fd)
         SeqPacket.setSendBufferSize(fd, bytes: Int32(maxFrameSize) * 2)
         var hello = Parcel()
-        Hello(maxFrameSize: maxFrameSize, maxThreads: UInt32(max(1, threadPoolSize))).write(to: &hello)
+        Hello(maxFrameSize: maxFrameSize, maxThreads: UInt32(max(1, threadPoolSize)), session: sessionID).write(to: &hello)
         // The WELCOME lands in the array that becomes the connection's receive buffer (no copy).
         var body = ControlFrames.makeBodyBuffer(maxFrameSize: maxFrameSize)
         do {
@@ -84,6 +108,7 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     /// and the broker forgets this process's services.
     /// Direct channels made through this connection close too.
     public func close() {
+        lock.withLock { closing = true }
         transport.shutdown()
         shutDownChannels()
     }
@@ -95,12 +120,16 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
     /// Sends a transaction to `handle` and waits for the reply on this thread.
     /// - Parameter timeout: how long to wait for the reply (`BinderProxy.transact`, WIRE.md §3.2).
     public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = [], timeout: Duration? = nil) throws(StatusCode) -> Parcel {
-        try transactBlocking(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
+        let reply = try transactBlocking(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
+        noteServiceManagerCall(handle: handle, code: code, data: data, reply: reply)
+        return reply
     }
 
     /// Sends a transaction and suspends until the reply; a pool thread receives it.
     public func transact(handle: UInt32, code: UInt32, data: Parcel, flags: TransactionFlags = [], timeout: Duration? = nil) async throws(StatusCode) -> Parcel {
-        try await transactAsync(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
+        let reply = try await transactAsync(target: UInt64(handle), code: code, data: data, flags: flags, timeout: timeout)
+        noteServiceManagerCall(handle: handle, code: code, data: data, reply: reply)
+        return reply
     }
 
     /// Calls a local object directly on this thread (a lookup of this process's own service). The
@@ -165,7 +194,6 @@ public final class BinderConnection: FrameEndpoint, @unchecked Sendable {
 
     var limits: Welcome { welcome }
     var owner: BinderConnection { self }
-    func beforeCall() {}
     /// A two-way call made while this thread serves a routed call names that call, so that a
     /// call back into this process runs on this thread (WIRE.md §3.1).
     var nestedIn: UInt64 { ServedCalls.innermostRoutedCall(on: self) }

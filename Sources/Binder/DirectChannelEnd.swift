@@ -86,6 +86,11 @@ final class DirectChannelEnd: FrameEndpoint, @unchecked Sendable {
         moveOntoRings()
     }
 
+    /// A channel's peer is a process, not the broker: its end is the channel's end.
+    func brokerWentAway() -> Bool { false }
+    var resumptions: UInt64 { 0 }
+    func waitForResumption(after seen: UInt64) -> Bool { false }
+
     /// No broker translates object references on a direct channel.
     func sendingObjects(_ parcel: Parcel) throws(StatusCode) { throw .invalidOperation }
 

@@ -168,6 +168,8 @@ public final class BrokerCore {
         conn.maxFrameSize = min(hello.maxFrameSize, config.maxFrameSize)
         conn.maxFDs = min(hello.maxFDs, config.maxFDs)
         conn.flow.maxThreads = hello.maxThreads
+        conn.session = hello.session
+        conn.handles.startAt(hello.firstHandle)
         let welcome = Welcome(
             maxFrameSize: conn.maxFrameSize, maxFDs: conn.maxFDs, connectionID: conn.id.raw,
             pid: UInt32(bitPattern: conn.identity.namespacePID), uid: conn.identity.uid, gid: conn.identity.gid,

@@ -19,6 +19,9 @@ final class Connection {
     /// Its own objects that the broker knows, by cookie, with their reference counts.
     var owned = OwnedObjects()
     var flow: FlowControl
+    /// The client's session (WIRE.md §2.1), 0 for none: what a runtime that reconnects after a
+    /// broker restart resumes.
+    var session: UInt64 = 0
     var transactionsSent: UInt64 = 0
     var transactionsReceived: UInt64 = 0
 

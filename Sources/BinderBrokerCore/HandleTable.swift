@@ -45,6 +45,28 @@ struct HandleTable {
         return (h, true)
     }
 
+    /// New handles start at `first` (a resumed session's runtime holds the ones below, WIRE.md
+    /// §2.1); 0 and 1 change nothing. Before any handle is given.
+    mutating func startAt(_ first: UInt32) {
+        if refs.isEmpty && first > nextHandle { nextHandle = first }
+    }
+
+    /// A resumed session asks for `node` at the handle it held before the broker restarted
+    /// (WIRE.md §7.1 `resumeService`): one reference delivered there. nil when the handle is taken
+    /// by another object, is not below `first` handle of the session, or the node has another
+    /// handle already.
+    mutating func deliver(_ node: NodeID, at handle: UInt32) -> (handle: UInt32, isNew: Bool)? {
+        if let h = byNode[node] {
+            guard h == handle else { return nil }
+            refs[h]!.references += 1
+            return (h, false)
+        }
+        guard handle != 0, handle < nextHandle, refs[handle] == nil else { return nil }
+        refs[handle] = Ref(node: node, references: 1)
+        byNode[node] = handle
+        return (handle, true)
+    }
+
     /// RELEASE: the process gives back `count` references to `handle`.
     mutating func giveBack(_ handle: UInt64, count: UInt64) -> GiveBack {
         guard handle <= UInt64(UInt32.max), let ref = refs[UInt32(handle)] else { return .refused(held: 0) }

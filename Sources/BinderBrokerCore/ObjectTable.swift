@@ -85,6 +85,21 @@ struct ObjectTable {
         return .handle(handle)
     }
 
+    /// `reference(to:for:connections:)` at the handle a resumed session held before (WIRE.md
+    /// §2.1); nil when that handle cannot be given (HandleTable.deliver(_:at:)).
+    mutating func reference(to node: NodeID, for receiver: Connection, at handle: UInt32, connections: [ConnectionID: Connection]) -> ObjectRef? {
+        if let n = nodes[node], n.owner == receiver.id {
+            receiver.owned.deliveredToOwner(n.cookie)
+            return .local(n.cookie)
+        }
+        guard let (h, isNew) = receiver.handles.deliver(node, at: handle) else { return nil }
+        if isNew {
+            retain(node, connections: connections)
+            proxies.handleAdded(to: node)
+        }
+        return .handle(h)
+    }
+
     /// One more holder of `node`'s object.
     func retain(_ node: NodeID, connections: [ConnectionID: Connection]) {
         guard let n = nodes[node], let owner = connections[n.owner] else { return }

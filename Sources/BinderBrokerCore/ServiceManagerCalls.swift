@@ -82,8 +82,9 @@ extension BrokerCore {
                 }
                 reply(oneWay, conn, txid, &out) { _ in }
                 release(removed.node, out: &out)
-            case .waitForService:
+            case .waitForService, .resumeService:
                 let name = try request.readNonNullString()
+                let pinned: UInt32 = code == .resumeService ? UInt32(bitPattern: try request.read(Int32.self)) : 0
                 let timeoutMillis: Int64 = try request.read()
                 guard ServiceManagerInterface.isValidName(name) else {
                     return fail(oneWay, conn, txid, ServiceError(.illegalArgument, "invalid service name '\(name)'"), &out)
@@ -91,13 +92,18 @@ extension BrokerCore {
                 if case .denied(let why) = serviceManager.mayAwait(name, by: conn.identity) {
                     return fail(oneWay, conn, txid, ServiceError(.security, why), &out)
                 }
+                if code == .resumeService && (pinned == 0 || conn.handles[pinned] != nil) {
+                    return fail(oneWay, conn, txid, ServiceError(.illegalState, "handle \(pinned) cannot be resumed"), &out)
+                }
                 if let node = lookUpNode(name, for: conn) {
-                    reply(oneWay, conn, txid, &out) { p in p.write(object: reference(to: node, for: conn)) }
+                    answerWaiter(conn, transactionID: txid, node: node, pinnedHandle: pinned, oneWay: oneWay, out: &out)
                 } else if !oneWay {
                     // Negative: wait as long as the caller stays connected. Beyond ~a century: the same.
                     let forever = timeoutMillis < 0 || timeoutMillis > 3_153_600_000_000
                     let deadline = forever ? nil : now + UInt64(timeoutMillis) * 1_000_000
-                    serviceManager.registry.wait(connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline)
+                    serviceManager.registry.wait(
+                        connection: conn.id, transactionID: txid, scope: conn.identity.container, name: name, deadline: deadline,
+                        pinnedHandle: pinned)
                 }
             // The registry's calls make fds for their caller: one-way, they are ignored.
             case .requestChannel where !oneWay: try requestChannel(from: conn, request: &request, txid: txid, now: now, out: &out)
@@ -180,12 +186,25 @@ extension BrokerCore {
         for w in serviceManager.registry.takeWaiters(for: name, registeredIn: scope, exported: exported) {
             guard let waiter = connections[w.connection] else { continue }
             let seen = self.node(node, registeredIn: scope, exported: exported, seenFrom: w.scope)
-            replyOK(to: waiter, transactionID: w.transactionID, out: &out) { p in p.write(object: reference(to: seen, for: waiter)) }
+            answerWaiter(waiter, transactionID: w.transactionID, node: seen, pinnedHandle: w.pinnedHandle, oneWay: false, out: &out)
         }
         for listener in serviceManager.registry.listeners[name] ?? []
         where serviceManager.registry.registrationReaches(listener.scope, name: name, registeredIn: scope, exported: exported) {
             notify(listener, name: name, service: self.node(node, registeredIn: scope, exported: exported, seenFrom: listener.scope), out: &out)
         }
+    }
+
+    /// Answers a `waitForService` (or, with a pinned handle, a `resumeService`) with `node`.
+    private func answerWaiter<O: BrokerOutbox>(
+        _ conn: Connection, transactionID: UInt64, node: NodeID, pinnedHandle: UInt32, oneWay: Bool, out: inout O
+    ) {
+        guard pinnedHandle != 0 else {
+            return reply(oneWay, conn, transactionID, &out) { p in p.write(object: reference(to: node, for: conn)) }
+        }
+        guard let ref = objects.reference(to: node, for: conn, at: pinnedHandle, connections: connections) else {
+            return fail(oneWay, conn, transactionID, ServiceError(.illegalState, "handle \(pinnedHandle) cannot be resumed"), &out)
+        }
+        reply(oneWay, conn, transactionID, &out) { p in p.write(object: ref) }
     }
 
     /// Calls `IServiceCallback.onRegistration(name, service)` one-way on a listener's callback object.

@@ -28,6 +28,8 @@ struct ServiceRegistry {
         let name: String
         /// Monotonic nanoseconds, or nil to wait as long as the caller stays connected.
         let deadline: UInt64?
+        /// A resumed session's `resumeService`: the handle the reference must come at; 0: any.
+        var pinnedHandle: UInt32 = 0
     }
     struct Listener: Equatable {
         let connection: ConnectionID
@@ -47,8 +49,10 @@ struct ServiceRegistry {
 
     /// A caller waits for `name` to be registered in (or exported to) `scope` until `deadline`
     /// (monotonic nanoseconds; nil: as long as it stays connected).
-    mutating func wait(connection: ConnectionID, transactionID: UInt64, scope: UInt32, name: String, deadline: UInt64?) {
-        let waiter = Waiter(id: nextWaiter, connection: connection, transactionID: transactionID, scope: scope, name: name, deadline: deadline)
+    mutating func wait(connection: ConnectionID, transactionID: UInt64, scope: UInt32, name: String, deadline: UInt64?, pinnedHandle: UInt32 = 0) {
+        let waiter = Waiter(
+            id: nextWaiter, connection: connection, transactionID: transactionID, scope: scope, name: name, deadline: deadline,
+            pinnedHandle: pinnedHandle)
         nextWaiter += 1
         waiters.append(waiter)
         if let deadline { expiry.schedule(waiter.id, at: deadline) }

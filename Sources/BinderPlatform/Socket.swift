@@ -29,6 +29,13 @@ public enum FileDescriptor {
         try retrying("fcntl F_DUPFD_CLOEXEC") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     }
 
+    /// Makes the number `target` refer to `fd`'s open file (close-on-exec), closing what `target`
+    /// referred to, in one atomic step (`dup3`): threads using the number `target` meet either the
+    /// old file or the new one, never a closed or reused number. `fd` stays open.
+    public static func replace(_ target: Int32, with fd: Int32) throws(SystemError) {
+        _ = try retrying("dup3") { cbinder_dup3_cloexec(fd, target) }
+    }
+
     /// How many fds a process (default: this one) has open: the entries of /proc/PID/fd, less,
     /// for this process, the one listing them. -1 when they cannot be read.
     public static func openCount(pid: Int32? = nil) -> Int {

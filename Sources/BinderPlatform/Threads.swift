@@ -146,6 +146,19 @@ public final class ReusableThreads: @unchecked Sendable {
     }
 }
 
+/// Blocking sleeps of the calling thread (a retry's back-off), resumed after signals.
+public enum ThreadSleep {
+    public static func nanoseconds(_ n: UInt64) {
+        var request = timespec(tv_sec: Int(n / 1_000_000_000), tv_nsec: Int(n % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// The calling thread's identity (`pthread_self`): equal for the same live thread only.
+@inline(__always)
+public func currentThreadID() -> UInt { UInt(pthread_self()) }
+
 /// CLOCK_MONOTONIC in nanoseconds.
 @inline(__always)
 public func monotonicNanos() -> UInt64 {

@@ -4,7 +4,8 @@ public struct Hello: Equatable, Sendable {
     /// "BNDR" read as a little-endian u32.
     public static let magic: UInt32 = 0x5244_4E42
     public static let protocolMajor: UInt16 = 1
-    public static let protocolMinor: UInt16 = 0
+    /// 1.1 added the session fields (`session`, `firstHandle`); a 1.0 broker ignores them.
+    public static let protocolMinor: UInt16 = 1
 
     public var major: UInt16 = Hello.protocolMajor
     public var minor: UInt16 = Hello.protocolMinor
@@ -14,11 +15,23 @@ public struct Hello: Equatable, Sendable {
     public var maxFDs: UInt32
     /// The most pool threads the client will start when the broker asks (WIRE.md §5.2); 0: never ask.
     public var maxThreads: UInt32
+    /// The client's session (WIRE.md §2.1): a random ID the runtime keeps across reconnections to
+    /// restarted brokers; 0: none (a 1.0 client).
+    public var session: UInt64
+    /// The lowest handle the broker may give this connection (WIRE.md §2.1): a runtime resuming its
+    /// session after a broker restart still holds handles below it, which must never name another
+    /// object. 0 or 1: handles start at 1.
+    public var firstHandle: UInt32
 
-    public init(maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, maxFDs: UInt32 = Limits.defaultMaxFDs, maxThreads: UInt32 = 0) {
+    public init(
+        maxFrameSize: UInt32 = Limits.defaultMaxFrameSize, maxFDs: UInt32 = Limits.defaultMaxFDs, maxThreads: UInt32 = 0,
+        session: UInt64 = 0, firstHandle: UInt32 = 0
+    ) {
         self.maxFrameSize = maxFrameSize
         self.maxFDs = maxFDs
         self.maxThreads = maxThreads
+        self.session = session
+        self.firstHandle = firstHandle
     }
 
     public func write(to p: inout Parcel) {
@@ -28,6 +41,8 @@ public struct Hello: Equatable, Sendable {
         p.write(maxFDs)
         p.write(UInt32(0))  // feature bits, none defined
         p.write(maxThreads)
+        p.write(session)
+        p.write(firstHandle)
     }
 
     public static func read(from p: inout Parcel) throws(StatusCode) -> Hello {
@@ -38,6 +53,11 @@ public struct Hello: Equatable, Sendable {
         h.minor = UInt16(truncatingIfNeeded: version)
         _ = try p.read(UInt32.self)
         h.maxThreads = try p.read()
+        // 1.1: the session fields; a 1.0 hello ends before them.
+        if p.count - p.readPosition >= 12 {
+            h.session = try p.read()
+            h.firstHandle = try p.read()
+        }
         return h
     }
 }

@@ -458,3 +458,5 @@ void cbinder_wait_hangup(int fd) {
         if (r < 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return;
     }
 }
+
+int cbinder_dup3_cloexec(int fd, int target) { return dup3(fd, target, O_CLOEXEC); }

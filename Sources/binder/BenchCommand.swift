@@ -51,7 +51,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let c = try connectToBroker()
+        let c = try connectToBroker(ridesRestarts: true)
         let sm = c.serviceManager
         // Inside a container the broker's pid means nothing (another PID namespace): place the
         // broker from outside (the side-by-side script pins it with taskset).

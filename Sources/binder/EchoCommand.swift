@@ -54,7 +54,7 @@ struct EchoCommand: ParsableCommand {
             if let cpu {
                 do { try CPUAffinity.pin(cpu: cpu) } catch { throw CLIFailure("cannot pin to CPU \(cpu): \(error)") }
             }
-            let c = try connectToBroker(threads: threads)
+            let c = try connectToBroker(threads: threads, ridesRestarts: true)
             let (refuse, quiet) = (refuseDirect, quiet)
             let accept: @Sendable (DirectChannelRequest) -> Bool = { request in
                 if !quiet { printLine("direct channel from \(request.requester): \(refuse ? "refused" : "accepted")") }

@@ -16,10 +16,13 @@ struct CLIFailure: Error, CustomStringConvertible {
 }
 
 /// Connects to the broker, or fails with one line saying where it looked.
-func connectToBroker(threads: Int = 1) throws -> BinderConnection {
+/// - Parameter ridesRestarts: reconnect and resume the session when the broker restarts (the
+///   commands that serve or run for long: `echo serve`, `bench`); a one-shot command fails at once
+///   instead.
+func connectToBroker(threads: Int = 1, ridesRestarts: Bool = false) throws -> BinderConnection {
     let path = BinderConnection.defaultSocketPath
     do {
-        return try BinderConnection(path: path, threadPoolSize: threads)
+        return try BinderConnection(path: path, threadPoolSize: threads, reconnect: ridesRestarts ? .default : .never)
     } catch let e as SystemError {
         throw CLIFailure("cannot reach the broker at \(path): \(String(e.description.split(separator: ": ").last ?? ""))")
     } catch {

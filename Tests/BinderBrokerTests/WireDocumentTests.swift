@@ -31,7 +31,7 @@ struct WireDocumentTests {
     @Test("§9(a) hello with default limits")
     func hello() throws {
         var p = Parcel()
-        Hello().write(to: &p)
+        Hello(session: 0x0123_4567_89AB_CDEF).write(to: &p)
         #expect(CoreHarness.frame(FrameHeader(command: .hello), p) == (try Self.example("§9(a)")))
     }
 

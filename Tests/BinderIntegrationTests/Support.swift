@@ -54,8 +54,8 @@ final class TestBroker: @unchecked Sendable {
         }
     }
 
-    func connect(threads: Int = 2) throws -> BinderConnection {
-        try BinderConnection(path: socketPath, threadPoolSize: threads)
+    func connect(threads: Int = 2, reconnect: ReconnectPolicy = .default) throws -> BinderConnection {
+        try BinderConnection(path: socketPath, threadPoolSize: threads, reconnect: reconnect)
     }
 
     /// A service connection serving `EchoService` as "echo", and a client connection holding a proxy to it.

@@ -78,9 +78,13 @@ struct FrameTests {
     @Test("golden hello parcel, and hello/welcome round trips")
     func handshake() throws {
         var p = Parcel()
-        Hello().write(to: &p)
-        #expect(p.bytes == hex("424e4452 00000100 00000200 10000000 00000000 00000000"))
-        #expect(try Hello.read(from: &p) == Hello())
+        Hello(session: 5, firstHandle: 9).write(to: &p)
+        #expect(p.bytes == hex("424e4452 01000100 00000200 10000000 00000000 00000000 0500000000000000 09000000"))
+        #expect(try Hello.read(from: &p) == Hello(session: 5, firstHandle: 9))
+        // A 1.0 hello ends after maxThreads: no session.
+        var old = Parcel(bytes: hex("424e4452 00000100 00000200 10000000 00000000 03000000"))
+        let read = try Hello.read(from: &old)
+        #expect(read.minor == 0 && read.maxThreads == 3 && read.session == 0 && read.firstHandle == 0)
         var w = Parcel()
         let welcome = Welcome(maxFrameSize: 4096, maxFDs: 8, connectionID: 3, pid: 42, uid: 1000, gid: 100, container: 2)
         welcome.write(to: &w)

@@ -49,6 +49,9 @@ struct CallTable<Waiter> {
 
     func isWaiting(_ id: UInt64) -> Bool { waiting.contains(id) }
 
+    /// The blocked calls with no reply filed yet.
+    var waitingIDs: [UInt64] { waiting.filter { replies[$0] == nil } }
+
     /// A thread waits for `id` after all (a call on a channel that hung up before answering).
     mutating func wait(for id: UInt64) { waiting.insert(id) }
 

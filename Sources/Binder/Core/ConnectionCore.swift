@@ -21,6 +21,9 @@ struct ConnectionCore<Waiter> {
     /// Threads waiting on the shell's condition.
     private(set) var sleepers = 0
     private(set) var closed = false
+    /// The broker went away and the shell is reconnecting (`brokerLost`): nobody reads until it
+    /// has a new socket (`resumed`).
+    private(set) var suspended = false
     /// What calls fail with once the connection is closed: `DEAD_OBJECT`, or the status with which
     /// a service refused a direct channel opened without waiting for its answer.
     private(set) var closeStatus = StatusCode.deadObject
@@ -91,7 +94,7 @@ struct ConnectionCore<Waiter> {
             return .closed(closeStatus)
         }
         if id == nil, let (frame, object) = work.next(in: objects) { return .serve(frame, object) }
-        if !readerBusy {
+        if !readerBusy && !suspended {
             readerBusy = true
             return .read
         }
@@ -200,6 +203,28 @@ struct ConnectionCore<Waiter> {
 
     /// A serving thread exited; true for the last one.
     mutating func threadExited() -> Bool { pool.exited() }
+
+    // MARK: Losing the broker
+
+    /// The reader met the end of the broker's socket, and the shell reconnects to a new broker
+    /// (its session, WIRE.md §2.1). The calls waiting for an answer fail with `DEAD_OBJECT`: each
+    /// may have run, so none is resent. Nobody reads until `resumed()`.
+    mutating func brokerLost(effects: inout ConnectionEffects<Waiter>) {
+        readerBusy = false
+        suspended = true
+        for id in calls.waitingIDs {
+            _ = calls.file(reply: ReceivedFrame(header: FrameHeader(command: .reply, transactionID: id, status: .deadObject), parcel: Parcel()))
+        }
+        effects.failedWith = .deadObject
+        effects.failed = calls.removeAllAsync()
+        if sleepers > 0 { effects.wake = .all }
+    }
+
+    /// The shell has a socket to a new broker: reading starts again.
+    mutating func resumed(effects: inout ConnectionEffects<Waiter>) {
+        suspended = false
+        if sleepers > 0 { effects.wake = .all }
+    }
 
     // MARK: Closing
 

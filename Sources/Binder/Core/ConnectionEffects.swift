@@ -28,9 +28,12 @@ struct ConnectionEffects<Waiter> {
     /// with. Whoever waits for the close is to be woken.
     var closed: StatusCode? = nil
     var failed: [Waiter] = []
+    /// Set when the async calls in `failed` fail although the connection stays open (the broker
+    /// went away, and the shell reconnects): the status they fail with.
+    var failedWith: StatusCode? = nil
 
     init() {}
 
     /// Whether anything is left to do once the lock is released.
-    var hasWorkAfterUnlock: Bool { free != nil || growth != nil || resume != nil || closed != nil }
+    var hasWorkAfterUnlock: Bool { free != nil || growth != nil || resume != nil || closed != nil || failedWith != nil }
 }

@@ -28,6 +28,20 @@ struct HeldReferences {
         entries[key, default: Entry()].holders += 1
     }
 
+    /// A new broker replaced the one that delivered these references (WIRE.md §2.1): it delivered
+    /// none of them, so none is given back to it. The holders stay.
+    mutating func brokerRestarted() {
+        for key in entries.keys { entries[key]!.delivered = 0 }
+    }
+
+    /// The highest handle held (0: none).
+    var highestHandle: UInt32 {
+        entries.keys.reduce(0) { top, key in
+            if case .handle(let h) = key { return max(top, h) }
+            return top
+        }
+    }
+
     /// One holder of `key` went. Returns the references to give back when it was the last one and
     /// the broker delivered any (a handle this process made up itself has none to give back).
     mutating func drop(_ key: Key) -> UInt64? {

@@ -38,6 +38,14 @@ extension FrameEndpoint {
                 let frame: ReceivedFrame?
                 switch incoming {
                 case .frame(let f): frame = f
+                case .closed where brokerWentAway():
+                    // The shell reconnects (its session): calls in flight fail, the rest wait.
+                    core.brokerLost(effects: &effects)
+                    wake(effects.wake)
+                    lock.unlock()
+                    carryOut(effects)
+                    lock.lock()
+                    continue
                 case .closed: frame = nil
                 case .timedOut:
                     core.readerTimedOut(effects: &effects)
@@ -99,6 +107,8 @@ extension FrameEndpoint {
             closeLatch.signal()
             for waiter in effects.failed { waiter.resume(throwing: status) }
             didClose()
+        } else if let status = effects.failedWith {
+            for waiter in effects.failed { waiter.resume(throwing: status) }
         }
     }
 

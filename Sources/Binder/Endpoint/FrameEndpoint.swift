@@ -34,8 +34,18 @@ protocol FrameEndpoint: AnyObject, Sendable {
 
     // MARK: Rules
 
-    /// Lock held, before a blocking call is filed (a channel's client may switch transports here).
+    /// Lock held, before a call is filed (a channel's client may switch transports here; a broker
+    /// connection that is resuming its session holds the call here until it has).
     func beforeCall()
+    /// Lock held: the reader met the end of the socket, which was not this end's own doing. True
+    /// when the shell reconnects (a broker connection's session, WIRE.md §2.1): the core is then
+    /// suspended instead of closed.
+    func brokerWentAway() -> Bool
+    /// Sessions resumed so far (0 where there are none).
+    var resumptions: UInt64 { get }
+    /// Lock not held: a call's send failed because the broker went away. True once a session
+    /// resumption after the `seen`th completed: the call was never delivered and may be sent again.
+    func waitForResumption(after seen: UInt64) -> Bool
     /// The `nestedIn` of a two-way call made on this thread (WIRE.md §3.1).
     var nestedIn: UInt64 { get }
     /// Checks an outgoing parcel that carries object references, and counts them.
@@ -96,6 +106,7 @@ extension FrameEndpoint {
             throw status
         }
         lock.unlock()
+        let seen = resumptions
         do throws(StatusCode) {
             try send(
                 FrameHeader(
@@ -104,6 +115,10 @@ extension FrameEndpoint {
         } catch {
             guard error == .deadObject, awaitsRefusal else {
                 lock.withLock { core.abandon(txid) }
+                // The broker went away before the call reached it: sent again once the session resumed.
+                if error == .deadObject && waitForResumption(after: seen) {
+                    return try transactBlocking(target: target, code: code, data: data, flags: flags, timeout: timeout)
+                }
                 throw error
             }
             // The service hung up before answering: usually a refusal, still queued for this end.
@@ -134,6 +149,7 @@ extension FrameEndpoint {
         do {
             return try await withCheckedThrowingContinuation { (continuation: AsyncWaiter) in
                 lock.lock()
+                beforeCall()
                 guard let txid = core.startAsyncCall(continuation) else {
                     let status = core.closeStatus
                     lock.unlock()

@@ -69,6 +69,12 @@ extension IServiceManager {
         /// it with onChannelRequested (WIRE.md §7.4): one broker round trip less per channel. The
         /// listener must accept fds and the connection must allow at least one per frame.
         func registerChannelReceiver(listener: any IChannelListener.Interface) throws
+        /// Resuming a session after a broker restart (WIRE.md §2.1): waitForService(name, timeoutMillis),
+        /// but the reference is delivered at `handle`, the handle this process held for `name` from the
+        /// broker before, so that its proxies keep working. Null on time-out. ILLEGAL_STATE when
+        /// `handle` is not one the session kept (at or above its hello's firstHandle), is taken, or the
+        /// object has another handle here already.
+        func resumeService(name: String, handle: Int32, timeoutMillis: Int64) throws -> BinderProxy?
     }
 
     /// Calls a remote `IServiceManager` through its binder. Every method has a blocking and an async form.
@@ -532,6 +538,36 @@ extension IServiceManager {
             var _reply = try await self.binder.transact(code: IServiceManager.Code.registerChannelReceiver.rawValue, data: _data, timeout: self.timeout)
             try _reply.readException()
         }
+
+        /// Resuming a session after a broker restart (WIRE.md §2.1): waitForService(name, timeoutMillis),
+        /// but the reference is delivered at `handle`, the handle this process held for `name` from the
+        /// broker before, so that its proxies keep working. Null on time-out. ILLEGAL_STATE when
+        /// `handle` is not one the session kept (at or above its hello's firstHandle), is taken, or the
+        /// object has another handle here already.
+        public func resumeService(name: String, handle: Int32, timeoutMillis: Int64) throws -> BinderProxy? {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(handle)
+            _data.write(timeoutMillis)
+            var _reply = try self.binder.transact(code: IServiceManager.Code.resumeService.rawValue, data: _data, timeout: self.timeout)
+            try _reply.readException()
+            return try _reply.readBinder(resolver: self.binder.connection)
+        }
+
+        /// Resuming a session after a broker restart (WIRE.md §2.1): waitForService(name, timeoutMillis),
+        /// but the reference is delivered at `handle`, the handle this process held for `name` from the
+        /// broker before, so that its proxies keep working. Null on time-out. ILLEGAL_STATE when
+        /// `handle` is not one the session kept (at or above its hello's firstHandle), is taken, or the
+        /// object has another handle here already.
+        public func resumeService(name: String, handle: Int32, timeoutMillis: Int64) async throws -> BinderProxy? {
+            var _data = Parcel()
+            _data.write(name)
+            _data.write(handle)
+            _data.write(timeoutMillis)
+            var _reply = try await self.binder.transact(code: IServiceManager.Code.resumeService.rawValue, data: _data, timeout: self.timeout)
+            try _reply.readException()
+            return try _reply.readBinder(resolver: self.binder.connection)
+        }
     }
 
     /// Serves an `Interface` implementation: checks, decodes and dispatches each call.
@@ -662,6 +698,13 @@ extension IServiceManager {
                 let listener = try _data.readNonNullInterface(resolver: _context.connection, IChannelListener.Proxy.init)
                 try self.impl.registerChannelReceiver(listener: listener)
                 _reply.writeNoException()
+            case .resumeService:
+                let name = try _data.readNonNullString()
+                let handle = try _data.read(Int32.self)
+                let timeoutMillis = try _data.read(Int64.self)
+                let _result = try self.impl.resumeService(name: name, handle: handle, timeoutMillis: timeoutMillis)
+                _reply.writeNoException()
+                _reply.write(binder: _result)
             }
         }
     }

@@ -38,5 +38,6 @@ public enum IServiceManager {
         case addExportedService = 21
         case openChannel = 22
         case registerChannelReceiver = 23
+        case resumeService = 24
     }
 }

@@ -67,6 +67,9 @@ int cbinder_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 int cbinder_futex_wake(uint32_t *addr, int count);
 /// poll(fd, POLLRDHUP) until the peer hangs up or the socket fails (data arriving does not end it).
 void cbinder_wait_hangup(int fd);
+
+/// dup3(fd, target, O_CLOEXEC): glibc declares it only under _GNU_SOURCE. -1 with errno on failure.
+int cbinder_dup3_cloexec(int fd, int target);
 /// The process's number of CPUs available.
 int cbinder_cpu_count(void);
 
