@@ -240,6 +240,8 @@ extension BinderConnection {
     /// by name asked for again, while other calls wait at the gate.
     private func replay(until deadline: UInt64) {
         withHeldReferences { $0.brokerRestarted() }
+        // Services looked up by container ID are looked up again on their next call.
+        serviceCache.forgetAll()
         gate.replaying()
         var effects = Effects()
         lock.withLock {

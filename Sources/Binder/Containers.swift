@@ -68,6 +68,15 @@ final class ContainerServiceCache: Sendable {
     func forget(_ container: UInt32, _ name: String) {
         entries.withLock { _ = $0.removeValue(forKey: Key(container: container, name: name)) }
     }
+    /// Forgets every look-up (a new broker does not know their handles, WIRE.md §2.1). The proxies
+    /// go after the lock is released.
+    func forgetAll() {
+        let gone = entries.withLock { entries in
+            defer { entries.removeAll() }
+            return entries
+        }
+        _ = gone
+    }
 }
 
 extension BinderConnection {
