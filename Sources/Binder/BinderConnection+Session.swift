@@ -199,10 +199,10 @@ extension BinderConnection {
     private func resumeSession() {
         let deadline = monotonicNanos() &+ CallDeadline.nanoseconds(reconnect.giveUpAfter)
         var delay = CallDeadline.nanoseconds(reconnect.firstDelay)
-        let firstHandle = withHeldReferences { $0.highestHandle }
-        let floor = max(firstHandle, session.withLock { $0.byName.keys.max() ?? 0 }) &+ 1
+        // New handles start above every handle this process may still hold.
+        let firstHandle = max(withHeldReferences { $0.highestHandle }, session.withLock { $0.byName.keys.max() ?? 0 }) &+ 1
         while !lock.withLock({ closing }) {
-            if let fd = try? handshake(firstHandle: floor) {
+            if let fd = try? handshake(firstHandle: firstHandle) {
                 // The socket's number stays the connection's: every thread that uses it meets the new broker.
                 let moved = (try? FileDescriptor.replace(transport.fd, with: fd)) != nil
                 FileDescriptor.close(fd)

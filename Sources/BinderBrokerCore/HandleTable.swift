@@ -61,11 +61,15 @@ struct HandleTable {
             refs[h]!.references += 1
             return (h, false)
         }
-        guard handle != 0, handle < nextHandle, refs[handle] == nil else { return nil }
+        guard isResumable(handle) else { return nil }
         refs[handle] = Ref(node: node, references: 1)
         byNode[node] = handle
         return (handle, true)
     }
+
+    /// Whether a resumed session may ask for `handle` (WIRE.md §2.1): one it kept (below the
+    /// first new handle), and free.
+    func isResumable(_ handle: UInt32) -> Bool { handle != 0 && handle < nextHandle && refs[handle] == nil }
 
     /// RELEASE: the process gives back `count` references to `handle`.
     mutating func giveBack(_ handle: UInt64, count: UInt64) -> GiveBack {

@@ -78,11 +78,14 @@ struct ObjectTable {
             return .local(n.cookie)
         }
         let (handle, isNew) = receiver.handles.deliver(node)
-        if isNew {
-            retain(node, connections: connections)
-            proxies.handleAdded(to: node)
-        }
+        if isNew { handleMade(to: node, connections: connections) }
         return .handle(handle)
+    }
+
+    /// A process got a new handle to `node`: one more holder of the object.
+    private mutating func handleMade(to node: NodeID, connections: [ConnectionID: Connection]) {
+        retain(node, connections: connections)
+        proxies.handleAdded(to: node)
     }
 
     /// `reference(to:for:connections:)` at the handle a resumed session held before (WIRE.md
@@ -93,10 +96,7 @@ struct ObjectTable {
             return .local(n.cookie)
         }
         guard let (h, isNew) = receiver.handles.deliver(node, at: handle) else { return nil }
-        if isNew {
-            retain(node, connections: connections)
-            proxies.handleAdded(to: node)
-        }
+        if isNew { handleMade(to: node, connections: connections) }
         return .handle(h)
     }
 

@@ -92,7 +92,7 @@ extension BrokerCore {
                 if case .denied(let why) = serviceManager.mayAwait(name, by: conn.identity) {
                     return fail(oneWay, conn, txid, ServiceError(.security, why), &out)
                 }
-                if code == .resumeService && (pinned == 0 || conn.handles[pinned] != nil) {
+                if code == .resumeService && !conn.handles.isResumable(pinned) {
                     return fail(oneWay, conn, txid, ServiceError(.illegalState, "handle \(pinned) cannot be resumed"), &out)
                 }
                 if let node = lookUpNode(name, for: conn) {

@@ -7,31 +7,34 @@ struct EchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo", abstract: "The built-in echo service.", subcommands: [Serve.self, WhoAmI.self, Count.self])
 
-    struct WhoAmI: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "whoami", abstract: "Ask an echo service who is calling: prints the identity it saw (pid, uid, container).")
+    /// The echo service a command calls: its name, and the container it is looked up in.
+    struct Target: ParsableArguments {
         @Argument(help: "Service name.") var name: String = "echo"
         @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
         func validate() throws { try validateServiceName(name) }
+        /// A generated proxy to it, over a new connection.
+        func proxy() throws -> IEcho.Proxy { IEcho.Proxy(try requireService(try connectToBroker(), name, inContainer: container)) }
+    }
+
+    struct WhoAmI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "whoami", abstract: "Ask an echo service who is calling: prints the identity it saw (pid, uid, container).")
+        @OptionGroup var target: Target
         func run() throws {
-            let c = try connectToBroker()
-            let service = try requireService(c, name, inContainer: container)
-            let seen = try brokerCall("whoAmI") { try IEcho.Proxy(service).whoAmI() }
-            let place = container.map { " in container \($0)" } ?? ""
-            print("\(name)\(place) saw the caller as pid=\(seen.pid) uid=\(seen.uid) container=\(seen.container)")
+            let echo = try target.proxy()
+            let seen = try brokerCall("whoAmI") { try echo.whoAmI() }
+            let place = target.container.map { " in container \($0)" } ?? ""
+            print("\(target.name)\(place) saw the caller as pid=\(seen.pid) uid=\(seen.uid) container=\(seen.container)")
         }
     }
 
     struct Count: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "count", abstract: "Print how many echo calls (code 1) an echo service has run, as one integer.")
-        @Argument(help: "Service name.") var name: String = "echo"
-        @Option(help: "Call NAME as registered in this container (0: the root).") var container: UInt32?
-        func validate() throws { try validateServiceName(name) }
+        @OptionGroup var target: Target
         func run() throws {
-            let c = try connectToBroker()
-            let service = try requireService(c, name, inContainer: container)
-            print(try brokerCall("echoCount") { try IEcho.Proxy(service).echoCount() })
+            let echo = try target.proxy()
+            print(try brokerCall("echoCount") { try echo.echoCount() })
         }
     }
 
