@@ -149,6 +149,10 @@ extension BinderConnection {
 
     var resumptions: UInt64 { gate.count }
 
+    /// Whether the connection is resuming its session right now (the broker went away and the
+    /// runtime reconnects): a `DEAD_OBJECT` met now is the broker's loss, not the service's.
+    public var isResumingSession: Bool { gate.mayBeClosed }
+
     /// How many times this connection has resumed its session on a new broker (WIRE.md §2.1).
     public var sessionResumptions: UInt64 { gate.count }
 

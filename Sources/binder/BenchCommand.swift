@@ -124,10 +124,20 @@ struct BenchCommand: ParsableCommand {
             opened = nil
         }
 
+        // Calls that failed (a refusal, a time-out, a call lost with a broker that restarted) are
+        // counted and the run goes on; a dead service ends it (DEAD_OBJECT while the session is not
+        // resuming). Failures during the warm-up count too.
+        var errors = 0
+
         // Warm-up: fault in buffers, settle caches and the scheduler.
         let warmEnd = monotonicNanos() + 250_000_000
         while monotonicNanos() < warmEnd {
-            _ = try call()
+            let resumed = c.sessionResumptions
+            do {
+                _ = try call()
+            } catch let status as StatusCode where Self.goesOn(after: status, on: c, resumedBefore: resumed) {
+                errors += 1
+            }
             finish()
         }
 
@@ -137,19 +147,19 @@ struct BenchCommand: ParsableCommand {
         let end = start + UInt64(seconds * 1e9)
         var nextProgress = start + 1_000_000_000
         var now = start
-        // Calls that failed with a status other than DEAD_OBJECT (a refusal, a time-out) are
-        // counted and the run goes on; a dead broker or service ends it.
-        var errors = 0
         if inflight > 1 {
-            (samples, errors) = try Self.pipelined(echo, code: code, data: data, tasks: inflight, until: end)
+            var pipelinedErrors = 0
+            (samples, pipelinedErrors) = try Self.pipelined(echo, on: c, code: code, data: data, tasks: inflight, until: end)
+            errors += pipelinedErrors
             now = monotonicNanos()
         }
         while inflight == 1 && now < end {
             let t0 = now
             let reply: Parcel
+            let resumed = c.sessionResumptions
             do {
                 reply = try call()
-            } catch let status as StatusCode where status != .deadObject {
+            } catch let status as StatusCode where Self.goesOn(after: status, on: c, resumedBefore: resumed) {
                 errors += 1
                 finish()
                 now = monotonicNanos()
@@ -187,12 +197,19 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// Whether the run goes on after a call failed with `status`: yes, counting it, unless it is
+    /// DEAD_OBJECT from a dead service. DEAD_OBJECT is the broker's loss when the connection resumes
+    /// its session (or does so within a second: a reader may not have met the end of the socket yet).
+    private static func goesOn(after status: StatusCode, on c: BinderConnection, resumedBefore: UInt64) -> Bool {
+        status != .deadObject || c.isResumingSession || c.waitForSessionResumption(after: resumedBefore, timeout: .seconds(1))
+    }
+
     /// `tasks` async tasks on this process's one connection, each calling `echo` again as soon as
     /// its last call is answered, until `end`: the round-trip time of every call, in nanoseconds.
     /// The replies come back on the connection's pool thread, which resumes each task. Also
-    /// returns how many calls failed (with a status other than DEAD_OBJECT, which ends the run).
+    /// returns how many calls failed (as in the one-call loop: a dead service ends the run).
     private static func pipelined(
-        _ echo: BinderProxy, code: UInt32, data: Parcel, tasks: Int, until end: UInt64
+        _ echo: BinderProxy, on c: BinderConnection, code: UInt32, data: Parcel, tasks: Int, until end: UInt64
     ) throws -> (samples: [UInt64], errors: Int) {
         let done = Latch()
         let result = Mutex<Result<([UInt64], Int), any Error>>(.success(([], 0)))
@@ -208,9 +225,10 @@ struct BenchCommand: ParsableCommand {
                             while now < end {
                                 let t0 = now
                                 let reply: Parcel
+                                let resumed = c.sessionResumptions
                                 do {
                                     reply = try await echo.transact(code: code, data: data)
-                                } catch let status as StatusCode where status != .deadObject {
+                                } catch let status as StatusCode where Self.goesOn(after: status, on: c, resumedBefore: resumed) {
                                     errors += 1
                                     now = monotonicNanos()
                                     continue

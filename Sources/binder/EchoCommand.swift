@@ -47,10 +47,14 @@ struct EchoCommand: ParsableCommand {
         @Option(help: "Pin the service to this CPU.") var cpu: Int?
         @Flag(help: "Print nothing (no 'serving' line, no line per direct channel).") var quiet = false
         @Flag(help: "Refuse direct channels (clients get PERMISSION_DENIED).") var refuseDirect = false
+        @Option(help: "Register this many services, NAME.0 to NAME.<N-1> (1: NAME alone), all served by this process.")
+        var instances: Int = 1
 
         func validate() throws {
             try validateServiceName(name)
             guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
+            guard (1...10_000).contains(instances) else { throw ValidationError("--instances must be between 1 and 10000") }
+            if instances > 1 { try validateServiceName("\(name).\(instances - 1)") }
         }
 
         func run() throws {
@@ -66,8 +70,9 @@ struct EchoCommand: ParsableCommand {
             var onClosed: (@Sendable (DirectChannelRequest) -> Void)? = nil
             if !quiet { onClosed = { request in printLine("direct channel from \(request.requester): closed") } }
             try brokerCall("registerChannelListener") { try c.acceptDirectChannels(accept: accept, onClosed: onClosed) }
-            try brokerCall("addService") { try c.serviceManager.addService(name, EchoService()) }
-            if !quiet { printLine("serving \(name)") }
+            let names = instances == 1 ? [name] : (0..<instances).map { "\(name).\($0)" }
+            for n in names { try brokerCall("addService") { try c.serviceManager.addService(n, EchoService()) } }
+            if !quiet { printLine("serving \(instances == 1 ? name : "\(name).0 to \(names.last!)")") }
             c.waitUntilClosed()  // the pool (started by addService) serves; this thread only waits
             throw CLIFailure("the broker closed the connection")
         }

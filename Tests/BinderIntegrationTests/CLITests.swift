@@ -54,6 +54,7 @@ struct CLITests {
         (["service", "call", "x", "0"], "binder: CODE must be 1 or more\n", 64),
         (["service", "call", "x", "1", "--timeout", "0"], "binder: --timeout must be a number of seconds above 0 (and at most a year)\n", 64),
         (["echo", "count", "nosuch"], "binder: service 'nosuch' is not registered\n", 1),
+        (["echo", "serve", "--instances", "0"], "binder: --instances must be between 1 and 10000\n", 64),
         (["service", "call", "x", "1", "--reply", "i33"], "binder: The value 'i33' is invalid for '--reply <reply>': unknown reply kind 'i33': use i32, i64, f, d, s, b, bool or binder\n", 64),
         (["service", "wait", "nothing", "--timeout", "0.2"], "binder: nothing: not registered within 0.2 s\n", 1),
         (["bogus"], "binder: Unexpected argument 'bogus'\n", 64),
@@ -118,6 +119,19 @@ struct CLITests {
         // Only echo calls (code 1) count.
         _ = try broker.cli("echo", "whoami", "cli.count")
         #expect(try broker.cli("echo", "count", "cli.count").stdout == "3\n")
+    }
+
+    @Test("echo serve --instances N registers NAME.0 to NAME.<N-1> from one process")
+    func echoInstances() throws {
+        let broker = try TestBroker()
+        let pid = try ProcessControl.spawn(binDir + "/binder", ["echo", "serve", "--name", "many", "--instances", "3", "--quiet"], environment: broker.environment)
+        defer {
+            ProcessControl.kill(pid)
+            ProcessControl.wait(pid)
+        }
+        #expect(try broker.cli("service", "wait", "many.2", "--timeout", "10").status == 0)
+        #expect(try broker.cli("service", "list").stdout == "many.0\nmany.1\nmany.2\n")
+        #expect(try broker.cli("service", "call", "many.0", "1", "i32", "1").status == 0)
     }
 
     @Test("bench --inflight keeps several calls in flight from one process and names its result for it")

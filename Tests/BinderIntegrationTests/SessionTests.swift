@@ -1,6 +1,7 @@
 import Binder
 import BinderPlatform
 import BinderWire
+import Synchronization
 import Testing
 
 @Suite("Sessions: riding a restart of binderd (WIRE.md §2.1)")
@@ -69,5 +70,61 @@ struct SessionTests {
         #expect(throws: StatusCode.deadObject) { try never.serviceManager.listServices() }
         #expect(throws: StatusCode.deadObject) { try brief.serviceManager.listServices() }
         _ = server
+    }
+}
+
+/// An echo service that signals `reached` at its first call, and `reachedAgain` at the first call
+/// after `arm()`.
+private final class Tripwire: BinderObject, @unchecked Sendable {
+    // @unchecked: `armed` is guarded by `lock`.
+    let echo = EchoService()
+    let reached = Latch()
+    let reachedAgain = Latch()
+    private let lock = ConditionLock()
+    private var first = true
+    private var armed = false
+    func arm() { lock.withLock { armed = true } }
+    func onTransact(code: UInt32, data: inout Parcel, reply: inout Parcel, context: TransactionContext) throws {
+        let (isFirst, again) = lock.withLock {
+            defer { (first, armed) = (false, false) }
+            return (first, armed)
+        }
+        try echo.onTransact(code: code, data: &data, reply: &reply, context: context)
+        if isFirst { reached.signal() }
+        if again { reachedAgain.signal() }
+    }
+}
+
+@Suite("binder bench rides a restart of binderd")
+struct BenchRestartTests {
+    @Test("bench keeps calling through kill -9 of binderd and a new one; its JSON counts the calls and the at most one call lost with the broker")
+    func benchRidesRestart() throws {
+        var broker = try TestBroker()
+        let dir = broker.dir
+        let server = try broker.connect()
+        let service = Tripwire()
+        try server.serviceManager.addService("ride.echo", service)
+        let environment = broker.environment
+        let finished = Latch()
+        let result = Mutex<ProcessControl.Output?>(nil)
+        startThread {
+            let out = try? ProcessControl.run(binDir + "/binder", ["bench", "--service", "ride.echo", "--seconds", "3", "--pin", "any", "--json"], environment: environment)
+            result.withLock { $0 = out }
+            finished.signal()
+        }
+        #expect(service.reached.wait())
+        broker.keepDirectory = true
+        broker.crash()
+        broker = try TestBroker(reusing: dir)
+        service.arm()
+        #expect(service.reachedAgain.wait(), "the bench's calls reach the service through the new broker")
+        #expect(finished.wait(seconds: 30))
+        let out = try #require(result.withLock { $0 })
+        #expect(out.status == 0, "\(out.stderr)")
+        let calls = out.stdout.firstMatch(of: /"calls":(\d+)/).flatMap { Int($0.1) } ?? 0
+        let errors = out.stdout.firstMatch(of: /"errors":(\d+)/).flatMap { Int($0.1) } ?? -1
+        #expect(calls > 0)
+        #expect((0...1).contains(errors), "only the call in flight when the broker died may be lost")
+        withExtendedLifetime(server) {}
     }
 }
