@@ -117,7 +117,9 @@ extension FrameEndpoint {
                 lock.withLock { core.abandon(txid) }
                 // The broker went away before the call reached it: sent again once the session resumed.
                 if error == .deadObject && waitForResumption(after: seen) {
-                    return try transactBlocking(target: target, code: code, data: data, flags: flags, timeout: timeout)
+                    // Within what is left of its own deadline (an inherited one still applies).
+                    let left = deadline == 0 ? timeout : .nanoseconds(Int64(clamping: deadline &- min(deadline, monotonicNanos())))
+                    return try transactBlocking(target: target, code: code, data: data, flags: flags, timeout: left)
                 }
                 throw error
             }
